@@ -1,0 +1,66 @@
+/**
+ * Every error advlab raises on purpose is an AdvlabError with a stable code, so the CLI can report it
+ * in one place and scripts can branch on `err.code` instead of parsing messages.
+ */
+export type ErrorCode =
+  | 'E_DATA_FORMAT' // a data file is malformed (magic, dtype, length, label range...)
+  | 'E_DATA_MISSING' // a data file or folder does not exist
+  | 'E_MODEL_FORMAT' // model.json / weights are malformed or unsafe
+  | 'E_MODEL_MISSING'
+  | 'E_CONFIG' // a flag or option has a bad value
+  | 'E_SHAPE' // tensors of incompatible shapes were passed
+  | 'E_ATTACK' // an attack cannot run as configured (e.g. DLR on < 3 classes)
+  | 'E_NAN' // an attack produced NaN / Inf
+  | 'E_BACKEND';
+
+export class AdvlabError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A data file did not match its format. Message names the file, what was expected and what was found. */
+export class DataFormatError extends AdvlabError {
+  constructor(readonly file: string, readonly expected: string, readonly found: string) {
+    super('E_DATA_FORMAT', `${file}: expected ${expected}, found ${found}`);
+  }
+}
+
+export class DataMissingError extends AdvlabError {
+  constructor(readonly file: string, hint = '') {
+    super('E_DATA_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
+  }
+}
+
+export class ModelFormatError extends AdvlabError {
+  constructor(readonly file: string, readonly expected: string, readonly found: string) {
+    super('E_MODEL_FORMAT', `${file}: expected ${expected}, found ${found}`);
+  }
+}
+
+/** A flag or option value is invalid. `option` is the flag name as the user typed it (e.g. `--eps`). */
+export class ConfigError extends AdvlabError {
+  constructor(readonly option: string, readonly expected: string, readonly found: string) {
+    super('E_CONFIG', `${option}: expected ${expected}, found ${found}`);
+  }
+}
+
+export class AttackError extends AdvlabError {
+  constructor(message: string) {
+    super('E_ATTACK', message);
+  }
+}
+
+export class ShapeError extends AdvlabError {
+  constructor(message: string) {
+    super('E_SHAPE', message);
+  }
+}
+
+/** tfjs-core style assertion: the message is built only when the check fails. */
+export function assert(cond: unknown, msg: () => string): asserts cond {
+  if (!cond) throw new AdvlabError('E_SHAPE', msg());
+}
