@@ -1,0 +1,6 @@
+export * from './types.ts';
+export * from './gradient.ts';
+export * from './pgd.ts';
+export * from './apgd.ts';
+export * from './run.ts';
+export * from './registry.ts';

@@ -1,0 +1,20 @@
+import { ConfigError } from '../errors.ts';
+import { suggest } from '../util/suggest.ts';
+import { apgdCe, apgdDlr, apgdT } from './apgd.ts';
+import { bim, fgsm, miFgsm, pgd, pgdTargeted } from './pgd.ts';
+import type { AttackDefinition } from './types.ts';
+
+/** Every attack advlab knows, by name: an explicit registry, no string evaluation. */
+export const ATTACKS: ReadonlyMap<string, AttackDefinition<any>> = new Map(
+  [fgsm, pgd, pgdTargeted, bim, miFgsm, apgdCe, apgdDlr, apgdT].map((a) => [a.name, a]),
+);
+
+export function getAttack(name: string): AttackDefinition<any> {
+  const a = ATTACKS.get(name.toLowerCase());
+  if (!a) {
+    const known = [...ATTACKS.keys()];
+    const hint = suggest(name, known);
+    throw new ConfigError('--attacks', `one of ${known.join(', ')}`, `${name}${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return a;
+}

@@ -1,0 +1,30 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Classifier } from '../models/classifier.ts';
+import type { ThreatModel } from '../threat/threat.ts';
+import type { Rng } from '../util/rng.ts';
+
+/**
+ * An attack is a pure function of (model, x, y, threat, config, rng[, targets]) that PROPOSES
+ * adversarial points. It never reports success: `runAttack` re-projects the proposal and asks the model.
+ */
+export interface AttackArgs<C> {
+  model: Classifier;
+  x: tf.Tensor4D;
+  labels: tf.Tensor1D;
+  threat: ThreatModel;
+  config: C;
+  rng: Rng;
+  /** Target classes for targeted attacks; attacks that choose their own targets (APGD-T) ignore it. */
+  targets?: tf.Tensor1D;
+}
+
+export interface AttackDefinition<C extends object = object> {
+  readonly name: string;
+  readonly description: string;
+  /** Untargeted attacks fool; targeted ones aim at `targets`. */
+  readonly targeted: boolean;
+  /** Gradient evaluations per example (for cost accounting), given a resolved config. */
+  cost(config: C): number;
+  defaults(threat: ThreatModel): C;
+  propose(args: AttackArgs<C>): tf.Tensor4D;
+}

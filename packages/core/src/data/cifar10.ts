@@ -1,0 +1,131 @@
+/**
+ * CIFAR-10, binary version: data_batch_1.bin .. data_batch_5.bin and test_batch.bin, each a sequence of
+ * 3073-byte records (1 label byte 0..9, then the 1024 R, 1024 G and 1024 B bytes of a 32×32 image,
+ * row-major), and an optional batches.meta.txt with one class name per line.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { DataFormatError, DataMissingError } from '../errors.ts';
+import { errText, GiB, readFileCapped, statFile, statPath } from './files.ts';
+import type { Dataset, ImageSet } from './types.ts';
+
+export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+]);
+export const CIFAR10_RECORD_BYTES = 3073;
+const SIDE = 32;
+const PLANE = SIDE * SIDE;
+/** Largest batch file accepted by default (the real ones are 30730000 bytes). */
+export const CIFAR10_MAX_FILE_BYTES = 1 * GiB;
+
+export interface Cifar10Options {
+  /** Cap on each batch file's size in bytes; default CIFAR10_MAX_FILE_BYTES. */
+  maxFileBytes?: number;
+}
+
+/** Reads one CIFAR-10 batch file into an NHWC float ImageSet (32×32×3). */
+export function readCifar10Batch(path: string, opts: Cifar10Options = {}): ImageSet {
+  const size = statFile(path, opts.maxFileBytes ?? CIFAR10_MAX_FILE_BYTES);
+  if (size === 0 || size % CIFAR10_RECORD_BYTES !== 0) {
+    const whole = Math.floor(size / CIFAR10_RECORD_BYTES);
+    throw new DataFormatError(
+      path,
+      `a positive multiple of ${CIFAR10_RECORD_BYTES} bytes (1 label + 3×32×32 pixels per record)`,
+      `${size} bytes (${whole} whole records + ${size - whole * CIFAR10_RECORD_BYTES} bytes)`,
+    );
+  }
+  const buf = readFileCapped(path, size);
+  if (buf.length !== size) throw new DataFormatError(path, `${size} bytes`, `${buf.length} bytes (file changed while reading)`);
+  const n = size / CIFAR10_RECORD_BYTES;
+  const labels = new Int32Array(n);
+  const images = new Float32Array(n * PLANE * 3);
+  const scale = new Float32Array(256);
+  for (let v = 0; v < 256; v++) scale[v] = v / 255;
+  for (let i = 0; i < n; i++) {
+    const rec = i * CIFAR10_RECORD_BYTES;
+    const label = buf[rec]!;
+    if (label >= 10) {
+      throw new DataFormatError(path, 'labels in [0, 10)', `label ${label} in record ${i} (byte offset ${rec})`);
+    }
+    labels[i] = label;
+    const out = i * PLANE * 3;
+    for (let c = 0; c < 3; c++) {
+      const src = rec + 1 + c * PLANE;
+      for (let p = 0; p < PLANE; p++) images[out + p * 3 + c] = scale[buf[src + p]!]!;
+    }
+  }
+  return { images, labels, n, height: SIDE, width: SIDE, channels: 3 };
+}
+
+function concatSets(sets: ImageSet[]): ImageSet {
+  const n = sets.reduce((a, s) => a + s.n, 0);
+  const images = new Float32Array(n * PLANE * 3);
+  const labels = new Int32Array(n);
+  let k = 0;
+  for (const s of sets) {
+    images.set(s.images, k * PLANE * 3);
+    labels.set(s.labels, k);
+    k += s.n;
+  }
+  return { images, labels, n, height: SIDE, width: SIDE, channels: 3 };
+}
+
+/** The data_batch_K.bin files in dir, sorted by K. */
+export function cifar10TrainFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .map((name) => /^data_batch_(\d+)\.bin$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((m) => join(dir, m[0]));
+}
+
+/** True if dir holds a file named like a CIFAR batch (`*_batch*.bin`). */
+export function hasCifarBatches(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => /_batch.*\.bin$/.test(name));
+  } catch {
+    return false;
+  }
+}
+
+function readClassNames(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataFormatError(file, 'a readable text file', errText(e));
+  }
+  const names = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (names.length !== 10) throw new DataFormatError(file, '10 class names, one per line', `${names.length} names`);
+  return names;
+}
+
+/**
+ * Loads CIFAR-10 from dir: every data_batch_K.bin present (at least one) as train, test_batch.bin as
+ * test; class names from batches.meta.txt when present, else the standard ones.
+ */
+export function loadCifar10(dir: string, opts: Cifar10Options = {}): Dataset {
+  const st = statPath(dir);
+  if (!st.isDirectory()) throw new DataFormatError(dir, 'a CIFAR-10 directory', 'a file');
+  const trainFiles = cifar10TrainFiles(dir);
+  if (trainFiles.length === 0) throw new DataMissingError(join(dir, 'data_batch_1.bin'), 'CIFAR-10 binary version');
+  const testFile = join(dir, 'test_batch.bin');
+  if (!existsSync(testFile)) throw new DataMissingError(testFile, 'CIFAR-10 binary version');
+  const train = concatSets(trainFiles.map((f) => readCifar10Batch(f, opts)));
+  const test = readCifar10Batch(testFile, opts);
+  const metaFile = join(dir, 'batches.meta.txt');
+  const classNames = existsSync(metaFile) ? readClassNames(metaFile) : [...CIFAR10_CLASSES];
+  return { name: basename(dir) || 'cifar10', train, test, numClasses: 10, classNames };
+}

@@ -1,0 +1,82 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, DataFormatError, DataMissingError } from '../errors.ts';
+import { DATASETS, FASHION_MNIST_CLASSES, loadDataset } from './index.ts';
+import { makeTempDir, pngBytes, writeCifarDataset, writeIdxDataset } from './testing.ts';
+
+const tmp = makeTempDir();
+after(tmp.cleanup);
+
+test('synthetic specs', () => {
+  for (const [spec, classes, shape] of [
+    ['synthetic:moons', 2, [1, 1, 2]],
+    ['synthetic:spirals', 3, [1, 1, 2]],
+    ['synthetic:gaussians', 3, [1, 1, 2]],
+    ['synthetic:tiny', 4, [8, 8, 1]],
+  ] as const) {
+    const ds = loadDataset(spec, { n: 40, nTest: 8, seed: 1 });
+    assert.equal(ds.name, spec);
+    assert.equal(ds.numClasses, classes);
+    assert.deepEqual([ds.train.n, ds.test.n], [40, 8]);
+    assert.deepEqual([ds.train.height, ds.train.width, ds.train.channels], shape);
+  }
+  assert.deepEqual(loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images, loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images);
+  assert.throws(() => loadDataset('synthetic:nope'), (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.message.includes('synthetic:moons'));
+});
+
+test('unknown names → ConfigError on --data; missing paths → DataMissingError', () => {
+  assert.throws(
+    () => loadDataset('imagenet'),
+    (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.found === 'imagenet' && e.expected.includes('fashion-mnist') && e.expected.includes('synthetic:tiny'),
+  );
+  assert.throws(() => loadDataset(join(tmp.dir, 'not-there')), (e: unknown) => e instanceof DataMissingError && e.message.includes('not-there'));
+  assert.throws(() => loadDataset('cifar10:'), ConfigError);
+});
+
+test('directories are recognised by their contents', () => {
+  const idx = join(tmp.dir, 'my-digits');
+  writeIdxDataset(idx, { numClasses: 3, gzip: true });
+  const a = loadDataset(idx);
+  assert.equal(a.name, 'my-digits');
+  assert.equal(a.train.n, 3);
+  assert.equal(loadDataset(`mnist:${idx}/`).name, 'my-digits');
+  assert.equal(loadDataset(`idx:${idx}`).numClasses, 3);
+
+  const fashion = join(tmp.dir, 'fashion-copy');
+  writeIdxDataset(fashion, { numClasses: 10, nTrain: 10 });
+  assert.deepEqual(loadDataset(fashion).classNames, [...FASHION_MNIST_CLASSES]);
+  assert.equal(loadDataset(`fashion-mnist:${fashion}`).name, 'fashion-mnist');
+
+  const cifar = join(tmp.dir, 'cifar-bin');
+  writeCifarDataset(cifar, [1, 2], [3]);
+  const c = loadDataset(cifar);
+  assert.deepEqual([c.train.n, c.train.channels, c.test.n], [2, 3, 1]);
+  assert.equal(loadDataset(`cifar10:${cifar}`).name, 'cifar-bin');
+
+  const png = join(tmp.dir, 'pets');
+  for (const cls of ['cat', 'dog']) {
+    mkdirSync(join(png, cls), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(png, cls, `${i}.png`), pngBytes(2, 2, () => [i * 10, 0, 0]));
+  }
+  const p = loadDataset(png);
+  assert.deepEqual(p.classNames, ['cat', 'dog']);
+  assert.deepEqual([p.train.n, p.test.n, p.train.channels], [8, 2, 3]);
+  assert.equal(loadDataset(`png:${png}`, { png: { testFraction: 0.5 } }).test.n, 4);
+
+  const empty = join(tmp.dir, 'nothing-here');
+  mkdirSync(empty);
+  assert.throws(() => loadDataset(empty), (e: unknown) => e instanceof DataFormatError && e.message.includes('nothing-here'));
+  const file = join(tmp.dir, 'plain-file');
+  writeFileSync(file, 'x');
+  assert.throws(() => loadDataset(file), (e: unknown) => e instanceof DataFormatError && e.message.includes('plain-file'));
+});
+
+test('DATASETS lists every spec with a one-line description', () => {
+  const names = DATASETS.map((d) => d.name);
+  for (const n of ['fashion-mnist', 'mnist:DIR', 'cifar10:DIR', 'png:DIR', 'synthetic:moons', 'synthetic:spirals', 'synthetic:gaussians', 'synthetic:tiny']) {
+    assert.ok(names.includes(n), n);
+  }
+  for (const d of DATASETS) assert.ok(d.description.length > 10 && !d.description.includes('\n'), d.name);
+});

@@ -1,0 +1,4 @@
+export * from './batches.ts';
+export * from './metrics.ts';
+export * from './checks.ts';
+export * from './evaluate.ts';

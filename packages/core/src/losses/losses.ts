@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AttackError } from '../errors.ts';
+
+/**
+ * Per-example losses over logits [n, K], all written so that an attack MAXIMISES them. `labels` are
+ * int32 [n]; `targets` (targeted losses) int32 [n].
+ */
+export type AttackLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: tf.Tensor1D) => tf.Tensor1D;
+
+/** Cross-entropy of the true label, per example. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const onehot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
+    return tf.neg(tf.sum(tf.mul(logp, onehot), 1)) as tf.Tensor1D;
+  });
+}
+
+/** Targeted CE for maximisation: −CE(target). */
+export function targetedCrossEntropy(logits: tf.Tensor2D, _labels: tf.Tensor1D, targets?: tf.Tensor1D): tf.Tensor1D {
+  if (!targets) throw new AttackError('targeted cross-entropy needs target labels');
+  return tf.tidy(() => tf.neg(crossEntropy(logits, targets)));
+}
+
+/** The CW margin max_{i≠y} z_i − z_y (positive iff misclassified). */
+export function margin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const onehot = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]), 'float32');
+    const zy = tf.sum(tf.mul(logits, onehot), 1);
+    const others = tf.add(logits, tf.mul(onehot, -1e9));
+    return tf.sub(tf.max(others, 1), zy) as tf.Tensor1D;
+  });
+}
+
+export function requireClasses(loss: string, k: number, needed: number): void {
+  if (k < needed) {
+    throw new AttackError(`the ${loss} loss needs at least ${needed} classes; the model has ${k}`);
+  }
+}
+
+/**
+ * One-hot masks [n, K] of the logits ranked 1st, 2nd, ... (descending). TopK has no gradient in tf.js,
+ * so the ranking is read from a detached copy; the gradient then flows through mask · logits, which is
+ * the gradient of the sorted values almost everywhere (away from ties).
+ */
+function rankMasks(logits: tf.Tensor2D, count: number): tf.Tensor2D[] {
+  const [n, k] = logits.shape;
+  const detached = tf.tensor2d(logits.dataSync() as Float32Array, [n, k]);
+  const idx = tf.topk(detached, count, true).indices;
+  const masks = Array.from({ length: count }, (_, j) =>
+    tf.cast(tf.oneHot(tf.reshape(tf.slice(idx, [0, j], [-1, 1]), [n]), k), 'float32') as tf.Tensor2D,
+  );
+  tf.dispose([detached, idx]);
+  return masks;
+}
+
+const pick = (logits: tf.Tensor2D, mask: tf.Tensor2D) => tf.sum(tf.mul(logits, mask), 1);
+
+/**
+ * Difference of Logits Ratio (Croce & Hein 2020): −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3), invariant to
+ * shifting and rescaling the logits, so it does not vanish on over-confident models as CE does.
+ */
+export function dlr(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  requireClasses('DLR', logits.shape[1], 3);
+  return tf.tidy(() => {
+    const [m1, , m3] = rankMasks(logits, 3);
+    const denom = tf.add(tf.sub(pick(logits, m1!), pick(logits, m3!)), 1e-12);
+    return tf.div(margin(logits, labels), denom) as tf.Tensor1D;
+  });
+}
+
+/** Targeted DLR: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2). */
+export function targetedDlr(logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: tf.Tensor1D): tf.Tensor1D {
+  if (!targets) throw new AttackError('targeted DLR needs target labels');
+  requireClasses('targeted DLR', logits.shape[1], 4);
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    const zy = tf.sum(tf.mul(logits, tf.cast(tf.oneHot(tf.cast(labels, 'int32'), k), 'float32')), 1);
+    const zt = tf.sum(tf.mul(logits, tf.cast(tf.oneHot(tf.cast(targets, 'int32'), k), 'float32')), 1);
+    const [m1, , m3, m4] = rankMasks(logits, 4);
+    const denom = tf.add(tf.sub(pick(logits, m1!), tf.mul(0.5, tf.add(pick(logits, m3!), pick(logits, m4!)))), 1e-12);
+    return tf.div(tf.neg(tf.sub(zy, zt)), denom) as tf.Tensor1D;
+  });
+}
+
+export const LOSSES = {
+  ce: crossEntropy,
+  'ce-targeted': targetedCrossEntropy,
+  dlr,
+  'dlr-targeted': targetedDlr,
+  margin,
+} as const satisfies Record<string, AttackLoss>;
+export type LossName = keyof typeof LOSSES;

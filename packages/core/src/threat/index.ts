@@ -1,0 +1,2 @@
+export * from './norms.ts';
+export * from './threat.ts';

@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../util/rng.ts';
+
+export type Norm = 'linf' | 'l2' | 'l1';
+export const NORMS: readonly Norm[] = ['linf', 'l2', 'l1'];
+
+/**
+ * The geometry of one norm: everything an attack needs to know about it, as pure tensor functions on
+ * batches [n, ...]. Attacks are written once against this table; the norm is a parameter.
+ */
+export interface NormGeometry {
+  /** Per-example norm of δ: [n]. */
+  measure(delta: tf.Tensor): tf.Tensor1D;
+  /** Euclidean projection of δ onto the ball of radius eps (the box is handled by the threat model). */
+  projectBall(delta: tf.Tensor, eps: number): tf.Tensor;
+  /** Steepest-ascent direction of unit norm for gradient g: argmax_{‖s‖≤1} ⟨g, s⟩. */
+  ascent(g: tf.Tensor): tf.Tensor;
+  /** A sample uniform in the ball of radius eps, shaped like `shape`. */
+  sampleBall(shape: number[], eps: number, rng: Rng): tf.Tensor;
+}
+
+const TINY = 1e-12;
+
+function flat(t: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(t, [t.shape[0]!, -1]);
+}
+
+/** Reshape a per-example [n] tensor so it broadcasts against a batch of shape `like`. */
+export function perExample(v: tf.Tensor1D, like: tf.Tensor): tf.Tensor {
+  return tf.reshape(v, [v.shape[0], ...Array<number>(like.rank - 1).fill(1)]);
+}
+
+/** Per-example select: rows of `a` where cond[i], else rows of `b` (tf.where does not broadcast [n]). */
+export function whereRows<T extends tf.Tensor>(cond: tf.Tensor1D, a: T, b: T): T {
+  return tf.tidy(() => tf.where(tf.broadcastTo(perExample(cond, a), a.shape), a, b) as T);
+}
+
+const linf: NormGeometry = {
+  measure: (d) => tf.tidy(() => tf.max(tf.abs(flat(d)), 1) as tf.Tensor1D),
+  projectBall: (d, eps) => tf.clipByValue(d, -eps, eps),
+  ascent: (g) => tf.sign(g),
+  sampleBall: (shape, eps, rng) => tf.randomUniform(shape, -eps, eps, 'float32', rng.seed()),
+};
+
+const l2: NormGeometry = {
+  measure: (d) => tf.tidy(() => tf.sqrt(tf.sum(tf.square(flat(d)), 1)) as tf.Tensor1D),
+  projectBall: (d, eps) =>
+    tf.tidy(() => {
+      const norm = l2.measure(d);
+      // Scale factor min(1, eps/‖δ‖): points inside the ball are left exactly as they are.
+      const factor = tf.minimum(tf.onesLike(norm), tf.div(eps, tf.maximum(norm, TINY))) as tf.Tensor1D;
+      return tf.mul(d, perExample(factor, d));
+    }),
+  ascent: (g) =>
+    tf.tidy(() => {
+      const norm = l2.measure(g);
+      return tf.div(g, perExample(tf.maximum(norm, TINY) as tf.Tensor1D, g));
+    }),
+  sampleBall: (shape, eps, rng) =>
+    tf.tidy(() => {
+      // Uniform in the d-ball: a Gaussian direction, radius eps·u^(1/d).
+      const n = shape[0]!;
+      const d = shape.slice(1).reduce((a, b) => a * b, 1);
+      const dir = tf.randomNormal(shape, 0, 1, 'float32', rng.seed());
+      const unit = l2.ascent(dir);
+      const u = tf.randomUniform([n], 0, 1, 'float32', rng.seed());
+      const radius = tf.mul(eps, tf.pow(u, 1 / d)) as tf.Tensor1D;
+      return tf.mul(unit, perExample(radius, unit));
+    }),
+};
+
+const l1: NormGeometry = {
+  measure: (d) => tf.tidy(() => tf.sum(tf.abs(flat(d)), 1) as tf.Tensor1D),
+  projectBall: (d, eps) => tf.tidy(() => projectL1Ball(d, eps)),
+  // Steepest ascent under L1: all mass on the largest-magnitude coordinate (ties: the first).
+  ascent: (g) =>
+    tf.tidy(() => {
+      const f = flat(g);
+      const idx = tf.argMax(tf.abs(f), 1);
+      const onehot = tf.cast(tf.oneHot(idx, f.shape[1]), 'float32');
+      return tf.reshape(tf.mul(onehot, tf.sign(f)), g.shape);
+    }),
+  sampleBall: (shape, eps, rng) =>
+    tf.tidy(() => {
+      // Uniform in the L1 ball: Laplace-distributed direction normalised to the sphere, radius eps·u^(1/d).
+      const n = shape[0]!;
+      const d = shape.slice(1).reduce((a, b) => a * b, 1);
+      const e = tf.neg(tf.log(tf.randomUniform(shape, 1e-7, 1, 'float32', rng.seed())));
+      const s = tf.sign(tf.randomUniform(shape, -1, 1, 'float32', rng.seed()));
+      const dir = tf.mul(e, s);
+      const norm = l1.measure(dir);
+      const unit = tf.div(dir, perExample(tf.maximum(norm, TINY) as tf.Tensor1D, dir));
+      const u = tf.randomUniform([n], 0, 1, 'float32', rng.seed());
+      const radius = tf.mul(eps, tf.pow(u, 1 / d)) as tf.Tensor1D;
+      return tf.mul(unit, perExample(radius, unit));
+    }),
+};
+
+/**
+ * Euclidean projection onto the L1 ball (Duchi et al. 2008, sort-based): soft-threshold |δ| by the θ
+ * that makes the L1 norm equal to eps, for the examples outside the ball.
+ */
+function projectL1Ball(d: tf.Tensor, eps: number): tf.Tensor {
+  const f = flat(d);
+  const [n, dim] = f.shape;
+  const abs = tf.abs(f);
+  const sorted = tf.topk(abs, dim, true).values; // descending
+  const cumsum = tf.cumsum(sorted, 1);
+  const ks = tf.reshape(tf.range(1, dim + 1, 1, 'float32'), [1, dim]);
+  // ρ = max{k : sorted_k − (cumsum_k − eps)/k > 0}
+  const cond = tf.cast(tf.greater(tf.sub(sorted, tf.div(tf.sub(cumsum, eps), ks)), 0), 'float32');
+  const rho = tf.cast(tf.sub(tf.sum(cond, 1), 1), 'int32'); // index of the last true (cond is a prefix of ones)
+  const rhoSafe = tf.maximum(rho, tf.scalar(0, 'int32'));
+  const csAtRho = tf.gatherND(cumsum, tf.stack([tf.range(0, n, 1, 'int32'), rhoSafe as tf.Tensor1D], 1));
+  const theta = tf.reshape(tf.maximum(tf.div(tf.sub(csAtRho, eps), tf.add(tf.cast(rhoSafe, 'float32'), 1)), 0), [n, 1]);
+  const inside = tf.reshape(tf.lessEqual(tf.sum(abs, 1), eps), [n, 1]);
+  const shrunk = tf.mul(tf.sign(f), tf.relu(tf.sub(abs, theta)));
+  return tf.reshape(tf.where(tf.broadcastTo(inside, [n, dim]), f, shrunk), d.shape);
+}
+
+export const GEOMETRY: Record<Norm, NormGeometry> = { linf, l2, l1 };
