@@ -64,3 +64,10 @@ export class ShapeError extends AdvlabError {
 export function assert(cond: unknown, msg: () => string): asserts cond {
   if (!cond) throw new AdvlabError('E_SHAPE', msg());
 }
+
+/** A model folder, model.json or weight shard does not exist. */
+export class ModelMissingError extends AdvlabError {
+  constructor(readonly file: string, hint = '') {
+    super('E_MODEL_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
+  }
+}

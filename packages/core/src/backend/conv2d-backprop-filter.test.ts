@@ -63,8 +63,8 @@ function naive(x: Float32Array, dy: Float32Array, c: Case, info: tf.backend_util
           for (let n = 0; n < c.n; n++)
             for (let y = 0; y < oh; y++)
               for (let z = 0; z < ow; z++) {
-                const ih = y * c.strides[0] - info.padInfo.top + a;
-                const iw = z * c.strides[1] - info.padInfo.left + b;
+                const ih = y * c.strides[0] - info.padInfo.top + a * info.dilationHeight;
+                const iw = z * c.strides[1] - info.padInfo.left + b * info.dilationWidth;
                 if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
                 s += x[((n * c.h + ih) * c.w + iw) * c.ci + i]! * dy[((n * oh + y) * ow + z) * c.co + o]!;
               }
@@ -111,6 +111,9 @@ function cases(): Case[] {
   out.push({ n: 2, h: 10, w: 7, ci: 2, co: 17, kh: 4, kw: 3, strides: [2, 1], pad: 'same' });
   out.push({ n: 3, h: 12, w: 12, ci: 4, co: 9, kh: 3, kw: 3, strides: [1, 1], pad: 'same' });
   out.push({ n: 8, h: 16, w: 16, ci: 3, co: 16, kh: 3, kw: 3, strides: [1, 1], pad: 'same' });
+  // padding wider than the kernel: whole filter rows / columns fall outside for some outputs
+  out.push({ n: 2, h: 6, w: 7, ci: 4, co: 5, kh: 2, kw: 3, strides: [2, 1], pad: [[0, 0], [3, 1], [2, 4], [0, 0]] });
+  out.push({ n: 1, h: 5, w: 5, ci: 1, co: 9, kh: 1, kw: 2, strides: [1, 3], pad: [[0, 0], [4, 0], [0, 5], [0, 0]] });
   return out;
 }
 
@@ -150,6 +153,23 @@ test('conv2dBackpropFilterNHWC matches a naive loop and tf.js cpu kernel over ma
   }
   assert.ok(all.length >= 90);
   assert.ok(worst < 1e-5);
+});
+
+test('conv2dBackpropFilterNHWC honours dilations in convInfo (used by no tf.js kernel attr, but supported)', () => {
+  const rng = new Rng(8);
+  for (const [c, dil] of [
+    [{ n: 2, h: 11, w: 9, ci: 5, co: 6, kh: 3, kw: 2, strides: [1, 1], pad: 'same' }, [2, 3]],
+    [{ n: 1, h: 12, w: 12, ci: 2, co: 9, kh: 2, kw: 3, strides: [1, 1], pad: 'valid' }, [3, 2]],
+  ] as [Case, [number, number]][]) {
+    const info = tf.backend_util.computeConv2DInfo(
+      [c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], 1, dil, c.pad as 'same', undefined, false, 'channelsLast',
+    );
+    const x = randomArray(rng, c.n * c.h * c.w * c.ci, 0.2);
+    const dyShape = [c.n, info.outHeight, info.outWidth, c.co];
+    const dy = randomArray(rng, dyShape.reduce((a, b) => a * b, 1));
+    const got = conv2dBackpropFilterNHWC(x, [c.n, c.h, c.w, c.ci], dy, dyShape, info);
+    assert.ok(relErr(got, naive(x, dy, c, info)) <= 1e-5, JSON.stringify({ c, dil }));
+  }
 });
 
 test('the registered cpu kernel gives tf.grad w.r.t. a conv filter equal to tf.js own kernel', () => {

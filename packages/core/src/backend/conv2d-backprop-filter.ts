@@ -8,20 +8,91 @@
  *
  *   dW[kh, kw, ci, co] = Σ_{n, oh, ow} x[n, oh·sh − padTop + kh·dh, ow·sw − padLeft + kw·dw, ci] · dy[n, oh, ow, co]
  *
- * Loop order: for each output position (n, oh, ow) the dy row dy[n, oh, ow, :] is contiguous; for each
- * in-bounds filter tap (kh, kw) the input row x[n, ih, iw, :] is contiguous, and for each ci we do an axpy
- * of that dy row into the contiguous dW row dW[kh, kw, ci, :] (unrolled by 8). The whole dW stays in cache,
- * zero inputs (post-ReLU activations) are skipped. Partial sums are accumulated in float32 and flushed
- * into a float64 accumulator every few hundred output positions, so the result stays within ~1e-7 relative
- * of a float64 reference even for large batches.
+ * This is a GEMM, dW[(kh,kw,ci), co] = Σ_positions patch[position, (kh,kw,ci)] · dy[position, co], done
+ * without building the patch matrix. For each block of output positions (≤ 256, one image at a time) and
+ * each filter tap (kh, kw), the output positions whose input pixel lies inside the (padded) image form a
+ * rectangle, so bounds are computed once per tap, not per pixel. Over that rectangle a register tile of
+ * dW — 4 input × 4 output channels, or 1 × 8 when there are fewer than 4 input channels — is accumulated
+ * in local variables: per position 4 + 4 loads feed 16 multiply-adds and dW is touched once per block
+ * (measured ~1.5–2× faster than an axpy of each dy row into dW rows). Positions where all 4 inputs are 0
+ * (common after ReLU) are skipped. Sums are float64 (JS numbers) throughout; the result is rounded to
+ * float32 once.
  */
 import { backend_util, Conv2DBackpropFilter, getKernel } from '@tensorflow/tfjs-core';
 import type { Conv2DBackpropFilterAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { AdvlabError, ShapeError } from '../errors.ts';
 import { isJsKernelRegistered, type JsKernelBackend, makeOutput, readFloat32, registerJsKernel } from './kernel-io.ts';
 
-/** Output positions accumulated in float32 before the partial sums are flushed into float64. */
-const FLUSH_EVERY = 256;
+/** Output positions per block (one image's rows at a time): the slices of x and dy a block reads stay in cache. */
+const BLOCK_POSITIONS = 256;
+
+/**
+ * The loops below visit, for one filter tap (kh, kw) and one block of output positions, the rectangle of
+ * output positions (rows × cols) whose input pixel is inside the image. Along it, x advances by xCol per
+ * column and xRow per row (strides of the convolution), dy by dyCol (= outChannels) and dyRow.
+ */
+interface Walk {
+  rows: number;
+  cols: number;
+  xRow: number;
+  xCol: number;
+  dyRow: number;
+  dyCol: number;
+}
+
+/** acc[wOff + i·Co + j] += Σ_positions x[xi + i] · dy[di + j] for a 4 (in channels) × 4 (out channels) tile. */
+function tile4x4(x: Float32Array, dy: Float32Array, acc: Float64Array, xStart: number, dyStart: number, w: Walk, wOff: number, Co: number): void {
+  let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+  let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+  for (let r = 0; r < w.rows; r++) {
+    let xi = xStart + r * w.xRow;
+    let di = dyStart + r * w.dyRow;
+    for (let c = 0; c < w.cols; c++, xi += w.xCol, di += w.dyCol) {
+      const x0 = x[xi]!, x1 = x[xi + 1]!, x2 = x[xi + 2]!, x3 = x[xi + 3]!;
+      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue; // common after ReLU
+      const d0 = dy[di]!, d1 = dy[di + 1]!, d2 = dy[di + 2]!, d3 = dy[di + 3]!;
+      a00 += x0 * d0; a01 += x0 * d1; a02 += x0 * d2; a03 += x0 * d3;
+      a10 += x1 * d0; a11 += x1 * d1; a12 += x1 * d2; a13 += x1 * d3;
+      a20 += x2 * d0; a21 += x2 * d1; a22 += x2 * d2; a23 += x2 * d3;
+      a30 += x3 * d0; a31 += x3 * d1; a32 += x3 * d2; a33 += x3 * d3;
+    }
+  }
+  let o = wOff;
+  acc[o] += a00; acc[o + 1] += a01; acc[o + 2] += a02; acc[o + 3] += a03;
+  o += Co;
+  acc[o] += a10; acc[o + 1] += a11; acc[o + 2] += a12; acc[o + 3] += a13;
+  o += Co;
+  acc[o] += a20; acc[o + 1] += a21; acc[o + 2] += a22; acc[o + 3] += a23;
+  o += Co;
+  acc[o] += a30; acc[o + 1] += a31; acc[o + 2] += a32; acc[o + 3] += a33;
+}
+
+/** Same for a 1 (in channel) × 8 (out channels) tile: few input channels (e.g. the first layer). */
+function tile1x8(x: Float32Array, dy: Float32Array, acc: Float64Array, xStart: number, dyStart: number, w: Walk, wOff: number): void {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+  for (let r = 0; r < w.rows; r++) {
+    let xi = xStart + r * w.xRow;
+    let di = dyStart + r * w.dyRow;
+    for (let c = 0; c < w.cols; c++, xi += w.xCol, di += w.dyCol) {
+      const xv = x[xi]!;
+      a0 += xv * dy[di]!; a1 += xv * dy[di + 1]!; a2 += xv * dy[di + 2]!; a3 += xv * dy[di + 3]!;
+      a4 += xv * dy[di + 4]!; a5 += xv * dy[di + 5]!; a6 += xv * dy[di + 6]!; a7 += xv * dy[di + 7]!;
+    }
+  }
+  acc[wOff] += a0; acc[wOff + 1] += a1; acc[wOff + 2] += a2; acc[wOff + 3] += a3;
+  acc[wOff + 4] += a4; acc[wOff + 5] += a5; acc[wOff + 6] += a6; acc[wOff + 7] += a7;
+}
+
+/** Same for a single (in channel, out channel) pair: the remainders of the tiles. */
+function tile1x1(x: Float32Array, dy: Float32Array, acc: Float64Array, xStart: number, dyStart: number, w: Walk, wOff: number): void {
+  let a = 0;
+  for (let r = 0; r < w.rows; r++) {
+    let xi = xStart + r * w.xRow;
+    let di = dyStart + r * w.dyRow;
+    for (let c = 0; c < w.cols; c++, xi += w.xCol, di += w.dyCol) a += x[xi]! * dy[di]!;
+  }
+  acc[wOff] += a;
+}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -61,64 +132,54 @@ export function conv2dBackpropFilterNHWC(
       `conv2dBackpropFilterNHWC: x has ${x.length} values for shape [${xShape}], dy has ${dy.length} for [${dyShape}]`,
     );
   }
-  const size = KH * KW * Ci * Co;
-  const dW = new Float32Array(size);
-  if (size === 0 || N * OH * OW === 0) return dW;
-  const acc = new Float64Array(size);
-  const Co8 = Co & ~7;
-  const wStrideKh = KW * Ci * Co;
-  const wStrideKw = Ci * Co;
-  let pending = 0;
+  const acc = new Float64Array(KH * KW * Ci * Co);
+  if (acc.length === 0 || N * OH * OW === 0) return new Float32Array(acc.length);
+
+  // 4×4 tiles when there are enough input channels, else 1×8 (e.g. a first layer on grey images)
+  const wide = Ci < 4;
+  const ciTile = wide ? 1 : 4, coTile = wide ? 8 : 4;
+  const ciFull = Ci - (Ci % ciTile), coFull = Co - (Co % coTile);
+  const rowsPerBlock = Math.max(1, Math.floor(BLOCK_POSITIONS / OW));
+  const walk: Walk = { rows: 0, cols: 0, xRow: sh * W * Ci, xCol: sw * Ci, dyRow: OW * Co, dyCol: Co };
 
   for (let n = 0; n < N; n++) {
-    const xN = n * H * W * Ci;
-    for (let oh = 0; oh < OH; oh++) {
-      const ih0 = oh * sh - pt;
-      // in-bounds filter rows: 0 <= ih0 + kh*dh <= H-1
-      const khMin = Math.max(0, Math.ceil(-ih0 / dh));
-      const khMax = Math.min(KH, Math.floor((H - 1 - ih0) / dh) + 1);
-      for (let ow = 0; ow < OW; ow++) {
-        const iw0 = ow * sw - pl;
-        const kwMin = Math.max(0, Math.ceil(-iw0 / dw));
-        const kwMax = Math.min(KW, Math.floor((W - 1 - iw0) / dw) + 1);
-        const dyOff = ((n * OH + oh) * OW + ow) * Co;
-        for (let kh = khMin; kh < khMax; kh++) {
-          const xRow = xN + (ih0 + kh * dh) * W * Ci;
-          for (let kw = kwMin; kw < kwMax; kw++) {
-            const xOff = xRow + (iw0 + kw * dw) * Ci;
-            let wo = kh * wStrideKh + kw * wStrideKw;
-            for (let ci = 0; ci < Ci; ci++, wo += Co) {
-              const xv = x[xOff + ci]!;
-              if (xv === 0) continue;
-              let co = 0;
-              for (; co < Co8; co += 8) {
-                const a = wo + co, b = dyOff + co;
-                dW[a] += xv * dy[b]!;
-                dW[a + 1] += xv * dy[b + 1]!;
-                dW[a + 2] += xv * dy[b + 2]!;
-                dW[a + 3] += xv * dy[b + 3]!;
-                dW[a + 4] += xv * dy[b + 4]!;
-                dW[a + 5] += xv * dy[b + 5]!;
-                dW[a + 6] += xv * dy[b + 6]!;
-                dW[a + 7] += xv * dy[b + 7]!;
+    for (let r0 = 0; r0 < OH; r0 += rowsPerBlock) {
+      const r1 = Math.min(OH, r0 + rowsPerBlock);
+      for (let kh = 0; kh < KH; kh++) {
+        // input row of output row oh is oh·sh + offH; keep the rows inside the image
+        const offH = kh * dh - pt;
+        const ohLo = Math.max(r0, Math.ceil(-offH / sh));
+        const ohHi = Math.min(r1, Math.floor((H - 1 - offH) / sh) + 1);
+        if (ohLo >= ohHi) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const offW = kw * dw - pl;
+          const owLo = Math.max(0, Math.ceil(-offW / sw));
+          const owHi = Math.min(OW, Math.floor((W - 1 - offW) / sw) + 1);
+          if (owLo >= owHi) continue;
+          walk.rows = ohHi - ohLo;
+          walk.cols = owHi - owLo;
+          const xPix = ((n * H + ohLo * sh + offH) * W + owLo * sw + offW) * Ci; // x[n, ih, iw, 0]
+          const dyPix = ((n * OH + ohLo) * OW + owLo) * Co; // dy[n, ohLo, owLo, 0]
+          const wTap = (kh * KW + kw) * Ci * Co; // dW[kh, kw, 0, 0]
+          for (let ci = 0; ci < Ci; ci += ciTile) {
+            for (let co = 0; co < Co; co += coTile) {
+              if (ci < ciFull && co < coFull) {
+                const wOff = wTap + ci * Co + co;
+                if (wide) tile1x8(x, dy, acc, xPix + ci, dyPix + co, walk, wOff);
+                else tile4x4(x, dy, acc, xPix + ci, dyPix + co, walk, wOff, Co);
+              } else {
+                const ciEnd = Math.min(Ci, ci + ciTile), coEnd = Math.min(Co, co + coTile);
+                for (let i = ci; i < ciEnd; i++) {
+                  for (let o = co; o < coEnd; o++) tile1x1(x, dy, acc, xPix + i, dyPix + o, walk, wTap + i * Co + o);
+                }
               }
-              for (; co < Co; co++) dW[wo + co] += xv * dy[dyOff + co]!;
             }
           }
         }
       }
-      pending += OW;
-      if (pending >= FLUSH_EVERY) {
-        for (let i = 0; i < size; i++) {
-          acc[i] += dW[i]!;
-          dW[i] = 0;
-        }
-        pending = 0;
-      }
     }
   }
-  for (let i = 0; i < size; i++) dW[i] = acc[i]!;
-  return dW;
+  return Float32Array.from(acc);
 }
 
 /** The conv info tf.js itself would compute for this kernel call (dilations are always 1 for this kernel). */

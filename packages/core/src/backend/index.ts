@@ -11,6 +11,10 @@
  *             `register()` that does); it may export `info()` → { threads?, simd? }.
  *
  * `useBackend('auto')` picks the fastest one available: onednn > wasm > cpu.
+ *
+ * Whatever the backend, useBackend also makes sure tf.js's gradient functions are registered (tfjs-core's
+ * Node bundle registers none; tfjs-layers' does) and installs advlab's fixes for second-order gradients
+ * (gradients.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -163,14 +167,19 @@ function ensureGradients(): Promise<void> {
 async function activate(name: BackendName): Promise<void> {
   await ensureGradients();
   await prepare(name);
-  if (tf.getBackend() !== name || tf.findBackend(name) == null) {
-    let ok: boolean;
+  const previous = tf.getBackend() as string | null;
+  if (previous !== name || tf.findBackend(name) == null) {
+    let problem: string | null = null;
     try {
-      ok = await tf.setBackend(name);
+      if (!(await tf.setBackend(name))) problem = 'tf.js failed to initialise the backend';
     } catch (e) {
-      throw new AdvlabError('E_BACKEND', `--backend ${name}: tf.js could not select it (${messageOf(e)})`);
+      problem = `tf.js could not select it (${messageOf(e)})`;
     }
-    if (!ok) throw new AdvlabError('E_BACKEND', `--backend ${name}: tf.js failed to initialise the backend`);
+    if (problem !== null) {
+      // leave tf.js on the backend it was using rather than on a half-initialised one
+      if (previous && previous !== name && tf.findBackend(previous) != null) await tf.setBackend(previous);
+      throw new AdvlabError('E_BACKEND', `--backend ${name}: ${problem}`);
+    }
   }
   await tf.ready();
   if (!infos.has(name)) infos.set(name, await describe(name));

@@ -123,3 +123,4 @@ export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions =
   if (!st.isDirectory()) throw new DataFormatError(spec, 'a dataset directory', 'a file');
   return loadDirectory(spec, opts);
 }
+export * from './idx-write.ts';

@@ -12,7 +12,7 @@ import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AdvlabError, ModelFormatError } from '../errors.ts';
+import { AdvlabError, ModelFormatError, ModelMissingError } from '../errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 
 /** advlab's own metadata, stored under the `advlab` key of model.json. Extra keys round-trip as is. */
@@ -102,7 +102,7 @@ function describe(v: unknown): string {
 }
 
 function missing(file: string, hint = ''): AdvlabError {
-  return new AdvlabError('E_MODEL_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
+  return new ModelMissingError(file, hint);
 }
 
 /** Validates the typed fields of the advlab metadata; unknown keys are kept as they are. */

@@ -1,0 +1,14 @@
+import { ATTACKS, BACKENDS, CHECK_DOCS, DATASETS, MODELS } from '@advlab/core';
+
+export function list(): void {
+  const section = (title: string, items: { name: string; description: string }[]) => {
+    process.stdout.write(`${title}:\n`);
+    const w = Math.max(...items.map((i) => i.name.length));
+    for (const i of items) process.stdout.write(`  ${i.name.padEnd(w)}  ${i.description}\n`);
+  };
+  section('attacks', [...ATTACKS.values()].map((a) => ({ name: a.name, description: a.description })));
+  section('models', [...MODELS]);
+  section('datasets', [...DATASETS]);
+  section('backends', BACKENDS);
+  section('sanity checks', Object.entries(CHECK_DOCS).map(([name, description]) => ({ name, description })));
+}

@@ -1,0 +1,15 @@
+export * from './errors.ts';
+export * from './util/rng.ts';
+export * from './util/fs.ts';
+export * from './util/suggest.ts';
+export * from './data/index.ts';
+export * from './models/zoo.ts';
+export * from './models/io.ts';
+export * from './models/classifier.ts';
+export * from './threat/index.ts';
+export * from './losses/index.ts';
+export * from './attacks/index.ts';
+export * from './eval/index.ts';
+export * from './training/index.ts';
+export * from './backend/index.ts';
+export * as viz from './viz/index.ts';

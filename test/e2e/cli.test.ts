@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { PNG } from 'pngjs';
+import { readIdx } from '../../packages/core/src/data/idx.ts';
+
+// End to end through the real `advlab` binary, on the synthetic 8×8 task so it runs in seconds.
+const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
+const dir = mkdtempSync(join(tmpdir(), 'advlab-e2e-'));
+const model = join(dir, 'model');
+
+function advlab(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('train → eval → attack on synthetic data, with JSON keys and files as documented', () => {
+  const t = advlab('train', '--model', 'wong-cnn', '--data', 'synthetic:tiny', '--epochs', '3', '--out', model, '--backend', 'cpu', '--lr', '0.01');
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /test accuracy (\d+\.\d+)%/);
+  const acc = Number(/test accuracy (\d+\.\d+)%/.exec(t.out)![1]);
+  assert.ok(acc > 80, `the tiny task is learnt: ${acc}%`);
+  assert.ok(existsSync(join(model, 'model.json')) && existsSync(join(model, 'weights.bin')));
+
+  const json = join(dir, 'eval.json');
+  const e = advlab('eval', '--model', model, '--attacks', 'fgsm,pgd', '--eps', '0.1,0.3', '--n', '100', '--json', json, '--backend', 'cpu', '--apgd-steps', '10', '--steps', '10');
+  assert.equal(e.code, 0, e.err);
+  assert.match(e.out, /sanity checks/);
+  const r = JSON.parse(readFileSync(json, 'utf8'));
+  for (const k of ['dataset', 'n', 'clean_accuracy', 'attacks', 'worst_case', 'checks']) assert.ok(k in r, `key ${k}`);
+  assert.equal(r.n, 100);
+  for (const a of r.attacks) {
+    for (const k of ['name', 'norm', 'eps', 'robust_accuracy', 'per_class']) assert.ok(k in a, `attack key ${k}`);
+    assert.equal(a.per_class.length, 4);
+    assert.ok(a.robust_accuracy >= 0 && a.robust_accuracy <= r.clean_accuracy);
+  }
+  assert.ok('robust_accuracy' in r.worst_case && r.worst_case.per_class.length === 4);
+  for (const c of r.checks) for (const k of ['code', 'passed', 'detail']) assert.ok(k in c);
+
+  const out = join(dir, 'attack');
+  const a = advlab('attack', '--model', model, '--attack', 'pgd', '--eps', '0.3', '--n', '8', '--out', out, '--backend', 'cpu');
+  assert.equal(a.code, 0, a.err);
+  const adv = readIdx(join(out, 'adversarial.idx'));
+  assert.deepEqual(adv.dims, [8, 8, 8, 1]);
+  const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.equal(res.examples.length, 8);
+  for (const ex of res.examples) assert.ok(ex.distance <= 0.3 + 1e-6);
+  const png = PNG.sync.read(readFileSync(join(out, 'grid.png')));
+  assert.ok(png.width > 100 && png.height > 100);
+});
+
+test('bad input: typed errors naming the flag, exit code 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['eval', '--model', model, '--eps=-1'], /\[E_CONFIG\] --eps: expected .*≥ 0, found "-1"/],
+    [['eval', '--model', model, '--eps', '-1'], /\[E_CONFIG\] --eps: .*write --eps=VALUE/],
+    [['eval', '--model', model, '--attacks', 'pgdd'], /did you mean pgd/],
+    [['eval', '--model', model, '--epz', '0.1'], /--epz.*did you mean --eps/],
+    [['train', '--model', 'wong_cnn', '--out', join(dir, 'x')], /--model.*did you mean wong-cnn/],
+    [['eval', '--model', join(dir, 'nope')], /\[E_MODEL_MISSING\].*nope/],
+    [['eval', '--model', model, '--norm', 'l7'], /--norm: expected one of linf, l2, l1, found l7/],
+    [['trian'], /did you mean train/],
+    [['eval', '--model', model, '--data', 'fashion-mnist:/nonexistent'], /\[E_DATA_MISSING\]|\[E_CONFIG\]/],
+  ];
+  for (const [args, re] of cases) {
+    const r = advlab(...args, '--backend', 'cpu');
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+  }
+});
