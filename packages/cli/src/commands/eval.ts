@@ -1,4 +1,4 @@
-import { evaluateRobustness, writeFileAtomic, type EvaluationReport } from '@advlab/core';
+import { evaluateRobustness, getAttack, writeFileAtomic, type EvaluationReport } from '@advlab/core';
 import { COMMON, num, numList, parse, positiveInt, required, str } from '../args.ts';
 import { ProgressBar } from '../progress.ts';
 import { checkCompatible, datasetFor, normOf, openModel, seedOf, selectBackend } from '../context.ts';
@@ -30,15 +30,18 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
   const dir = required(v.model, '--model', 'a model folder');
   const seed = seedOf(v.seed);
   const attacks = str(v.attacks, 'fgsm,pgd').split(',').map((s) => s.trim()).filter(Boolean);
+  attacks.forEach(getAttack); // unknown names fail here, before any loading
   const eps = numList(v.eps, '--eps', [0.1]);
   const norm = normOf(v.norm);
-  const n = num(v.n, '--n', 1000, positiveInt, 'an integer ≥ 1');
+  const nFlag = v.n === undefined ? undefined : num(v.n, '--n', 1000, positiveInt, 'an integer ≥ 1');
   const batchSize = num(v['batch-size'], '--batch-size', 256, positiveInt, 'an integer ≥ 1');
   const config = attackConfig(v);
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir);
   const data = datasetFor(v.data, meta, seed);
   checkCompatible(classifier, data);
+  // An explicit --n larger than the test set is an error; the default takes what there is, up to 1000.
+  const n = nFlag ?? Math.min(1000, data.test.n);
   let bar: ProgressBar | undefined;
   let stage = '';
   const { report } = evaluateRobustness(
