@@ -7,6 +7,7 @@ import { AdvlabError } from '../errors.ts';
 import { useBackend } from './index.ts';
 import { conv2dBackpropFilterInfo, conv2dBackpropFilterNHWC } from './conv2d-backprop-filter.ts';
 import { isJsKernelRegistered, replacedKernel } from './kernel-io.ts';
+import { relErr } from '../testing/numeric.ts';
 
 await useBackend('cpu');
 
@@ -24,16 +25,6 @@ interface Case {
 }
 const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
 
-/** ‖a − b‖∞ / max(1, ‖b‖∞) */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(1, m);
-}
 
 function randomArray(rng: Rng, size: number, zeroFraction = 0): Float32Array {
   const a = new Float32Array(size);

@@ -5,19 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng.ts';
 import { type BackendName, useBackend } from './index.ts';
 import { EXTRA_GRADIENTS, RECOMPUTE_GRADIENTS, registerExtraGradients } from './gradients.ts';
+import { relErr } from '../testing/numeric.ts';
 
 await useBackend('cpu');
 const BACKENDS_UNDER_TEST: BackendName[] = ['cpu', 'wasm'];
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(1, m);
-}
 
 function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
   const a = new Float32Array(size);

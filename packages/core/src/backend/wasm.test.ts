@@ -9,18 +9,10 @@ import { Rng } from '../util/rng.ts';
 import { AdvlabError } from '../errors.ts';
 import { useBackend } from './index.ts';
 import { isJsKernelRegistered } from './kernel-io.ts';
+import { relErr } from '../testing/numeric.ts';
 
 await useBackend('wasm');
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(1, m);
-}
 
 function randomArray(rng: Rng, size: number): Float32Array {
   const a = new Float32Array(size);

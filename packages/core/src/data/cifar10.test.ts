@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DataFormatError, DataMissingError } from '../errors.ts';
 import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, hasCifarBatches, loadCifar10, readCifar10Batch } from './cifar10.ts';
-import { cifarRecord, makeTempDir, writeCifarDataset } from './testing.ts';
+import { cifarRecord, makeTempDir, writeCifarDataset, throwsFormat } from './testing.ts';
 
 const tmp = makeTempDir();
 after(tmp.cleanup);
@@ -15,18 +15,6 @@ const put = (name: string, bytes: Uint8Array) => {
   return p;
 };
 
-function throwsFormat(fn: () => unknown, file: string, re?: RegExp): DataFormatError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof DataFormatError, `expected DataFormatError, got ${String(err)}`);
-  assert.ok(err.message.includes(basename(file)), `message should name ${basename(file)}: ${err.message}`);
-  if (re) assert.match(err.message, re);
-  return err;
-}
 
 test('records become NHWC floats: R, G, B planes interleaved per pixel', () => {
   const f = (c: number, p: number) => (c === 0 ? p % 256 : c === 1 ? 255 - (p % 256) : (p * 7) % 256);

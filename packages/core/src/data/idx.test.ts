@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFormatError, DataMissingError } from '../errors.ts';
 import { IDX_MAX_BYTES, loadIdxDataset, readIdx, readIdxImages, readIdxLabels } from './idx.ts';
-import { idxBytes, makeTempDir, writeIdxDataset } from './testing.ts';
+import { idxBytes, makeTempDir, writeIdxDataset, throwsFormat } from './testing.ts';
 
 const tmp = makeTempDir();
 after(tmp.cleanup);
@@ -16,20 +16,6 @@ function put(name: string, bytes: Uint8Array): string {
   return p;
 }
 
-/** Asserts fn throws a DataFormatError whose message names the file (and matches re, if given). */
-function throwsFormat(fn: () => unknown, file: string, re?: RegExp): DataFormatError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof DataFormatError, `expected DataFormatError for ${file}, got ${String(err)}`);
-  assert.equal(err.code, 'E_DATA_FORMAT');
-  assert.ok(err.message.includes(basename(file)), `message should name the file: ${err.message}`);
-  if (re) assert.match(err.message, re);
-  return err;
-}
 
 // 3 images of 2×2 u8.
 const PIXELS = [0, 1, 2, 255, 10, 20, 30, 40, 128, 64, 32, 16];

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { ConfigError, DataFormatError } from '../errors.ts';
 import { hasPngClassFolders, isTestIndex, loadPngFolder, readPngHeader } from './png-folder.ts';
-import { makeTempDir, pngBytes } from './testing.ts';
+import { makeTempDir, pngBytes, throwsFormat } from './testing.ts';
 
 const tmp = makeTempDir();
 after(tmp.cleanup);
@@ -21,18 +21,6 @@ function makeFolder(files: Record<string, Record<string, Buffer>>): string {
   return dir;
 }
 
-function throwsFormat(fn: () => unknown, file: string, re?: RegExp): DataFormatError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof DataFormatError, `expected DataFormatError, got ${String(err)}`);
-  assert.ok(err.message.includes(basename(file)), `message should name ${basename(file)}: ${err.message}`);
-  if (re) assert.match(err.message, re);
-  return err;
-}
 
 const grey = (v: number) => pngBytes(3, 2, (x, y) => [v + x + 10 * y, v + x + 10 * y, v + x + 10 * y]);
 

@@ -1,7 +1,9 @@
 /** Builders for small data files, used by the data loaders' tests (not part of the public API). */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import assert from 'node:assert/strict';
+import { DataFormatError } from '../errors.ts';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 
@@ -86,4 +88,19 @@ export function pngBytes(width: number, height: number, px: (x: number, y: numbe
     }
   }
   return PNG.sync.write(png);
+}
+
+/** Asserts fn throws a DataFormatError whose message names the file (and matches re, if given). */
+export function throwsFormat(fn: () => unknown, file: string, re?: RegExp): DataFormatError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof DataFormatError, `expected DataFormatError for ${file}, got ${String(err)}`);
+  assert.equal(err.code, 'E_DATA_FORMAT');
+  assert.ok(err.message.includes(basename(file)), `message should name the file: ${err.message}`);
+  if (re) assert.match(err.message, re);
+  return err;
 }
