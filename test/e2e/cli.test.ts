@@ -49,6 +49,14 @@ test('train → eval → attack on synthetic data, with JSON keys and files as d
   assert.equal(res.examples.length, 8);
   for (const ex of res.examples) assert.ok(ex.distance <= 0.3 + 1e-6);
   const png = PNG.sync.read(readFileSync(join(out, 'grid.png')));
+  // --target turns pgd into pgd-targeted: success means the target class was hit.
+  const tOut = join(dir, 'targeted');
+  const tr = advlab('attack', '--model', model, '--attack', 'pgd', '--eps', '0.5', '--n', '8', '--target', '2', '--out', tOut, '--backend', 'cpu', '--steps', '30');
+  assert.equal(tr.code, 0, tr.err);
+  const tres = JSON.parse(readFileSync(join(tOut, 'result.json'), 'utf8'));
+  assert.equal(tres.attack, 'pgd-targeted');
+  for (const ex of tres.examples) assert.equal(ex.success, ex.adv_pred === 2);
+  assert.ok(tres.examples.filter((e: { success: boolean }) => e.success).length >= 4, 'most examples reach class 2 at ε = 0.5');
   assert.ok(png.width > 100 && png.height > 100);
 });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchTensors, getAttack, runAttack, threatModel, writeFileAtomic, writeIdx } from '@advlab/core';
+import { ATTACKS, ConfigError, batchTensors, getAttack, runAttack, threatModel, writeFileAtomic, writeIdx } from '@advlab/core';
 import { COMMON, num, parse, positiveInt, required, str } from '../args.ts';
 import { checkCompatible, datasetFor, fooledGrid, normOf, openModel, seedOf, selectBackend } from '../context.ts';
 
@@ -17,7 +17,7 @@ export async function attack(argv: string[]): Promise<void> {
   });
   const dir = required(v.model, '--model', 'a model folder');
   const out = required(v.out, '--out', 'an output folder');
-  const def = getAttack(str(v.attack, 'pgd'));
+  let def = getAttack(str(v.attack, 'pgd'));
   const eps = num(v.eps, '--eps', 0.1, (x) => Number.isFinite(x) && x >= 0, 'a number ≥ 0');
   const norm = normOf(v.norm);
   const n = num(v.n, '--n', 16, positiveInt, 'an integer ≥ 1');
@@ -31,6 +31,12 @@ export async function attack(argv: string[]): Promise<void> {
   const idx = Array.from({ length: count }, (_, i) => i);
   const { x, y } = batchTensors(data.test, idx);
   const target = v.target === undefined ? undefined : num(v.target, '--target', 0, (t) => Number.isInteger(t) && t >= 0 && t < classifier.numClasses, `a class index in [0, ${classifier.numClasses - 1}]`);
+  if (target !== undefined && !def.targeted) {
+    // --target turns an attack into its targeted form; an attack without one cannot aim.
+    const targeted = ATTACKS.get(`${def.name}-targeted`);
+    if (!targeted) throw new ConfigError('--target', `an attack with a targeted form (${[...ATTACKS.values()].filter((a) => a.targeted).map((a) => a.name).join(', ')})`, def.name);
+    def = targeted;
+  }
   const targets = target === undefined ? undefined : tf.fill([count], target, 'int32') as tf.Tensor1D;
   const r = runAttack(def, classifier, x, y, threatModel(norm, eps), { seed, config, targets });
   const clean = tf.tidy(() => {
