@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError, ModelMissingError, backendInfo, batchTensors, classifierFromLayersModel, loadDataset, loadModel, parseNorm,
-  runAttack, threatModel, useBackend, viz, type BackendName, type Classifier, type Dataset, type ImageSet, type ModelMeta, type Norm,
+  runAttack, threatModel, useBackend, viz, type AttackResult, type BackendName, type Classifier, type Dataset, type ImageSet, type ModelMeta, type Norm,
 } from '@advlab/core';
 import { num, str } from './args.ts';
 
@@ -51,9 +51,50 @@ export function normOf(v: unknown): Norm {
   return parseNorm(str(v, 'linf'));
 }
 
+/** What the grid needs to know about one batch: the clean images, the attack's result, clean predictions. */
+export interface GridSource {
+  set: ImageSet;
+  classNames: string[];
+  /** Test-set indices of the rows of `clean` / `result`. */
+  indices: number[];
+  clean: Float32Array;
+  result: AttackResult;
+  cleanPred: ArrayLike<number>;
+  cleanConf: ArrayLike<number>;
+}
+
+/** Renders the rows `pick` (positions into src.indices) as clean | perturbation | adversarial. */
+export function renderGrid(src: GridSource, pick: number[], title: string): Buffer {
+  const { set, classNames, result } = src;
+  const size = set.height * set.width * set.channels;
+  const adv = result.xAdv.dataSync() as Float32Array;
+  const name = (k: number) => classNames[k] ?? String(k);
+  const rows: viz.GridRow[] = pick.map((j) => ({
+    clean: src.clean.slice(j * size, (j + 1) * size),
+    adversarial: adv.slice(j * size, (j + 1) * size),
+    height: set.height,
+    width: set.width,
+    channels: set.channels,
+    trueLabel: name(set.labels[src.indices[j]!]!),
+    cleanPred: name(src.cleanPred[j]!),
+    cleanConf: src.cleanConf[j]!,
+    advPred: name(result.pred[j]!),
+    advConf: result.confidence[j]!,
+  }));
+  return viz.adversarialGrid(rows, { title });
+}
+
+/** Softmax prediction and confidence of `classifier` on x. */
+export function predictWithConfidence(classifier: Classifier, x: tf.Tensor4D): { pred: Int32Array; conf: Float32Array } {
+  return tf.tidy(() => {
+    const p = tf.softmax(classifier.logits(x));
+    return { pred: tf.argMax(p, 1).dataSync() as Int32Array, conf: tf.max(p, 1).dataSync() as Float32Array };
+  });
+}
+
 /**
  * Attacks the first `scan` test examples and renders up to `rows` that the model classifies correctly
- * and the attack fools: clean | amplified perturbation | adversarial.
+ * and the attack fools.
  */
 export function fooledGrid(
   classifier: Classifier,
@@ -62,37 +103,17 @@ export function fooledGrid(
   attack: string,
   norm: Norm,
   eps: number,
-  opts: { rows?: number; scan?: number; seed?: number; config?: object; onlyFooled?: boolean } = {},
+  opts: { rows?: number; scan?: number; seed?: number; config?: object } = {},
 ): { png: Buffer; fooled: number; shown: number } {
-  const scan = Math.min(opts.scan ?? 256, set.n);
-  const idx = Array.from({ length: scan }, (_, i) => i);
-  const { x, y } = batchTensors(set, idx);
-  const threat = threatModel(norm, eps);
-  const r = runAttack(attack, classifier, x, y, threat, { seed: opts.seed ?? 0, config: opts.config });
-  const clean = tf.tidy(() => {
-    const p = tf.softmax(classifier.logits(x));
-    return { pred: tf.argMax(p, 1).dataSync(), conf: tf.max(p, 1).dataSync() };
-  });
-  const size = set.height * set.width * set.channels;
-  const cleanData = x.dataSync() as Float32Array;
-  const advData = r.xAdv.dataSync() as Float32Array;
-  const chosen = idx.filter((i) => (opts.onlyFooled ?? true ? clean.pred[i] === set.labels[i] && r.success[i] : true)).slice(0, opts.rows ?? 8);
-  const fooled = idx.filter((i) => clean.pred[i] === set.labels[i] && r.success[i]).length;
-  const name = (k: number) => classNames[k] ?? String(k);
-  const rows: viz.GridRow[] = chosen.map((i) => ({
-    clean: cleanData.slice(i * size, (i + 1) * size),
-    adversarial: advData.slice(i * size, (i + 1) * size),
-    height: set.height,
-    width: set.width,
-    channels: set.channels,
-    trueLabel: name(set.labels[i]!),
-    cleanPred: name(clean.pred[i]!),
-    cleanConf: clean.conf[i]!,
-    advPred: name(r.pred[i]!),
-    advConf: r.confidence[i]!,
-  }));
-  tf.dispose([x, y, r.xAdv]);
-  if (rows.length === 0) return { png: Buffer.alloc(0), fooled, shown: 0 };
-  const png = viz.adversarialGrid(rows, { title: `${attack} ${norm} eps=${eps}` });
-  return { png, fooled, shown: rows.length };
+  const indices = Array.from({ length: Math.min(opts.scan ?? 256, set.n) }, (_, i) => i);
+  const { x, y } = batchTensors(set, indices);
+  const result = runAttack(attack, classifier, x, y, threatModel(norm, eps), { seed: opts.seed ?? 0, config: opts.config });
+  const clean = predictWithConfidence(classifier, x);
+  const fooledAt = indices.filter((i) => clean.pred[i] === set.labels[i] && result.success[i]);
+  const pick = fooledAt.slice(0, opts.rows ?? 8);
+  const png = pick.length
+    ? renderGrid({ set, classNames, indices, clean: x.dataSync() as Float32Array, result, cleanPred: clean.pred, cleanConf: clean.conf }, pick, `${attack} ${norm} eps=${eps}, ${fooledAt.length} of the first ${indices.length} fooled; shown`)
+    : Buffer.alloc(0);
+  tf.dispose([x, y, result.xAdv]);
+  return { png, fooled: fooledAt.length, shown: pick.length };
 }

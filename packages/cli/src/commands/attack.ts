@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTACKS, ConfigError, batchTensors, getAttack, runAttack, threatModel, writeFileAtomic, writeIdx } from '@advlab/core';
 import { COMMON, num, parse, positiveInt, required, str } from '../args.ts';
-import { checkCompatible, datasetFor, fooledGrid, normOf, openModel, seedOf, selectBackend } from '../context.ts';
+import { checkCompatible, datasetFor, normOf, openModel, predictWithConfidence, renderGrid, seedOf, selectBackend } from '../context.ts';
 
 export const attackHelp = `advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--steps K]
               [--target CLASS] [--data SPEC] [--seed S] [--backend ...]
@@ -39,10 +39,7 @@ export async function attack(argv: string[]): Promise<void> {
   }
   const targets = target === undefined ? undefined : tf.fill([count], target, 'int32') as tf.Tensor1D;
   const r = runAttack(def, classifier, x, y, threatModel(norm, eps), { seed, config, targets });
-  const clean = tf.tidy(() => {
-    const p = tf.softmax(classifier.logits(x));
-    return { pred: Array.from(tf.argMax(p, 1).dataSync()), conf: Array.from(tf.max(p, 1).dataSync()) };
-  });
+  const clean = predictWithConfidence(classifier, x);
   writeIdx(join(out, 'adversarial.idx'), r.xAdv.shape, r.xAdv.dataSync() as Float32Array);
   writeIdx(join(out, 'labels.idx'), [count], Uint8Array.from(data.test.labels.subarray(0, count)));
   const examples = idx.map((i) => ({
@@ -52,8 +49,9 @@ export async function attack(argv: string[]): Promise<void> {
   const rate = examples.filter((e) => e.success && e.clean_pred === e.label).length;
   const correct = examples.filter((e) => e.clean_pred === e.label).length;
   writeFileAtomic(join(out, 'result.json'), `${JSON.stringify({ attack: def.name, norm, eps, target: target ?? null, seed, class_names: data.classNames, examples }, null, 2)}\n`);
-  const grid = fooledGrid(classifier, data.test, data.classNames, def.name, norm, eps, { rows: Math.min(count, 12), scan: count, seed, config, onlyFooled: false });
-  if (grid.shown > 0) writeFileAtomic(join(out, 'grid.png'), grid.png);
+  const pick = idx.slice(0, 12);
+  const title = `${def.name} ${norm} eps=${eps}${target === undefined ? '' : ` target=${data.classNames[target] ?? target}`}`;
+  writeFileAtomic(join(out, 'grid.png'), renderGrid({ set: data.test, classNames: data.classNames, indices: idx, clean: x.dataSync() as Float32Array, result: r, cleanPred: clean.pred, cleanConf: clean.conf }, pick, title));
   tf.dispose([x, y, r.xAdv, ...(targets ? [targets] : [])]);
   process.stdout.write(`${def.name} ${norm} ε=${eps}: ${target === undefined ? 'fooled' : `sent to class ${target}`} ${rate} of ${correct} correctly classified examples (of ${count}); wrote ${out}/{adversarial.idx,labels.idx,result.json,grid.png}\n`);
 }
