@@ -7,10 +7,15 @@ import { AttackError } from '../errors.ts';
  */
 export type AttackLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: tf.Tensor1D) => tf.Tensor1D;
 
-/** Cross-entropy of the true label, per example. */
+/** log-softmax as z − logSumExp(z): tf.logSoftmax's own gradient is wrong at second order (GradAlign). */
+export function logSoftmax(logits: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.sub(logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D);
+}
+
+/** Cross-entropy of the true label, per example (differentiable twice). */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits);
+    const logp = logSoftmax(logits);
     const onehot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
     return tf.neg(tf.sum(tf.mul(logp, onehot), 1)) as tf.Tensor1D;
   });

@@ -3,12 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { Classifier } from '../models/classifier.ts';
 import { Rng } from '../util/rng.ts';
+import { useBackend } from '../backend/index.ts';
 
 /** Test-only helpers: tiny hand-built classifiers and data, free of tfjs-layers. */
 
+/** The cpu backend as advlab sets it up (fast conv-filter kernel, second-order gradient fixes). */
 export async function cpu(): Promise<void> {
-  await tf.setBackend('cpu');
-  await tf.ready();
+  await useBackend('cpu');
 }
 
 /** A linear classifier z = W·vec(x) + b on inputs [h,w,c]. */

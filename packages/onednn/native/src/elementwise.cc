@@ -1,0 +1,203 @@
+// Elementwise float32 kernels as plain OpenMP loops: these are memory-bound, so a vectorised loop split over
+// the threads is as fast as a oneDNN eltwise / binary primitive and needs no primitive per shape, and we
+// can reproduce tf.js's cpu semantics exactly (NaN handling of relu / step / sign / max, and transcendental
+// functions evaluated in double like JS's Math.* and then rounded to float32).
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+
+namespace advlab {
+namespace {
+
+enum Unary : int {
+  kRelu = 0,
+  kStep = 1,     // x > 0 ? 1 : alpha, NaN stays NaN
+  kSign = 2,     // NaN -> 0, like tf.js
+  kClip = 3,     // [a, b], NaN stays NaN
+  kNeg = 4,
+  kExp = 5,
+  kLog = 6,
+  kSquare = 7,
+  kAbs = 8,
+  kSqrt = 9,
+  kSigmoid = 10,
+  kTanh = 11,
+  kRelu6 = 12,
+  kLeakyRelu = 13,  // x < 0 ? alpha x : x
+  kElu = 14,
+  kRsqrt = 15,
+};
+
+template <class F>
+void Map(const float* x, float* y, int64_t n, F f) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) y[i] = f(x[i]);
+}
+
+/** unary(op, x, y, n, a, b) */
+Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
+  const int64_t op = IntArg(info, 0, "unary op");
+  const int64_t n = IntArg(info, 3, "element count");
+  const float* x = F32Arg(info, 1, n, "x");
+  float* y = F32Arg(info, 2, n, "y");
+  const float a = static_cast<float>(NumArg(info, 4, "a"));
+  const float b = static_cast<float>(NumArg(info, 5, "b"));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  switch (op) {
+    case kRelu: Map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
+    case kStep: Map(x, y, n, [a, nan](float v) { return v != v ? nan : (v > 0.f ? 1.f : a); }); break;
+    case kSign: Map(x, y, n, [](float v) { return v < 0.f ? -1.f : (v > 0.f ? 1.f : 0.f); }); break;
+    case kClip: Map(x, y, n, [a, b](float v) { return v > b ? b : (v < a ? a : v); }); break;
+    case kNeg: Map(x, y, n, [](float v) { return -v; }); break;
+    case kExp: Map(x, y, n, [](float v) { return static_cast<float>(std::exp(static_cast<double>(v))); }); break;
+    case kLog: Map(x, y, n, [](float v) { return static_cast<float>(std::log(static_cast<double>(v))); }); break;
+    case kSquare: Map(x, y, n, [](float v) { return v * v; }); break;
+    case kAbs: Map(x, y, n, [](float v) { return std::fabs(v); }); break;
+    case kSqrt: Map(x, y, n, [](float v) { return std::sqrt(v); }); break;
+    case kSigmoid:
+      Map(x, y, n, [](float v) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v)))); });
+      break;
+    case kTanh: Map(x, y, n, [](float v) { return static_cast<float>(std::tanh(static_cast<double>(v))); }); break;
+    case kRelu6: Map(x, y, n, [nan](float v) { return v != v ? nan : (v < 0.f ? 0.f : (v > 6.f ? 6.f : v)); }); break;
+    case kLeakyRelu: Map(x, y, n, [a](float v) { return v < 0.f ? a * v : v; }); break;
+    case kElu:
+      Map(x, y, n, [](float v) { return v >= 0.f ? v : static_cast<float>(std::expm1(static_cast<double>(v))); });
+      break;
+    case kRsqrt:
+      Map(x, y, n, [](float v) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(v))); });
+      break;
+    default: throw Napi::RangeError::New(info.Env(), "advlab_onednn: unknown unary op " + std::to_string(op));
+  }
+  return info.Env().Undefined();
+}
+
+enum Binary : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6 };
+
+/** One row of the broadcast loop; stride 1 = a vector operand, 0 = a value repeated along the row. */
+template <class F>
+inline void Row(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n, F f) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t j = 0; j < n; j++) o[j] = f(a[j], b[j]);
+  } else if (sa == 1) {
+    const float bv = *b;
+    for (int64_t j = 0; j < n; j++) o[j] = f(a[j], bv);
+  } else if (sb == 1) {
+    const float av = *a;
+    for (int64_t j = 0; j < n; j++) o[j] = f(av, b[j]);
+  } else {
+    const float v = f(*a, *b);
+    for (int64_t j = 0; j < n; j++) o[j] = v;
+  }
+}
+
+/**
+ * out[i0,i1,i2,i3] = f(a[i·sa], b[i·sb]) over collapsed 4-D dims d (JS merges broadcast-compatible runs of
+ * dimensions, so the innermost strides are 0 or 1). Work items are rows, or blocks of a row when there are
+ * too few rows to keep every thread busy (e.g. same-shape operands collapse to a single row).
+ */
+template <class F>
+void Broadcast(const float* a, const float* b, float* out, const int64_t* d, const int64_t* sa, const int64_t* sb,
+               F f) {
+  const int64_t rows = d[0] * d[1] * d[2], len = d[3], total = rows * len;
+  const int64_t threads = Threads();
+  int64_t block = len;
+  if (rows < 8 * threads && len > 16384) block = 16384;
+  const int64_t perRow = (len + block - 1) / block;
+  const int64_t items = rows * perRow;
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t it = 0; it < items; it++) {
+    const int64_t r = it / perRow, j0 = (it % perRow) * block;
+    const int64_t n = (j0 + block < len ? j0 + block : len) - j0;
+    const int64_t i2 = r % d[2], i1 = (r / d[2]) % d[1], i0 = r / (d[1] * d[2]);
+    const float* ap = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + j0 * sa[3];
+    const float* bp = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + j0 * sb[3];
+    Row(ap, sa[3], bp, sb[3], out + r * len + j0, n, f);
+  }
+}
+
+/** Elements the strided view (dims d, strides s) reaches: 1 + Σ (d_k − 1) s_k. */
+int64_t Extent(const int64_t* d, const int64_t* s) {
+  int64_t e = 1;
+  for (int k = 0; k < 4; k++) e += (d[k] - 1) * s[k];
+  return e;
+}
+
+/** binary(op, a, b, out, dims: Int32Array(4), stridesA: Int32Array(4), stridesB: Int32Array(4)) */
+Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
+  const int64_t op = IntArg(info, 0, "binary op");
+  auto d = IntsArg(info, 4, 4, "dims");
+  auto sa = IntsArg(info, 5, 4, "strides of a");
+  auto sb = IntsArg(info, 6, 4, "strides of b");
+  for (int k = 0; k < 4; k++) {
+    if (d[k] < 1 || sa[k] < 0 || sb[k] < 0) throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad broadcast dims");
+  }
+  if ((sa[3] != 0 && sa[3] != 1) || (sb[3] != 0 && sb[3] != 1)) {
+    throw Napi::RangeError::New(info.Env(), "advlab_onednn: innermost broadcast strides must be 0 or 1");
+  }
+  const float* a = F32Arg(info, 1, Extent(d.data(), sa.data()), "a");
+  const float* b = F32Arg(info, 2, Extent(d.data(), sb.data()), "b");
+  float* out = F32Arg(info, 3, d[0] * d[1] * d[2] * d[3], "out");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const int64_t* dp = d.data();
+  switch (op) {
+    case kAdd: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x + y; }); break;
+    case kSub: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x - y; }); break;
+    case kMul: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x * y; }); break;
+    case kDiv: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x / y; }); break;
+    case kMax:
+      Broadcast(a, b, out, dp, sa.data(), sb.data(),
+                [nan](float x, float y) { return (x != x || y != y) ? nan : (x > y ? x : y); });
+      break;
+    case kMin:
+      Broadcast(a, b, out, dp, sa.data(), sb.data(),
+                [nan](float x, float y) { return (x != x || y != y) ? nan : (x < y ? x : y); });
+      break;
+    case kSquaredDifference:
+      Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) {
+        const float t = x - y;
+        return t * t;
+      });
+      break;
+    default: throw Napi::RangeError::New(info.Env(), "advlab_onednn: unknown binary op " + std::to_string(op));
+  }
+  return info.Env().Undefined();
+}
+
+/** addN(inputs: Float32Array[], out, n): out = Σ inputs, the gradient accumulation of tensors used twice. */
+Napi::Value AddN(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), "advlab_onednn: expected addN inputs as an array");
+  }
+  const int64_t n = IntArg(info, 2, "element count");
+  float* out = F32Arg(info, 1, n, "out");
+  auto arr = info[0].As<Napi::Array>();
+  std::vector<const float*> in;
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        static_cast<int64_t>(v.As<Napi::Float32Array>().ElementLength()) < n) {
+      throw Napi::TypeError::New(info.Env(), "advlab_onednn: addN inputs must be Float32Arrays of the output size");
+    }
+    in.push_back(v.As<Napi::Float32Array>().Data());
+  }
+  if (in.empty()) throw Napi::RangeError::New(info.Env(), "advlab_onednn: addN needs at least one input");
+  const size_t m = in.size();
+#pragma omp parallel for schedule(static) if (n * static_cast<int64_t>(m) >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    float s = in[0][i];
+    for (size_t k = 1; k < m; k++) s += in[k][i];  // left to right in float32, like tf.js's cpu AddN
+    out[i] = s;
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("unary", Napi::Function::New<Guarded<UnaryOp>>(env, "unary"));
+  exports.Set("binary", Napi::Function::New<Guarded<BinaryOp>>(env, "binary"));
+  exports.Set("addN", Napi::Function::New<Guarded<AddN>>(env, "addN"));
+}
+
+}  // namespace advlab
