@@ -13,3 +13,4 @@ export * from './eval/index.ts';
 export * from './training/index.ts';
 export * from './backend/index.ts';
 export * as viz from './viz/index.ts';
+export * from './diagnostics/index.ts';

@@ -1,1 +1,5 @@
 export * from './standard.ts';
+export * from './schedules.ts';
+export * from './objectives.ts';
+export * from './run-dir.ts';
+export * from './adversarial.ts';

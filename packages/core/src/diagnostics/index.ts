@@ -1,0 +1,3 @@
+export * from './alignment.ts';
+export * from './co-monitor.ts';
+export * from './danskin.ts';

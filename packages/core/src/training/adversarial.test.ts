@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { cpu, blobs } from '../testing/fixtures.ts';
+import { createModel } from '../models/zoo.ts';
+import { Rng } from '../util/rng.ts';
+import { gradAlignPenalty, makeObjective, METHODS, type Forward } from './objectives.ts';
+import { trainAdversarial, type AdversarialTrainingConfig, type MetricsLine } from './adversarial.ts';
+import { makeOptimizer, trainableVariables } from './standard.ts';
+import { RunDirectory } from './run-dir.ts';
+
+await cpu();
+const d = 8;
+const train = blobs(256, d, 4, 21);
+const heldOut = blobs(128, d, 4, 21, 0.12, 99);
+const tmp = mkdtempSync(join(tmpdir(), 'advlab-at-'));
+
+test('each method lowers its own adversarial loss on a tiny problem', () => {
+  const x = tf.tensor4d(train.images.subarray(0, 64 * d), [64, 1, 1, d]);
+  const y = tf.tensor1d(train.labels.subarray(0, 64), 'int32');
+  for (const { name } of METHODS) {
+    const model = createModel('mlp', { inputShape: [1, 1, d], numClasses: 4, seed: 5, hidden: 32 });
+    const forward: Forward = (xx, training) => model.apply(xx, { training }) as tf.Tensor2D;
+    const obj = makeObjective({ method: name, steps: 3 }, 0.05);
+    const measure = () => {
+      const rng = new Rng(1);
+      const p = obj.prepare(forward, x, y, { eps: 0.05, rng });
+      const l = tf.tidy(() => obj.loss(forward, x, y, p, { eps: 0.05, rng }).dataSync()[0]!);
+      tf.dispose(p);
+      return l;
+    };
+    const before = measure();
+    const opt = makeOptimizer('adam', 0.01);
+    const vars = trainableVariables(model);
+    const rng = new Rng(2);
+    for (let s = 0; s < 25; s++) {
+      const p = obj.prepare(forward, x, y, { eps: 0.05, rng });
+      tf.tidy(() => { opt.minimize(() => obj.loss(forward, x, y, p, { eps: 0.05, rng }), false, vars); });
+      tf.dispose(p);
+    }
+    const after = measure();
+    assert.ok(after < 0.8 * before, `${name}: loss ${before.toFixed(4)} → ${after.toFixed(4)}`);
+    opt.dispose();
+    model.dispose();
+  }
+  tf.dispose([x, y]);
+});
+
+test("GradAlign's regulariser gradient matches finite differences (double backprop)", () => {
+  const rng = new Rng(3);
+  const W1 = tf.variable(tf.randomNormal([d, 6], 0, 0.7, 'float32', rng.seed()));
+  const W2 = tf.variable(tf.randomNormal([6, 4], 0, 0.7, 'float32', rng.seed()));
+  // Smooth (tanh) so second derivatives are informative; the penalty differentiates input gradients.
+  const forward: Forward = (xx) => tf.matMul(tf.tanh(tf.matMul(tf.reshape(xx, [xx.shape[0], d]), W1)), W2) as tf.Tensor2D;
+  const x = tf.tensor4d(train.images.subarray(0, 16 * d), [16, 1, 1, d]);
+  const y = tf.tensor1d(train.labels.subarray(0, 16), 'int32');
+  const eta = tf.randomUniform([16, 1, 1, d], -0.1, 0.1, 'float32', rng.seed()) as tf.Tensor4D;
+  const penalty = () => gradAlignPenalty(forward, x, y, eta);
+  const { grads } = tf.variableGrads(penalty, [W1]);
+  const g = grads[W1.name]!.dataSync();
+  const w = W1.dataSync().slice();
+  const h = 1e-2;
+  let worst = 0;
+  for (const k of [0, 5, 11, 23, 37, 47]) {
+    const plus = w.slice(); plus[k]! += h;
+    const minus = w.slice(); minus[k]! -= h;
+    W1.assign(tf.tensor2d(plus, [d, 6]));
+    const fp = tf.tidy(() => penalty().dataSync()[0]!);
+    W1.assign(tf.tensor2d(minus, [d, 6]));
+    const fm = tf.tidy(() => penalty().dataSync()[0]!);
+    W1.assign(tf.tensor2d(w, [d, 6]));
+    const fd = (fp - fm) / (2 * h);
+    worst = Math.max(worst, Math.abs(fd - g[k]!) / Math.max(1e-3, Math.abs(fd)));
+  }
+  assert.ok(worst < 0.05, `relative error ${worst}`);
+  const gNorm = Math.hypot(...g);
+  assert.ok(gNorm > 1e-4, 'the regulariser has a non-zero weight gradient');
+});
+
+const config = (over: Partial<AdversarialTrainingConfig> = {}): AdversarialTrainingConfig => ({
+  method: 'fgsm-rs', eps: 0.05, epochs: 3, batchSize: 32, optimizer: 'adam', lr: 0.01, momentum: 0.9, weightDecay: 0,
+  schedule: 'cyclic', epsRampEpochs: 0, seed: 4, heldOut: 64, evalEvery: 4, alignExamples: 32, pgdEvalSteps: 3, onCo: 'warn', co: {},
+  ...over,
+});
+const strip = (m: MetricsLine[]) => m.map(({ seconds: _s, examples_per_s: _e, ...rest }) => rest);
+const newModel = () => createModel('mlp', { inputShape: [1, 1, d], numClasses: 4, seed: 9, hidden: 16 });
+
+test('resume after a crash mid-epoch produces the same metrics as an uninterrupted run', async () => {
+  const full = new RunDirectory(join(tmp, 'full'));
+  full.create(config());
+  const a = await trainAdversarial(newModel(), train, heldOut, config(), full, {});
+  assert.equal(a.metrics.length, 3 * 2, 'a line every 4 batches (8 per epoch)');
+  for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in a.metrics[0]!, k);
+
+  const broken = new RunDirectory(join(tmp, 'broken'));
+  broken.create(config());
+  await assert.rejects(
+    trainAdversarial(newModel(), train, heldOut, config(), broken, {}, {
+      onBatch: (p) => { if (p.epoch === 2 && p.batch === 6) throw new Error('simulated kill'); },
+    }),
+    /simulated kill/,
+  );
+  assert.equal(broken.latestCheckpoint()!.epoch, 1);
+  assert.ok(broken.readMetrics().length > 2, 'lines of the unfinished epoch were written before the crash');
+  const b = await trainAdversarial(newModel(), train, heldOut, config(), broken, {});
+  assert.deepEqual(strip(b.metrics), strip(a.metrics));
+  assert.ok(existsSync(join(broken.dir, 'model', 'model.json')) && existsSync(join(broken.dir, 'best', 'model.json')));
+});
+
+test('a checkpoint write interrupted mid-way leaves the previous checkpoint in force', async () => {
+  const run = new RunDirectory(join(tmp, 'atomic'));
+  run.create(config({ epochs: 1 }));
+  await trainAdversarial(newModel(), train, heldOut, config({ epochs: 1 }), run, {});
+  const before = readFileSync(join(run.dir, 'checkpoint.json'), 'utf8');
+  // A crash while writing epoch 2's folder: half a model.json, no weights, pointer not yet replaced.
+  mkdirSync(join(run.dir, 'checkpoints', 'e-0002'), { recursive: true });
+  writeFileSync(join(run.dir, 'checkpoints', 'e-0002', 'model.json'), '{"modelTopology": {"cla');
+  assert.equal(readFileSync(join(run.dir, 'checkpoint.json'), 'utf8'), before);
+  const ck = run.latestCheckpoint()!;
+  assert.equal(ck.epoch, 1);
+  const model = newModel();
+  const opt = makeOptimizer('adam', 0.01);
+  const state = await run.restoreCheckpoint<{ epoch: number }>(ck, model, opt);
+  assert.equal(state.epoch, 1);
+});
+
+test('a run directory refuses to be created twice', () => {
+  const run = new RunDirectory(join(tmp, 'full'));
+  assert.throws(() => run.create(config()), (e: any) => e.code === 'E_CONFIG' && /already holds a run/.test(e.message));
+});
+
+test('tf.js memory: numTensors does not grow across adversarial training epochs', async () => {
+  const model = newModel();
+  const c = config({ method: 'pgd', steps: 2, epochs: 1, evalEvery: 0 });
+  const r1 = new RunDirectory(join(tmp, 'mem1'));
+  r1.create(c);
+  await trainAdversarial(model, train, heldOut, c, r1, {});
+  const before = tf.memory().numTensors;
+  const r2 = new RunDirectory(join(tmp, 'mem2'));
+  r2.create({ ...c, epochs: 2 });
+  await trainAdversarial(model, train, heldOut, { ...c, epochs: 2 }, r2, {});
+  assert.equal(tf.memory().numTensors, before);
+});

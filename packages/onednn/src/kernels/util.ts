@@ -1,0 +1,105 @@
+/**
+ * Plumbing shared by the native kernels: reading float32 inputs, allocating pooled outputs, and registering
+ * a kernel for 'onednn' that falls back to tf.js's cpu kernel for anything it does not handle.
+ *
+ * A native kernel returns null to decline (non-float32 input, NCHW, an unsupported broadcast or padding
+ * pattern...); the cpu kernel then runs on the same backend object (OneDnnBackend is a MathBackendCPU).
+ * If the addon throws (a bug, or oneDNN refusing a shape) the cpu kernel also runs, the error is counted in
+ * kernelStats() and reported once per kernel on stderr: results stay correct, tests assert it never happens.
+ */
+import { getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { OneDnnBackend } from '../backend.ts';
+import type { NativeAddon } from '../native.ts';
+
+export const BACKEND_NAME = 'onednn';
+
+export interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: OneDnnBackend;
+  attrs: NamedAttrMap;
+}
+
+/** A native implementation; null means "not handled here, use the cpu kernel". */
+export type NativeImpl = (args: KernelArgs, native: NativeAddon) => TensorInfo | null;
+
+export interface NativeKernel {
+  name: string;
+  impl: NativeImpl;
+}
+
+/** A tensor's values when it is float32 stored as a Float32Array (the only case that goes native). */
+export function float32Values(backend: OneDnnBackend, t: TensorInfo | undefined): Float32Array | null {
+  if (t === undefined || t.dtype !== 'float32') return null;
+  const v = backend.data.get(t.dataId)?.values;
+  return v instanceof Float32Array && v.length === util.sizeFromShape(t.shape) ? v : null;
+}
+
+/**
+ * Allocate a pooled float32 output of `shape`, let `fill` write it, and wrap it as a tensor. If `fill`
+ * throws, the buffer goes back to the pool before the error propagates.
+ */
+export function nativeOutput(backend: OneDnnBackend, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
+  const out = backend.allocFloat32(util.sizeFromShape(shape));
+  try {
+    fill(out);
+  } catch (e) {
+    backend.pool.unused(out);
+    throw e;
+  }
+  return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+export interface KernelCounts {
+  native: number;
+  fallback: number;
+  errors: number;
+  lastError?: string;
+}
+
+const counts = new Map<string, KernelCounts>();
+
+/** Per kernel: calls served natively, calls delegated to the cpu kernel, native errors. */
+export function kernelStats(): Record<string, KernelCounts> {
+  return Object.fromEntries([...counts].map(([k, v]) => [k, { ...v }]));
+}
+
+export function resetKernelStats(): void {
+  counts.clear();
+}
+
+/** The cpu kernel function for `name` (advlab delegates to it). Throws if tf.js has none. */
+export function cpuKernel(name: string): KernelFunc {
+  const k = getKernel(name, 'cpu');
+  if (!k) throw new Error(`@advlab/onednn: expected tf.js's cpu backend to have a ${name} kernel, found none`);
+  return k.kernelFunc;
+}
+
+/** Register `kernels` for the onednn backend, replacing the cpu copies copyRegisteredKernels made. */
+export function registerNativeKernels(kernels: readonly NativeKernel[], native: NativeAddon): void {
+  for (const { name, impl } of kernels) {
+    const fallback = cpuKernel(name);
+    const c: KernelCounts = counts.get(name) ?? { native: 0, fallback: 0, errors: 0 };
+    counts.set(name, c);
+    const kernelFunc = ((args: KernelArgs) => {
+      let out: TensorInfo | null = null;
+      try {
+        out = impl(args, native);
+      } catch (e) {
+        c.errors++;
+        c.lastError = e instanceof Error ? e.message : String(e);
+        if (c.errors === 1) {
+          process.emitWarning(`@advlab/onednn: native ${name} failed (${c.lastError}); using the cpu kernel`);
+        }
+      }
+      if (out !== null) {
+        c.native++;
+        return out;
+      }
+      c.fallback++;
+      return fallback(args as unknown as Parameters<KernelFunc>[0]);
+    }) as unknown as KernelFunc;
+    if (getKernel(name, BACKEND_NAME)) unregisterKernel(name, BACKEND_NAME);
+    registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc });
+  }
+}

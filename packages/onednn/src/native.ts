@@ -1,0 +1,75 @@
+/**
+ * Loading the native addon (native/build/Release/advlab_onednn.node) and its typed surface.
+ *
+ * Loading never throws: when the addon is not built, or libdnnl.so is missing, `addon` is null and
+ * `loadError` says why and how to fix it.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/advlab_onednn.node', import.meta.url));
+
+export const BUILD_HINT = 'build with `npm run build:native` after `apt-get install libdnnl-dev`';
+
+/** Activation codes fused into conv / matmul as oneDNN post-ops (native/src/common.cc ActivationAttr). */
+export const ACTIVATION_CODES: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  elu: 4,
+  sigmoid: 5,
+};
+
+export interface NativeInfo {
+  threads: number;
+  /** Instruction set oneDNN dispatches to, e.g. 'avx2', 'avx512_core'. */
+  isa: string;
+  /** oneDNN version, e.g. '2.6.3'. */
+  version: string;
+  cpuRuntime: string;
+}
+
+type F32 = Float32Array;
+
+export interface NativeAddon {
+  info(): NativeInfo;
+  getThreads(): number;
+  /** Returns the thread count now in effect. Drops cached primitives (they are tuned per thread count). */
+  setThreads(n: number): number;
+  clearCaches(): void;
+  /** p: N,H,W,IC,OC,KH,KW,OH,OW,sh,sw,dh,dw,pt,pl,pb,pr (kernels/conv.ts convParams). */
+  conv2d(x: F32, filter: F32, bias: F32 | null, y: F32, p: Int32Array, act: number, alpha: number): void;
+  conv2dBackwardData(dy: F32, filter: F32, dx: F32, p: Int32Array): void;
+  conv2dBackwardFilter(x: F32, dy: F32, dw: F32, p: Int32Array): void;
+  convImpl(kind: 0 | 1 | 2, p: Int32Array): string;
+  setConvLayout(layout: 'nhwc' | 'any'): void;
+  /** p: batchA, batchB, M, K, N, transposeA, transposeB, hasBias, act. */
+  matmul(a: F32, b: F32, bias: F32 | null, c: F32, p: Int32Array, alpha: number): void;
+  matmulImpl(p: Int32Array): string;
+  /** p: N,H,W,C,OH,OW,KH,KW,sh,sw,pt,pl,pb,pr; alg 0 max, 1 avg. */
+  pool2d(x: F32, y: F32, p: Int32Array, alg: 0 | 1): void;
+  maxPoolBackward(x: F32, dy: F32, dx: F32, p: Int32Array): void;
+  avgPoolBackward(dy: F32, dx: F32, p: Int32Array): void;
+  unary(op: number, x: F32, y: F32, n: number, a: number, b: number): void;
+  binary(op: number, a: F32, b: F32, out: F32, dims: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
+  addN(inputs: F32[], out: F32, n: number): void;
+  reduceSum(x: F32, y: F32, outer: number, r: number, inner: number, scale: number): void;
+  softmax(x: F32, y: F32, rows: number, cols: number): void;
+}
+
+function load(): { addon: NativeAddon | null; error: string | null } {
+  try {
+    const require = createRequire(import.meta.url);
+    return { addon: require(ADDON_PATH) as NativeAddon, error: null };
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { addon: null, error: `could not load the oneDNN addon ${ADDON_PATH} (${why}): ${BUILD_HINT}` };
+  }
+}
+
+const loaded = load();
+
+/** The addon, or null when it could not be loaded (see loadError). */
+export const addon: NativeAddon | null = loaded.addon;
+export const loadError: string | null = loaded.error;
