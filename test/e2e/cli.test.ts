@@ -23,7 +23,12 @@ test('train → eval → attack on synthetic data, with JSON keys and files as d
   assert.match(t.out, /test accuracy (\d+\.\d+)%/);
   const acc = Number(/test accuracy (\d+\.\d+)%/.exec(t.out)![1]);
   assert.ok(acc > 80, `the tiny task is learnt: ${acc}%`);
-  assert.ok(existsSync(join(model, 'model.json')) && existsSync(join(model, 'weights.bin')));
+  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'model/model.json', 'model/weights.bin', 'best/model.json', 'checkpoint.json']) {
+    assert.ok(existsSync(join(model, f)), f);
+  }
+  const lines = readFileSync(join(model, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 3, 'one metrics line per epoch');
+  for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in lines[0], k);
 
   const json = join(dir, 'eval.json');
   const e = advlab('eval', '--model', model, '--attacks', 'fgsm,pgd', '--eps', '0.1,0.3', '--n', '100', '--json', json, '--backend', 'cpu', '--apgd-steps', '10', '--steps', '10');

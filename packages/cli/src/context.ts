@@ -25,7 +25,9 @@ export interface LoadedClassifier {
   dir: string;
 }
 
-export async function openModel(dir: string): Promise<LoadedClassifier> {
+export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
+  // A run directory from `advlab train` holds its final model in model/.
+  const dir = !existsSync(join(dirOrRun, 'model.json')) && existsSync(join(dirOrRun, 'model', 'model.json')) ? join(dirOrRun, 'model') : dirOrRun;
   if (!existsSync(join(dir, 'model.json')) && !dir.endsWith('.json')) {
     throw new ModelMissingError(join(dir, 'model.json'), "--model expects a folder written by 'advlab train' or any tf.js LayersModel folder");
   }

@@ -7,7 +7,7 @@ import { train } from './train.ts';
 import { evaluate } from './eval.ts';
 
 export const demoHelp = `advlab demo [--epochs 2] [--out out/demo] [--n 1000] [--backend ...]
-  The main job: train wong-cnn on Fashion-MNIST (skipped when OUT/model already holds a finished model),
+  The main job: train wong-cnn on Fashion-MNIST (skipped when OUT/run already holds a finished run; an interrupted one resumes),
   evaluate clean / FGSM / PGD-20 / worst case at ε = 0.1 on the first n test images, write
   OUT/eval.json and OUT/fooled.png (clean | perturbation | adversarial for fooled examples).`;
 
@@ -17,12 +17,17 @@ export async function demo(argv: string[]): Promise<void> {
   const epochs = num(v.epochs, '--epochs', 2, positiveInt, 'an integer ≥ 1');
   const n = num(v.n, '--n', 1000, positiveInt, 'an integer ≥ 1');
   const common = [...(v.backend ? ['--backend', String(v.backend)] : []), ...(v.seed ? ['--seed', String(v.seed)] : []), ...(v.data ? ['--data', String(v.data)] : [])];
-  const modelDir = join(out, 'model');
-  const summaryPath = join(modelDir, 'train.json');
-  // A finished training run leaves train.json last; an interrupted one is simply redone.
-  const done = existsSync(summaryPath) && JSON.parse(readFileSync(summaryPath, 'utf8')).epochs === epochs;
-  if (done) process.stderr.write(`using the model already trained in ${modelDir} (delete it to retrain)\n`);
-  else await train(['--model', 'wong-cnn', '--epochs', String(epochs), '--out', modelDir, ...common]);
+  const runDir = join(out, 'run');
+  // A finished run leaves summary.json; an interrupted one resumes from its last checkpoint.
+  const summaryPath = join(runDir, 'summary.json');
+  if (existsSync(summaryPath) && JSON.parse(readFileSync(summaryPath, 'utf8')).epochs === epochs) {
+    process.stderr.write(`using the model already trained in ${runDir} (delete it to retrain)\n`);
+  } else if (existsSync(join(runDir, 'config.json'))) {
+    await train(['--resume', runDir, ...(v.backend ? ['--backend', String(v.backend)] : [])]);
+  } else {
+    await train(['--model', 'wong-cnn', '--epochs', String(epochs), '--out', runDir, ...common]);
+  }
+  const modelDir = runDir;
   const report = await evaluate(['--model', modelDir, '--attacks', 'fgsm,pgd', '--eps', '0.1', '--steps', '20', '--n', String(n), '--json', join(out, 'eval.json'), ...common]);
   const { classifier, meta } = await openModel(modelDir);
   const data = datasetFor(v.data, meta, 0);

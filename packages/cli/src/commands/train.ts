@@ -1,16 +1,81 @@
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
-  MODELS, assertModelName, classifierFromLayersModel, createModel, loadDataset, predictLabels, saveModel, trainStandard,
-  writeFileAtomic, type ModelName,
+  ConfigError, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
+  loadDataset, predictLabels, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
+  type MethodName, type MetricsLine, type ModelName,
 } from '@advlab/core';
-import { COMMON, num, parse, positiveInt, required, str } from '../args.ts';
-import { ProgressBar } from '../progress.ts';
-import { seedOf, selectBackend } from '../context.ts';
+import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
+import { ProgressBar, formatSeconds } from '../progress.ts';
+import { selectBackend, seedOf } from '../context.ts';
 
-export const trainHelp = `advlab train --model NAME --epochs N --out DIR [--data SPEC] [--batch-size 128] [--lr 0.001]
-             [--optimizer adam|sgd] [--limit M] [--seed S] [--backend cpu|wasm|onednn|auto]
-  Trains a model from the zoo (${MODELS.map((m) => m.name).join(', ')}) with plain cross-entropy and saves it
-  in tf.js format (model.json + weights.bin) in DIR, with its test accuracy in DIR/train.json.`;
+export const trainHelp = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}]
+             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--data SPEC] [--limit M]
+             [--batch-size 128] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--weight-decay 0]
+             [--schedule ${LR_SCHEDULES.join('|')}] [--eps-ramp EPOCHS] [--held-out 1000] [--eval-every N]
+             [--on-co warn|stop|rollback] [--seed S] [--backend ...]
+advlab train --resume DIR
+  Trains a zoo model (${MODELS.map((m) => m.name).join(', ')}) with a method (standard or adversarial) into a run
+  directory (runs/NAME or DIR): config.json, metrics.jsonl (held-out clean/FGSM/PGD-10 accuracy, gradient
+  alignment, CO flags), checkpoints every epoch, best/ and model/ (tf.js format), summary.json.
+  --resume continues an interrupted run from its last checkpoint; it refuses a changed configuration.`;
+
+/** The resolved configuration a run is defined by (what --resume compares). */
+export interface RunConfig extends AdversarialTrainingConfig {
+  model: ModelName;
+  data: string;
+}
+
+const SPEC = {
+  ...COMMON, model: { type: 'string' }, method: { type: 'string' }, eps: { type: 'string' }, steps: { type: 'string' },
+  alpha: { type: 'string' }, lambda: { type: 'string' }, beta: { type: 'string' }, epochs: { type: 'string' },
+  'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+  'weight-decay': { type: 'string' }, schedule: { type: 'string' }, 'eps-ramp': { type: 'string' }, limit: { type: 'string' },
+  'held-out': { type: 'string' }, 'eval-every': { type: 'string' }, 'on-co': { type: 'string' }, run: { type: 'string' },
+  out: { type: 'string' }, resume: { type: 'string' }, data: { type: 'string' },
+} as const;
+
+function oneOf<T extends string>(v: unknown, flag: string, allowed: readonly T[], def: T): T {
+  const s = str(v, def);
+  if (!allowed.includes(s as T)) throw new ConfigError(flag, `one of ${allowed.join(', ')}`, s);
+  return s as T;
+}
+
+function resolveConfig(v: Record<string, unknown>): RunConfig {
+  const model = str(v.model, 'wong-cnn');
+  assertModelName(model);
+  const method = oneOf<MethodName>(v.method, '--method', METHODS.map((m) => m.name), 'standard');
+  const optional = (flag: string, key: string, check = (x: number) => x > 0, expected = 'a number > 0') =>
+    v[key] === undefined ? undefined : num(v[key], flag, 0, check, expected);
+  const c: RunConfig = {
+    model,
+    data: str(v.data, 'fashion-mnist'),
+    method,
+    eps: num(v.eps, '--eps', method === 'standard' ? 0.1 : 0.1, nonNegative, 'a number ≥ 0'),
+    steps: optional('--steps', 'steps', positiveInt, 'an integer ≥ 1'),
+    alpha: optional('--alpha', 'alpha'),
+    lambda: optional('--lambda', 'lambda', nonNegative, 'a number ≥ 0'),
+    beta: optional('--beta', 'beta', nonNegative, 'a number ≥ 0'),
+    epochs: num(v.epochs, '--epochs', 5, positiveInt, 'an integer ≥ 1'),
+    batchSize: num(v['batch-size'], '--batch-size', 128, positiveInt, 'an integer ≥ 1'),
+    optimizer: oneOf(v.optimizer, '--optimizer', ['adam', 'sgd'] as const, 'adam'),
+    lr: num(v.lr, '--lr', 1e-3, (x) => x > 0, 'a number > 0'),
+    momentum: num(v.momentum, '--momentum', 0.9, nonNegative, 'a number ≥ 0'),
+    weightDecay: num(v['weight-decay'], '--weight-decay', 0, nonNegative, 'a number ≥ 0'),
+    schedule: oneOf<LrSchedule>(v.schedule, '--schedule', LR_SCHEDULES, 'constant'),
+    epsRampEpochs: num(v['eps-ramp'], '--eps-ramp', 0, nonNegative, 'a number ≥ 0'),
+    seed: seedOf(v.seed),
+    limit: optional('--limit', 'limit', positiveInt, 'an integer ≥ 1'),
+    heldOut: num(v['held-out'], '--held-out', 1000, positiveInt, 'an integer ≥ 1'),
+    evalEvery: num(v['eval-every'], '--eval-every', 0, (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0'),
+    alignExamples: 256,
+    pgdEvalSteps: 10,
+    onCo: oneOf<CoPolicy>(v['on-co'], '--on-co', ['warn', 'stop', 'rollback'], 'warn'),
+    co: {},
+  };
+  // JSON drops undefined keys: compare and store the same shape.
+  return JSON.parse(JSON.stringify(c)) as RunConfig;
+}
 
 export interface TrainSummary {
   dir: string;
@@ -18,42 +83,100 @@ export interface TrainSummary {
 }
 
 export async function train(argv: string[]): Promise<TrainSummary> {
-  const v = parse(argv, {
-    ...COMMON, model: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' },
-    'batch-size': { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' }, limit: { type: 'string' },
-  });
-  const modelName = str(v.model, 'wong-cnn');
-  assertModelName(modelName);
-  const epochs = num(v.epochs, '--epochs', 5, positiveInt, 'an integer ≥ 1');
-  const out = required(v.out, '--out', 'an output folder');
-  const batchSize = num(v['batch-size'], '--batch-size', 128, positiveInt, 'an integer ≥ 1');
-  const lr = num(v.lr, '--lr', 1e-3, (x) => x > 0, 'a number > 0');
-  const limit = v.limit === undefined ? undefined : num(v.limit, '--limit', 0, positiveInt, 'an integer ≥ 1');
-  const optimizer = str(v.optimizer, 'adam');
-  if (optimizer !== 'adam' && optimizer !== 'sgd') throw new (await import('@advlab/core')).ConfigError('--optimizer', 'adam or sgd', optimizer);
-  const seed = seedOf(v.seed);
+  const v = parse(argv, SPEC);
+  let runDir: RunDirectory;
+  let config: RunConfig;
+  if (v.resume !== undefined) {
+    runDir = new RunDirectory(String(v.resume));
+    const saved = runDir.readConfig<RunConfig & { environment?: unknown }>();
+    const { environment: _env, ...savedConfig } = saved;
+    const given = Object.keys(v).filter((k) => !['resume', 'backend', 'help'].includes(k));
+    if (given.length > 0) {
+      const asked = resolveConfig({ ...flagsOf(savedConfig), ...v });
+      const changed = Object.keys({ ...asked, ...savedConfig }).filter((k) => JSON.stringify((asked as any)[k]) !== JSON.stringify((savedConfig as any)[k]));
+      if (changed.length) throw new ConfigError('--resume', `the configuration in ${runDir.configPath}`, `changed ${changed.map((k) => `${k}: ${JSON.stringify((savedConfig as any)[k])} → ${JSON.stringify((asked as any)[k])}`).join(', ')}`);
+    }
+    config = savedConfig as RunConfig;
+  } else {
+    config = resolveConfig(v);
+    const dir = v.out !== undefined ? String(v.out) : v.run !== undefined ? join('runs', String(v.run)) : undefined;
+    if (!dir) throw new ConfigError('--run', 'a run name (or --out DIR)', 'nothing');
+    runDir = new RunDirectory(dir);
+  }
   const backend = await selectBackend(v.backend);
-  const dataSpec = str(v.data, 'fashion-mnist');
-  const data = loadDataset(dataSpec, { seed });
+  const data = loadDataset(config.data, { seed: config.seed });
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const model = createModel(modelName as ModelName, { inputShape, numClasses: data.numClasses, seed });
-  process.stderr.write(`training ${modelName} on ${data.name} (${limit ?? data.train.n} examples, ${epochs} epochs, batch ${batchSize}, ${optimizer} lr ${lr})\n`);
+  if (v.resume === undefined) {
+    runDir.create({ ...config, environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() } });
+  }
+  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed });
+  const n = Math.min(config.limit ?? data.train.n, data.train.n);
+  process.stderr.write(`training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`);
   let bar: ProgressBar | undefined;
-  const history = trainStandard(model, data.train, {
-    epochs, batchSize, lr, optimizer, seed, limit,
+  const meta = { dataset: config.data, classNames: data.classNames, inputShape, numClasses: data.numClasses, trainedWith: { ...config, backend } };
+  const { metrics, stoppedByCo } = await trainAdversarial(model, data.train, data.test, config, runDir, meta, {
     onBatch: (p) => {
       if (p.batch === 1) bar = new ProgressBar(`epoch ${p.epoch}/${p.epochs}`);
-      bar!.update(p.batch, p.batches, `${Math.round(p.examplesPerSecond)} ex/s loss ${p.loss.toFixed(4)} acc ${(100 * p.accuracy).toFixed(1)}%`);
+      bar!.update(p.batch, p.batches, `loss ${p.loss.toFixed(4)} ${config.method === 'standard' ? 'train' : 'adv'} acc ${(100 * p.advAcc).toFixed(1)}%${p.align !== undefined ? ` align ${p.align.toFixed(3)}` : ''}`);
     },
+    onMetrics: (m) => process.stderr.write(`${formatMetrics(m)}\n`),
+    onEvent: (msg) => process.stderr.write(`advlab: ${msg}\n`),
   });
-  const classifier = classifierFromLayersModel(model, { name: modelName });
+  const classifier = classifierFromLayersModel(model, { name: config.model });
   const all = Array.from({ length: data.test.n }, (_, i) => i);
   const pred = predictLabels(classifier, data.test, all);
   const testAccuracy = pred.reduce((a, p, i) => a + (p === data.test.labels[i] ? 1 : 0), 0) / data.test.n;
-  const trainedWith = { method: 'standard', model: modelName, epochs, batchSize, lr, optimizer, seed, limit: limit ?? null, backend };
-  await saveModel(model, out, { dataset: dataSpec, classNames: data.classNames, inputShape, numClasses: data.numClasses, trainedWith });
-  const summary = { ...trainedWith, dataset: data.name, test_examples: data.test.n, test_accuracy: testAccuracy, history };
-  writeFileAtomic(join(out, 'train.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`test accuracy ${(100 * testAccuracy).toFixed(2)}% on ${data.test.n} ${data.name} test images; model saved to ${out}\n`);
-  return { dir: out, test_accuracy: testAccuracy };
+  const epochLines = lastPerEpoch(metrics);
+  const summary = {
+    ...config, dataset: data.name, test_examples: data.test.n, test_accuracy: testAccuracy, stopped_by_co: stoppedByCo,
+    co_epochs: [...new Set(metrics.filter((m) => m.co).map((m) => m.epoch))],
+    seconds_per_epoch: epochLines.map((m, i) => m.seconds - (i > 0 ? epochLines[i - 1]!.seconds : 0)),
+    final: epochLines.at(-1) ?? null,
+  };
+  writeFileAtomic(join(runDir.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`${formatSummary(summary)}\nmodel: ${join(runDir.dir, 'model')}\n`);
+  return { dir: runDir.dir, test_accuracy: testAccuracy };
+}
+
+/** The config as CLI flags, so a resume with partial flags is compared against the full saved config. */
+function flagsOf(c: RunConfig): Record<string, unknown> {
+  const f: Record<string, unknown> = {
+    model: c.model, data: c.data, method: c.method, eps: String(c.eps), epochs: String(c.epochs), 'batch-size': String(c.batchSize),
+    optimizer: c.optimizer, lr: String(c.lr), momentum: String(c.momentum), 'weight-decay': String(c.weightDecay), schedule: c.schedule,
+    'eps-ramp': String(c.epsRampEpochs), seed: String(c.seed), 'held-out': String(c.heldOut), 'eval-every': String(c.evalEvery), 'on-co': c.onCo,
+  };
+  for (const [flag, key] of [['steps', 'steps'], ['alpha', 'alpha'], ['lambda', 'lambda'], ['beta', 'beta'], ['limit', 'limit']] as const) {
+    if (c[key] !== undefined) f[flag] = String(c[key]);
+  }
+  return f;
+}
+
+function lastPerEpoch(m: MetricsLine[]): MetricsLine[] {
+  const by = new Map<number, MetricsLine>();
+  for (const l of m) if (l.event === undefined) by.set(l.epoch, l);
+  return [...by.values()];
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+export function formatMetrics(m: MetricsLine): string {
+  return `epoch ${m.epoch} step ${m.step}: loss ${m.loss.toFixed(4)} clean ${pct(m.clean_acc)} FGSM ${pct(m.fgsm_acc)} PGD-10 ${pct(m.pgd_acc)} align ${m.grad_align.toFixed(3)} cos(FGSM,PGD) ${m.fgsm_pgd_cos.toFixed(3)} ε=${m.eps} ${formatSeconds(m.seconds)}${m.co ? `  ** CO: ${m.co_rules!.join(', ')}` : ''}`;
+}
+
+function formatSummary(s: { method: string; test_accuracy: number; test_examples: number; co_epochs: number[]; seconds_per_epoch: number[]; final: MetricsLine | null }): string {
+  const per = s.seconds_per_epoch.length ? s.seconds_per_epoch.reduce((a, b) => a + b, 0) / s.seconds_per_epoch.length : 0;
+  const f = s.final;
+  return [
+    `${s.method}: test accuracy ${pct(s.test_accuracy)} on ${s.test_examples} test images`,
+    f ? `held-out: clean ${pct(f.clean_acc)}, FGSM ${pct(f.fgsm_acc)}, PGD-10 ${pct(f.pgd_acc)} at ε=${f.eps}; alignment ${f.grad_align.toFixed(3)}` : '',
+    `time per epoch ${formatSeconds(per)}${s.co_epochs.length ? `; catastrophic overfitting flagged in epoch(s) ${s.co_epochs.join(', ')}` : '; no catastrophic overfitting flagged'}`,
+  ].filter(Boolean).join('\n');
+}
+
+function readVersion(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../../core/package.json', import.meta.url), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -15,7 +15,8 @@ export interface ReducePlan {
 
 /** The [outer, R, inner] view of reducing `axes` of `shape`, or null if the reduced axes are not one block. */
 export function reducePlan(shape: number[], axis: number | number[] | undefined, keepDims: boolean): ReducePlan | null {
-  const axes = util.parseAxisParam(axis ?? null, shape);
+  // tf.sum(x) passes axis null: every axis
+  const axes = util.parseAxisParam(axis ?? (null as unknown as number[]), shape);
   const reduced = new Set(axes);
   // label each non-trivial dimension Reduced / Kept and check the labels read K* R* K*
   let outer = 1, r = 1, inner = 1;

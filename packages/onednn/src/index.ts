@@ -1,0 +1,106 @@
+/**
+ * @advlab/onednn — a tf.js backend for Node that runs the hot kernels natively on Intel oneDNN.
+ *
+ * The backend 'onednn' is tf.js's cpu backend (OneDnnBackend extends MathBackendCPU: same tensor storage,
+ * every cpu kernel is copied over and works unchanged) with native overrides for:
+ * - convolution: Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter (kernels/conv.ts);
+ * - matrix products: BatchMatMul, _FusedMatMul (kernels/matmul.ts);
+ * - pooling: MaxPool, AvgPool, MaxPoolGrad, AvgPoolGrad (kernels/pool.ts);
+ * - elementwise: Relu, Step, Sign, ClipByValue, Neg, Exp, Log, Square, Abs, Sqrt, Sigmoid, Tanh, Relu6,
+ *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
+ *   broadcasting; AddN (kernels/elementwise.ts);
+ * - reductions: Sum, Mean, Softmax (kernels/reduce.ts).
+ * Each override handles float32 NHWC inputs in the common patterns and hands anything else to the cpu
+ * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it).
+ * Threads: ADVLAB_THREADS, default all hardware threads; setThreads() changes it.
+ *
+ * Importing this module registers the backend when the addon loads; otherwise `isAvailable()` is false
+ * and `register()` throws with the reason (unbuilt addon / missing libdnnl).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { OneDnnBackend } from './backend.ts';
+import type { PoolStats } from './buffer-pool.ts';
+import { convKernels } from './kernels/conv.ts';
+import { elementwiseKernels } from './kernels/elementwise.ts';
+import { matmulKernels } from './kernels/matmul.ts';
+import { poolKernels } from './kernels/pool.ts';
+import { reduceKernels } from './kernels/reduce.ts';
+import { BACKEND_NAME, registerNativeKernels, type NativeKernel } from './kernels/util.ts';
+import { addon, loadError } from './native.ts';
+
+export { OneDnnBackend } from './backend.ts';
+export { BufferPool, type PoolStats } from './buffer-pool.ts';
+export { kernelStats, resetKernelStats, type KernelCounts } from './kernels/util.ts';
+export { BACKEND_NAME };
+
+/** Above cpu (1) and wasm (2): when this package is imported, tf.js's default backend is the fastest one. */
+export const PRIORITY = 3;
+
+/** Every kernel with a native implementation. */
+export const NATIVE_KERNELS: readonly NativeKernel[] = [
+  ...convKernels,
+  ...matmulKernels,
+  ...poolKernels,
+  ...elementwiseKernels,
+  ...reduceKernels,
+];
+
+/** Whether the native addon loaded (built, and libdnnl.so found). */
+export function isAvailable(): boolean {
+  return addon !== null;
+}
+
+/** Why the addon is unavailable, or null. */
+export function unavailableReason(): string | null {
+  return loadError;
+}
+
+let registered = false;
+
+/** Register the 'onednn' tf.js backend and its kernels. Idempotent; throws when the addon is unavailable. */
+export function register(): void {
+  if (registered) return;
+  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
+  tf.registerBackend(BACKEND_NAME, () => new OneDnnBackend(), PRIORITY);
+  tf.copyRegisteredKernels('cpu', BACKEND_NAME);
+  registerNativeKernels(NATIVE_KERNELS, addon);
+  registered = true;
+}
+
+export interface OneDnnInfo {
+  threads: number;
+  /** oneDNN dispatches to SIMD kernels on every x86-64 it supports. */
+  simd: boolean;
+  /** Instruction set oneDNN uses, e.g. 'avx2', 'avx512_core'. */
+  isa: string;
+  /** oneDNN version. */
+  version: string;
+}
+
+/** Threads, ISA and oneDNN version; throws when the addon is unavailable. */
+export function info(): OneDnnInfo {
+  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
+  const i = addon.info();
+  return { threads: i.threads, simd: i.isa !== 'all' && i.isa !== 'unknown', isa: i.isa, version: i.version };
+}
+
+/** Set the number of threads (oneDNN and the elementwise loops); returns the count in effect. */
+export function setThreads(n: number): number {
+  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: expected an integer >= 1, found ${n}`);
+  return addon.setThreads(n);
+}
+
+export function getThreads(): number {
+  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
+  return addon.getThreads();
+}
+
+/** The buffer pool's counters for the active onednn backend instance (null if it was never created). */
+export function poolStats(): PoolStats | null {
+  const b = tf.findBackend(BACKEND_NAME);
+  return b instanceof OneDnnBackend ? b.pool.stats() : null;
+}
+
+if (addon) register();

@@ -1,0 +1,73 @@
+/**
+ * Helpers for this package's tests: run the same computation on the 'cpu' reference and on 'onednn' and
+ * compare, and check which kernels went native.
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../../core/src/backend/index.ts';
+import { relErr } from '../../core/src/testing/numeric.ts';
+import { Rng } from '../../core/src/util/rng.ts';
+import { isAvailable, kernelStats, unavailableReason } from './index.ts';
+
+export { relErr, Rng };
+
+/** node:test `skip` option: the reason when the addon is not built, else false. */
+export const SKIP: string | false = isAvailable() ? false : (unavailableReason() ?? 'addon unavailable');
+
+export function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
+  const a = new Float32Array(size);
+  for (let i = 0; i < size; i++) a[i] = scale * rng.normal();
+  return a;
+}
+
+export function randomTensorData(rng: Rng, shape: number[], scale = 1): { shape: number[]; values: Float32Array } {
+  return { shape, values: randomArray(rng, shape.reduce((a, b) => a * b, 1), scale) };
+}
+
+/** Values of fn's result tensor(s), computed on `backend` (inputs must be created inside fn). */
+export async function valuesOn(backend: 'cpu' | 'onednn', fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await useBackend(backend);
+  let out: Float32Array[] = [];
+  tf.tidy(() => {
+    const r = fn();
+    out = (Array.isArray(r) ? r : [r]).map((t) => Float32Array.from(t.dataSync()));
+  });
+  return out;
+}
+
+/** Native / fallback / error call counts of one kernel since the process started. */
+export function counts(kernel: string): { native: number; fallback: number; errors: number } {
+  const c = kernelStats()[kernel];
+  return { native: c?.native ?? 0, fallback: c?.fallback ?? 0, errors: c?.errors ?? 0 };
+}
+
+export interface CompareOptions {
+  /** Maximum relative error ‖a−b‖∞ / max(1, ‖b‖∞). */
+  tol: number;
+  /** Kernels that must have run natively on onednn (at least once each), without native errors. */
+  native?: string[];
+  /** Kernels that must have fallen back at least once (unsupported patterns). */
+  fallback?: string[];
+}
+
+/** Run fn on cpu and onednn and assert every output matches within tol. */
+export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], o: CompareOptions): Promise<void> {
+  const want = await valuesOn('cpu', fn);
+  const before = Object.fromEntries([...(o.native ?? []), ...(o.fallback ?? [])].map((k) => [k, counts(k)]));
+  const got = await valuesOn('onednn', fn);
+  assert.equal(got.length, want.length, `${label}: number of outputs`);
+  got.forEach((g, i) => {
+    const w = want[i]!;
+    assert.equal(g.length, w.length, `${label}: output ${i} size`);
+    const e = relErr(g, w);
+    assert.ok(e <= o.tol, `${label}: output ${i} relative error ${e} > ${o.tol}`);
+  });
+  for (const k of o.native ?? []) {
+    const c = counts(k);
+    assert.ok(c.native > before[k]!.native, `${label}: ${k} did not run natively`);
+    assert.equal(c.errors, before[k]!.errors, `${label}: ${k} native errors: ${kernelStats()[k]?.lastError}`);
+  }
+  for (const k of o.fallback ?? []) {
+    assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
+  }
+}
