@@ -50,6 +50,18 @@ export interface CompareOptions {
   fallback?: string[];
 }
 
+/**
+ * Copies of a and b where positions holding the same non-finite value (NaN and NaN, or the same infinity)
+ * are zeroed, so relErr compares the finite values and still fails on any other NaN / infinity.
+ */
+export function finitePairs(a: Float32Array, b: Float32Array): [Float32Array, Float32Array] {
+  const x = Float32Array.from(a), y = Float32Array.from(b);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(y[i]!) && Object.is(x[i], y[i])) x[i] = y[i] = 0;
+  }
+  return [x, y];
+}
+
 /** Run fn on cpu and onednn and assert every output matches within tol. */
 export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], o: CompareOptions): Promise<void> {
   const want = await valuesOn('cpu', fn);
@@ -59,7 +71,7 @@ export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], 
   got.forEach((g, i) => {
     const w = want[i]!;
     assert.equal(g.length, w.length, `${label}: output ${i} size`);
-    const e = relErr(g, w);
+    const e = relErr(...finitePairs(g, w));
     assert.ok(e <= o.tol, `${label}: output ${i} relative error ${e} > ${o.tol}`);
   });
   for (const k of o.native ?? []) {

@@ -62,7 +62,8 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
     case kRelu6: Map(x, y, n, [nan](float v) { return v != v ? nan : (v < 0.f ? 0.f : (v > 6.f ? 6.f : v)); }); break;
     case kLeakyRelu: Map(x, y, n, [a](float v) { return v < 0.f ? a * v : v; }); break;
     case kElu:
-      Map(x, y, n, [](float v) { return v >= 0.f ? v : static_cast<float>(std::expm1(static_cast<double>(v))); });
+      // exp(x) − 1 rather than expm1: tf.js computes Math.exp(x) - 1
+      Map(x, y, n, [](float v) { return v >= 0.f ? v : static_cast<float>(std::exp(static_cast<double>(v)) - 1.0); });
       break;
     case kRsqrt:
       Map(x, y, n, [](float v) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(v))); });

@@ -1,0 +1,129 @@
+// Native elementwise kernels vs tf.js cpu: unary maps (including NaN / ±0 / ±∞ semantics), binary ops with
+// broadcasting, AddN; and the broadcast planner.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { broadcastPlan } from './kernels/elementwise.ts';
+import { compare, randomArray, Rng, SKIP, valuesOn } from './test-util.ts';
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+test('broadcastPlan collapses broadcast patterns into at most 4 strided dims', () => {
+  const p = broadcastPlan([128, 28, 28, 32], [32])!;
+  assert.deepEqual(p.outShape, [128, 28, 28, 32]);
+  assert.deepEqual(Array.from(p.dims), [1, 1, 128 * 28 * 28, 32]);
+  assert.deepEqual(Array.from(p.stridesA), [128 * 28 * 28 * 32, 128 * 28 * 28 * 32, 32, 1]);
+  assert.deepEqual(Array.from(p.stridesB), [32, 32, 0, 1]);
+  const q = broadcastPlan([5, 1], [1, 7])!; // outer product
+  assert.deepEqual(Array.from(q.dims), [1, 1, 5, 7]);
+  assert.deepEqual(Array.from(q.stridesA), [5, 5, 1, 0]);
+  assert.deepEqual(Array.from(q.stridesB), [7, 7, 0, 1]);
+  assert.deepEqual(Array.from(broadcastPlan([3, 4], [3, 4])!.dims), [1, 1, 1, 12]);
+  assert.equal(broadcastPlan([2, 1, 2, 1, 2], [1, 2, 1, 2, 1]), null); // 5 alternating groups
+  assert.equal(broadcastPlan([3], [4]), null);
+});
+
+const UNARY: [string, (x: tf.Tensor) => tf.Tensor][] = [
+  ['Relu', (x) => tf.relu(x)],
+  ['Step', (x) => tf.step(x, 0.25)],
+  ['Sign', (x) => tf.sign(x)],
+  ['ClipByValue', (x) => tf.clipByValue(x, -0.5, 0.75)],
+  ['Neg', (x) => tf.neg(x)],
+  ['Exp', (x) => tf.exp(x)],
+  ['Log', (x) => tf.log(tf.abs(x))],
+  ['Square', (x) => tf.square(x)],
+  ['Abs', (x) => tf.abs(x)],
+  ['Sqrt', (x) => tf.sqrt(tf.abs(x))],
+  ['Sigmoid', (x) => tf.sigmoid(x)],
+  ['Tanh', (x) => tf.tanh(x)],
+  ['Relu6', (x) => tf.relu6(tf.mul(x, 4))],
+  ['LeakyRelu', (x) => tf.leakyRelu(x, 0.3)],
+  ['Elu', (x) => tf.elu(x)],
+  ['Rsqrt', (x) => tf.rsqrt(tf.abs(x))],
+];
+
+test('unary kernels match cpu on random data (small and multithreaded sizes)', { skip: SKIP }, async () => {
+  const rng = new Rng(1);
+  for (const n of [7, 100_003]) {
+    const xv = randomArray(rng, n, 2);
+    for (const [name, f] of UNARY) {
+      await compare(`${name} n=${n}`, () => f(tf.tensor1d(xv)), { tol: 1e-6, native: [name] });
+    }
+  }
+});
+
+test('unary kernels reproduce tf.js on NaN, ±0, ±∞', { skip: SKIP }, async () => {
+  const special = Float32Array.from([NaN, 0, -0, Infinity, -Infinity, 1e-30, -1e-30, 3, -3, 6, 7]);
+  for (const [name, f] of UNARY) {
+    const [want] = await valuesOn('cpu', () => f(tf.tensor1d(special)));
+    const [got] = await valuesOn('onednn', () => f(tf.tensor1d(special)));
+    for (let i = 0; i < special.length; i++) {
+      const w = want![i]!, g = got![i]!;
+      // +0 vs −0 is not observable through tf.js ops that matter here; compare as numbers, NaN with NaN
+      const same = Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= 1e-6 * Math.abs(w);
+      assert.ok(same, `${name}(${special[i]}): got ${g}, cpu ${w}`);
+    }
+  }
+});
+
+const BINARY: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+  ['Add', tf.add],
+  ['Sub', tf.sub],
+  ['Multiply', tf.mul],
+  ['RealDiv', tf.div],
+  ['Maximum', tf.maximum],
+  ['Minimum', tf.minimum],
+  ['SquaredDifference', tf.squaredDifference],
+];
+
+/** Shape pairs: same shape, scalars, trailing / leading / middle broadcasts, both sides broadcasting. */
+const PAIRS: [number[], number[]][] = [
+  [[6, 5], [6, 5]],
+  [[300, 400], [300, 400]],
+  [[4, 7], []],
+  [[], [4, 7]],
+  [[128, 10], [10]],
+  [[10], [128, 10]],
+  [[32, 7, 7, 16], [16]],
+  [[8, 5], [8, 1]],
+  [[5, 1], [1, 6]],
+  [[2, 3, 4, 5], [3, 1, 5]],
+  [[2, 1, 4], [1, 3, 1]],
+  [[64, 64, 16], [64, 1, 16]],
+  [[1, 1, 5], [5]],
+];
+
+test('binary kernels match cpu over broadcasting patterns', { skip: SKIP }, async () => {
+  const rng = new Rng(2);
+  for (const [as, bs] of PAIRS) {
+    const av = randomArray(rng, size(as)), bv = randomArray(rng, size(bs));
+    for (let i = 0; i < bv.length; i++) if (Math.abs(bv[i]!) < 0.05) bv[i] = 0.5; // keep divisions tame
+    for (const [name, f] of BINARY) {
+      await compare(`${name} [${as}] [${bs}]`, () => f(tf.tensor(av, as), tf.tensor(bv, bs)), { tol: 1e-6, native: [name] });
+    }
+  }
+  // more than four alternating broadcast groups: the cpu kernel
+  const as = [2, 1, 2, 1, 2], bs = [1, 3, 1, 3, 1];
+  const av = randomArray(rng, size(as)), bv = randomArray(rng, size(bs));
+  await compare('Add, 5 broadcast groups', () => tf.add(tf.tensor(av, as), tf.tensor(bv, bs)), { tol: 0, fallback: ['Add'] });
+  // int32 operands: the cpu kernel
+  await compare('Add int32', () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')), {
+    tol: 0,
+    fallback: ['Add'],
+  });
+});
+
+test('Maximum / Minimum propagate NaN like tf.js', { skip: SKIP }, async () => {
+  const a = Float32Array.from([NaN, 1, NaN, -2]), b = Float32Array.from([1, NaN, NaN, 3]);
+  for (const f of [tf.maximum, tf.minimum]) {
+    const [got] = await valuesOn('onednn', () => f(tf.tensor1d(a), tf.tensor1d(b)));
+    const [want] = await valuesOn('cpu', () => f(tf.tensor1d(a), tf.tensor1d(b)));
+    assert.deepEqual(Array.from(got!), Array.from(want!));
+  }
+});
+
+test('AddN matches cpu', { skip: SKIP }, async () => {
+  const rng = new Rng(3);
+  const xs = [0, 1, 2, 3].map(() => randomArray(rng, 5000));
+  await compare('AddN of 4', () => tf.addN(xs.map((x) => tf.tensor2d(x, [50, 100]))), { tol: 1e-6, native: ['AddN'] });
+});
