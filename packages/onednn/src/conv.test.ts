@@ -66,7 +66,14 @@ function outShape(c: Case): number[] {
     .outShape;
 }
 
-const CASES = cases(48, 1);
+// plus the few-input-channel layers whose input gradient takes the addon's matmul + col2im path
+const CASES = [
+  ...cases(48, 1),
+  { n: 2, h: 9, w: 8, ci: 1, co: 5, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+  { n: 3, h: 10, w: 11, ci: 1, co: 4, kh: 4, kw: 4, strides: [2, 2], dilations: [1, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { n: 1, h: 7, w: 9, ci: 2, co: 3, kh: 2, kw: 3, strides: [3, 2], dilations: [1, 1], pad: 'valid' },
+  { n: 2, h: 8, w: 8, ci: 2, co: 6, kh: 5, kw: 5, strides: [1, 3], dilations: [1, 1], pad: 'same' },
+] as Case[];
 
 test('Conv2D forward matches cpu over strides, padding, dilations, kernel sizes and channels', { skip: SKIP }, async () => {
   const rng = new Rng(2);

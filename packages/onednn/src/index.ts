@@ -9,7 +9,8 @@
  * - elementwise: Relu, Step, Sign, ClipByValue, Neg, Exp, Log, Square, Abs, Sqrt, Sigmoid, Tanh, Relu6,
  *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
  *   broadcasting; AddN (kernels/elementwise.ts);
- * - reductions: Sum, Mean, Softmax (kernels/reduce.ts).
+ * - reductions: Sum, Mean, Softmax (kernels/reduce.ts);
+ * - data movement: PadV2, Slice (kernels/layout.ts).
  * Each override handles float32 NHWC inputs in the common patterns and hands anything else to the cpu
  * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it).
  * Threads: ADVLAB_THREADS, default all hardware threads; setThreads() changes it.
@@ -23,6 +24,7 @@ import { OneDnnBackend } from './backend.ts';
 import type { PoolStats } from './buffer-pool.ts';
 import { convKernels } from './kernels/conv.ts';
 import { elementwiseKernels } from './kernels/elementwise.ts';
+import { layoutKernels } from './kernels/layout.ts';
 import { matmulKernels } from './kernels/matmul.ts';
 import { poolKernels } from './kernels/pool.ts';
 import { reduceKernels } from './kernels/reduce.ts';
@@ -44,6 +46,7 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...poolKernels,
   ...elementwiseKernels,
   ...reduceKernels,
+  ...layoutKernels,
 ];
 
 /** Whether the native addon loaded (built, and libdnnl.so found). */

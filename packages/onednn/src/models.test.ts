@@ -60,7 +60,7 @@ for (const [name, batch] of MODELS) {
     const got = gradients(s);
     const names = ['x', ...trainableVariables(s.model).map((v) => v.name)];
     got.forEach((g, i) => {
-      const e = relErr(g, want[i]!); if (process.env.SHOW_ERR) console.log(name, names[i], e.toExponential(2));
+      const e = relErr(g, want[i]!);
       assert.ok(e <= 1e-4, `${name}: gradient of ${names[i]}: relative error ${e}`);
     });
     const after = kernelStats();

@@ -56,10 +56,24 @@ export interface NativeAddon {
   addN(inputs: F32[], out: F32, n: number): void;
   reduceSum(x: F32, y: F32, outer: number, r: number, inner: number, scale: number): void;
   softmax(x: F32, y: F32, rows: number, cols: number): void;
+  pad(x: F32, y: F32, inShape: Int32Array, before: Int32Array, outShape: Int32Array, value: number): void;
+  slice(x: F32, y: F32, inShape: Int32Array, begin: Int32Array, size: Int32Array): void;
+}
+
+/**
+ * OpenMP threads that wait passively (sleep) instead of spinning. The machines this runs on are small and
+ * shared (2 cores; the test runner runs two files at once): with spinning waits, a computation split over
+ * 2 threads while another process holds one core ran 3–4× slower than on 1 thread; passive waits make
+ * 2 threads never worse than 1. libgomp reads this when it is loaded, i.e. when the addon is, so it must be
+ * set before the require below. An explicit OMP_WAIT_POLICY in the environment wins.
+ */
+function configureOpenMp(env: NodeJS.ProcessEnv): void {
+  env.OMP_WAIT_POLICY ??= 'PASSIVE';
 }
 
 function load(): { addon: NativeAddon | null; error: string | null } {
   try {
+    configureOpenMp(process.env);
     const require = createRequire(import.meta.url);
     return { addon: require(ADDON_PATH) as NativeAddon, error: null };
   } catch (e) {

@@ -1,4 +1,4 @@
-import { ATTACKS, BACKENDS, CHECK_DOCS, DATASETS, MODELS } from '@advlab/core';
+import { ATTACKS, BACKENDS, CHECK_DOCS, DATASETS, METHODS, MODELS } from '@advlab/core';
 
 export function list(): void {
   const section = (title: string, items: { name: string; description: string }[]) => {
@@ -8,6 +8,7 @@ export function list(): void {
   };
   section('attacks', [...ATTACKS.values()].map((a) => ({ name: a.name, description: a.description })));
   section('models', [...MODELS]);
+  section('training methods', [...METHODS]);
   section('datasets', [...DATASETS]);
   section('backends', BACKENDS);
   section('sanity checks', Object.entries(CHECK_DOCS).map(([name, description]) => ({ name, description })));

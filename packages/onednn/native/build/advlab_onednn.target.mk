@@ -29,6 +29,8 @@ CFLAGS_Debug := \
 	-O3 \
 	-fopenmp \
 	-fexceptions \
+	-fno-trapping-math \
+	-fno-math-errno \
 	-m64 \
 	-g \
 	-O0
@@ -42,7 +44,9 @@ CFLAGS_CC_Debug := \
 	-std=c++17 \
 	-O3 \
 	-fopenmp \
-	-fexceptions
+	-fexceptions \
+	-fno-trapping-math \
+	-fno-math-errno
 
 INCS_Debug := \
 	-I/usr/include/node \
@@ -79,6 +83,8 @@ CFLAGS_Release := \
 	-O3 \
 	-fopenmp \
 	-fexceptions \
+	-fno-trapping-math \
+	-fno-math-errno \
 	-m64 \
 	-O3 \
 	-fno-omit-frame-pointer
@@ -92,7 +98,9 @@ CFLAGS_CC_Release := \
 	-std=c++17 \
 	-O3 \
 	-fopenmp \
-	-fexceptions
+	-fexceptions \
+	-fno-trapping-math \
+	-fno-math-errno
 
 INCS_Release := \
 	-I/usr/include/node \
@@ -111,7 +119,8 @@ OBJS := \
 	$(obj).target/$(TARGET)/src/matmul.o \
 	$(obj).target/$(TARGET)/src/pool.o \
 	$(obj).target/$(TARGET)/src/elementwise.o \
-	$(obj).target/$(TARGET)/src/reduce.o
+	$(obj).target/$(TARGET)/src/reduce.o \
+	$(obj).target/$(TARGET)/src/layout.o
 
 # Add to the list of files we specially track dependencies for.
 all_deps += $(OBJS)

@@ -83,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPool(env, exports);
   InitElementwise(env, exports);
   InitReduce(env, exports);
+  InitLayout(env, exports);
   return exports;
 }
 

@@ -43,10 +43,18 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
   float* y = F32Arg(info, 2, n, "y");
   const float a = static_cast<float>(NumArg(info, 4, "a"));
   const float b = static_cast<float>(NumArg(info, 5, "b"));
-  const float nan = std::numeric_limits<float>::quiet_NaN();
   switch (op) {
     case kRelu: Map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
-    case kStep: Map(x, y, n, [a, nan](float v) { return v != v ? nan : (v > 0.f ? 1.f : a); }); break;
+    // Written as a chain of independent selects so GCC vectorises it: nested ternaries over a captured
+    // value stay branches ("control flow in loop"), 10x slower on random signs. NaN stays NaN.
+    case kStep:
+      Map(x, y, n, [a](float v) {
+        float r = a;
+        r = v > 0.f ? 1.f : r;
+        r = v != v ? v : r;
+        return r;
+      });
+      break;
     case kSign: Map(x, y, n, [](float v) { return v < 0.f ? -1.f : (v > 0.f ? 1.f : 0.f); }); break;
     case kClip: Map(x, y, n, [a, b](float v) { return v > b ? b : (v < a ? a : v); }); break;
     case kNeg: Map(x, y, n, [](float v) { return -v; }); break;
@@ -59,8 +67,13 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
       Map(x, y, n, [](float v) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v)))); });
       break;
     case kTanh: Map(x, y, n, [](float v) { return static_cast<float>(std::tanh(static_cast<double>(v))); }); break;
-    case kRelu6: Map(x, y, n, [nan](float v) { return v != v ? nan : (v < 0.f ? 0.f : (v > 6.f ? 6.f : v)); }); break;
-    case kLeakyRelu: Map(x, y, n, [a](float v) { return v < 0.f ? a * v : v; }); break;
+    case kRelu6: Map(x, y, n, [](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }); break;
+    case kLeakyRelu:
+      Map(x, y, n, [a](float v) {
+        const float t = a * v;  // computed unconditionally, then selected (vectorises; see kStep)
+        return v < 0.f ? t : v;
+      });
+      break;
     case kElu:
       // exp(x) − 1 rather than expm1: tf.js computes Math.exp(x) - 1
       Map(x, y, n, [](float v) { return v >= 0.f ? v : static_cast<float>(std::exp(static_cast<double>(v)) - 1.0); });
@@ -139,7 +152,6 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   const float* a = F32Arg(info, 1, Extent(d.data(), sa.data()), "a");
   const float* b = F32Arg(info, 2, Extent(d.data(), sb.data()), "b");
   float* out = F32Arg(info, 3, d[0] * d[1] * d[2] * d[3], "out");
-  const float nan = std::numeric_limits<float>::quiet_NaN();
   const int64_t* dp = d.data();
   switch (op) {
     case kAdd: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x + y; }); break;
@@ -148,11 +160,11 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
     case kDiv: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x / y; }); break;
     case kMax:
       Broadcast(a, b, out, dp, sa.data(), sb.data(),
-                [nan](float x, float y) { return (x != x || y != y) ? nan : (x > y ? x : y); });
+                [](float x, float y) { return (x > y || x != x) ? x : y; });  // NaN in either -> NaN
       break;
     case kMin:
       Broadcast(a, b, out, dp, sa.data(), sb.data(),
-                [nan](float x, float y) { return (x != x || y != y) ? nan : (x < y ? x : y); });
+                [](float x, float y) { return (x < y || x != x) ? x : y; });
       break;
     case kSquaredDifference:
       Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) {
@@ -184,11 +196,20 @@ Napi::Value AddN(const Napi::CallbackInfo& info) {
   }
   if (in.empty()) throw Napi::RangeError::New(info.Env(), "advlab_onednn: addN needs at least one input");
   const size_t m = in.size();
+  // blocks of the output, each summed input by input (vectorised, cache-resident), left to right in
+  // float32 like tf.js's cpu AddN
+  constexpr int64_t kBlock = 4096;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (n * static_cast<int64_t>(m) >= kParallelMin)
-  for (int64_t i = 0; i < n; i++) {
-    float s = in[0][i];
-    for (size_t k = 1; k < m; k++) s += in[k][i];  // left to right in float32, like tf.js's cpu AddN
-    out[i] = s;
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t i0 = blk * kBlock, i1 = i0 + kBlock < n ? i0 + kBlock : n;
+    float* o = out + i0;
+    const float* first = in[0] + i0;
+    for (int64_t i = 0; i < i1 - i0; i++) o[i] = first[i];
+    for (size_t k = 1; k < m; k++) {
+      const float* src = in[k] + i0;
+      for (int64_t i = 0; i < i1 - i0; i++) o[i] += src[i];
+    }
   }
   return info.Env().Undefined();
 }

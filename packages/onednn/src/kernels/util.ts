@@ -65,7 +65,11 @@ export function kernelStats(): Record<string, KernelCounts> {
 }
 
 export function resetKernelStats(): void {
-  counts.clear();
+  // zero in place: the registered kernel functions hold on to their counters
+  for (const c of counts.values()) {
+    c.native = c.fallback = c.errors = 0;
+    delete c.lastError;
+  }
 }
 
 /** The cpu kernel function for `name` (advlab delegates to it). Throws if tf.js has none. */

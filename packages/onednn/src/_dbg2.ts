@@ -1,0 +1,10 @@
+import { addon } from './native.ts';
+const m = addon!;
+const t = (f: () => void) => { f(); f(); const t0 = performance.now(); for (let i = 0; i < 10; i++) f(); return ((performance.now() - t0) / 10).toFixed(2); };
+const M = 128 * 28 * 28;
+const dy = new Float32Array(M * 32).map(() => Math.random() - 0.5), w = new Float32Array(9 * 32).map(() => Math.random() - 0.5);
+const cols = new Float32Array(M * 9);
+console.log('matmul tB', t(() => m.matmul(dy, w, null, cols, Int32Array.from([1, 1, M, 32, 9, 0, 1, 0, 0]), 0)), m.matmulImpl(Int32Array.from([1, 1, M, 32, 9, 0, 1, 0, 0])));
+const wT = new Float32Array(32 * 9);
+console.log('matmul plain', t(() => m.matmul(dy, wT, null, cols, Int32Array.from([1, 1, M, 32, 9, 0, 0, 0, 0]), 0)));
+console.log('matmul N=16', t(() => m.matmul(dy, new Float32Array(32*16), null, new Float32Array(M*16), Int32Array.from([1, 1, M, 32, 16, 0, 0, 0, 0]), 0)));

@@ -1,0 +1,52 @@
+// Package surface: availability, registration with tf.js and advlab's useBackend, info and threads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { backendInfo, useBackend } from '../../core/src/backend/index.ts';
+import { getThreads, info, isAvailable, NATIVE_KERNELS, register, setThreads, unavailableReason } from './index.ts';
+import { SKIP } from './test-util.ts';
+
+test('isAvailable() agrees with unavailableReason()', () => {
+  assert.equal(isAvailable(), unavailableReason() === null);
+  if (!isAvailable()) assert.match(unavailableReason()!, /npm run build:native/);
+});
+
+test("importing registers the 'onednn' backend with every cpu kernel plus the native ones", { skip: SKIP }, () => {
+  register(); // idempotent
+  assert.ok(tf.findBackendFactory('onednn'));
+  const cpu = new Set(tf.getKernelsForBackend('cpu').map((k) => k.kernelName));
+  const ours = new Set(tf.getKernelsForBackend('onednn').map((k) => k.kernelName));
+  for (const k of cpu) assert.ok(ours.has(k), `missing kernel ${k}`);
+  for (const k of NATIVE_KERNELS) assert.ok(ours.has(k.name), `missing native kernel ${k.name}`);
+});
+
+test("advlab's useBackend('onednn') selects it and records threads / SIMD", { skip: SKIP }, async () => {
+  assert.equal(await useBackend('onednn'), 'onednn');
+  assert.equal(tf.getBackend(), 'onednn');
+  const bi = backendInfo();
+  assert.equal(bi.name, 'onednn');
+  assert.equal(bi.threads, info().threads);
+  assert.equal(bi.simd, true);
+  assert.match(info().version, /^\d+\.\d+\.\d+$/);
+  assert.ok(info().isa.length > 0);
+});
+
+test('setThreads changes the thread count and results do not depend on it', { skip: SKIP }, async () => {
+  await useBackend('onednn');
+  const before = getThreads();
+  const x = tf.randomNormal([8, 12, 12, 5], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 5, 7], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const run = () => tf.tidy(() => Float32Array.from(tf.sum(tf.conv2d(x, f, 1, 'same'), [0, 1, 2]).dataSync()));
+  try {
+    assert.equal(setThreads(1), 1);
+    assert.equal(getThreads(), 1);
+    const one = run();
+    setThreads(2);
+    const two = run();
+    for (let i = 0; i < one.length; i++) assert.ok(Math.abs(one[i]! - two[i]!) <= 1e-4 * Math.max(1, Math.abs(one[i]!)));
+    assert.throws(() => setThreads(0), RangeError);
+  } finally {
+    setThreads(before);
+    tf.dispose([x, f]);
+  }
+});
