@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, backendInfo, type BackendName } from '../../core/src/backend/index.ts';
 import { createModel, type ModelName } from '../../core/src/models/zoo.ts';
-import { trainableVariables } from '../../core/src/training/standard.ts';
+import { trainableVariables } from '../src/test-util.ts';
 
 const backends = (process.argv[2] ?? 'onednn,wasm').split(',') as BackendName[];
 const models = (process.argv[3] ?? 'cnn,wong-cnn').split(',') as ModelName[];

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../core/src/backend/index.ts';
 import { createModel, type ModelName } from '../../core/src/models/zoo.ts';
-import { trainableVariables } from '../../core/src/training/standard.ts';
+import { trainableVariables } from '../src/test-util.ts';
 
 const backend = (process.argv[2] ?? 'cpu') as 'cpu' | 'wasm' | 'onednn';
 const name = (process.argv[3] ?? 'cnn') as ModelName;

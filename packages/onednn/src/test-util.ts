@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { useBackend } from '../../core/src/backend/index.ts';
 import { relErr } from '../../core/src/testing/numeric.ts';
 import { Rng } from '../../core/src/util/rng.ts';
@@ -82,4 +83,9 @@ export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], 
   for (const k of o.fallback ?? []) {
     assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
   }
+}
+
+/** A layers model's trainable tf.Variables (for tf.variableGrads / optimizer.minimize). */
+export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
 }

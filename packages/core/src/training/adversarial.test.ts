@@ -9,7 +9,7 @@ import { createModel } from '../models/zoo.ts';
 import { Rng } from '../util/rng.ts';
 import { gradAlignPenalty, makeObjective, METHODS, type Forward } from './objectives.ts';
 import { trainAdversarial, type AdversarialTrainingConfig, type MetricsLine } from './adversarial.ts';
-import { makeOptimizer, trainableVariables } from './standard.ts';
+import { makeOptimizer, trainableVariables } from './optim.ts';
 import { RunDirectory } from './run-dir.ts';
 
 await cpu();
@@ -143,4 +143,26 @@ test('tf.js memory: numTensors does not grow across adversarial training epochs'
   r2.create({ ...c, epochs: 2 });
   await trainAdversarial(model, train, heldOut, { ...c, epochs: 2 }, r2, {});
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('standard training through the same loop: loss falls, deterministic per seed, typed option errors', async () => {
+  const c = config({ method: 'standard', epochs: 5, evalEvery: 0, schedule: 'constant' });
+  const weights = async (name: string, seed: number) => {
+    const run = new RunDirectory(join(tmp, name));
+    run.create({ ...c, seed });
+    const model = newModel();
+    const r = await trainAdversarial(model, train, heldOut, { ...c, seed }, run, {});
+    return { w: model.getWeights().flatMap((t) => Array.from(t.dataSync())), m: r.metrics };
+  };
+  const a = await weights('std-a', 1);
+  const b = await weights('std-b', 1);
+  const other = await weights('std-c', 2);
+  assert.ok(a.m.at(-1)!.loss < 0.7 * a.m[0]!.loss, `loss ${a.m.map((l) => l.loss.toFixed(3))}`);
+  assert.ok(a.m.at(-1)!.clean_acc > 0.8, `held-out clean accuracy ${a.m.at(-1)!.clean_acc}`);
+  assert.deepEqual(a.w, b.w, 'same seed, same weights');
+  assert.notDeepEqual(a.w, other.w);
+  const run = new RunDirectory(join(tmp, 'bad'));
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, epochs: 0 }, run, {}), /--epochs/);
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, batchSize: 0 }, run, {}), /--batch-size/);
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, lr: -1 }, run, {}), /--lr/);
 });

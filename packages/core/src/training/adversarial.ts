@@ -13,7 +13,7 @@ import { fgsmPgdCosine, gradientAlignment } from '../diagnostics/alignment.ts';
 import { Rng } from '../util/rng.ts';
 import { makeObjective, type Forward, type MethodName } from './objectives.ts';
 import { epsilonAt, learningRate, type LrSchedule } from './schedules.ts';
-import { makeOptimizer, trainableVariables } from './standard.ts';
+import { makeOptimizer, trainableVariables } from './optim.ts';
 import type { RunDirectory } from './run-dir.ts';
 
 export type CoPolicy = 'warn' | 'stop' | 'rollback';

@@ -1,4 +1,4 @@
-export * from './standard.ts';
+export * from './optim.ts';
 export * from './schedules.ts';
 export * from './objectives.ts';
 export * from './run-dir.ts';
