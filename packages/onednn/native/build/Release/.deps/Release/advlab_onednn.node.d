@@ -1,1 +1,0 @@
-cmd_Release/advlab_onednn.node := ln -f "Release/obj.target/advlab_onednn.node" "Release/advlab_onednn.node" 2>/dev/null || (rm -rf "Release/advlab_onednn.node" && cp -af "Release/obj.target/advlab_onednn.node" "Release/advlab_onednn.node")
