@@ -6,8 +6,9 @@
  * code; read, bufferSync and dataSync all go through it) and disposeData (an entry is deleted).
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { findBackend } from '@tensorflow/tfjs-core';
 import type { backend_util, DataId, DataType } from '@tensorflow/tfjs-core';
-import { BufferPool } from './buffer-pool.ts';
+import { BufferPool, type PoolStats } from './buffer-pool.ts';
 
 export class OneDnnBackend extends MathBackendCPU {
   readonly pool: BufferPool;
@@ -45,4 +46,10 @@ export class OneDnnBackend extends MathBackendCPU {
     if (values !== undefined && !this.data.has(dataId)) this.pool.noteReleased(values);
     return released;
   }
+}
+
+/** The buffer pool's counters of the registered 'onednn' backend instance (null if it was never created). */
+export function poolStats(): PoolStats | null {
+  const b = findBackend('onednn');
+  return b instanceof OneDnnBackend ? b.pool.stats() : null;
 }

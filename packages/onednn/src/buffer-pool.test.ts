@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../core/src/backend/index.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { poolStats } from './index.ts';
+import { poolStats } from './backend.ts';
 import { SKIP } from './test-util.ts';
 
 const pool = () => new BufferPool({ enabled: true, maxIdleBytes: 1 << 20 });

@@ -127,3 +127,25 @@ test('AddN matches cpu', { skip: SKIP }, async () => {
   const xs = [0, 1, 2, 3].map(() => randomArray(rng, 5000));
   await compare('AddN of 4', () => tf.addN(xs.map((x) => tf.tensor2d(x, [50, 100]))), { tol: 1e-6, native: ['AddN'] });
 });
+
+test('FusedBatchNorm matches cpu with per-channel and scalar statistics', { skip: SKIP }, async () => {
+  const rng = new Rng(4);
+  const x = randomArray(rng, 6 * 5 * 5 * 7, 3);
+  const stat = (scale: number, shift: number) => randomArray(rng, 7).map((v) => v * scale + shift);
+  const [m, v, o, s] = [stat(1, 0), stat(0.5, 1.5).map(Math.abs), stat(1, 0), stat(1, 1)];
+  await compare(
+    'per-channel [7]',
+    () => tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.tensor1d(m), tf.tensor1d(v), tf.tensor1d(o), tf.tensor1d(s), 1e-3),
+    { tol: 1e-5, native: ['FusedBatchNorm'] },
+  );
+  await compare(
+    'keepDims stats [1,1,1,7], no offset / scale',
+    () => tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.tensor4d(m, [1, 1, 1, 7]), tf.tensor4d(v, [1, 1, 1, 7]), undefined, undefined, 1e-5),
+    { tol: 1e-5, native: ['FusedBatchNorm'] },
+  );
+  await compare(
+    'scalar stats',
+    () => tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.scalar(0.3), tf.scalar(2), tf.scalar(-1), tf.scalar(0.5)),
+    { tol: 1e-5, native: ['FusedBatchNorm'] },
+  );
+});

@@ -8,20 +8,21 @@
  * - pooling: MaxPool, AvgPool, MaxPoolGrad, AvgPoolGrad (kernels/pool.ts);
  * - elementwise: Relu, Step, Sign, ClipByValue, Neg, Exp, Log, Square, Abs, Sqrt, Sigmoid, Tanh, Relu6,
  *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
- *   broadcasting; AddN (kernels/elementwise.ts);
+ *   broadcasting; AddN; FusedBatchNorm (kernels/elementwise.ts);
  * - reductions: Sum, Mean, Softmax (kernels/reduce.ts);
- * - data movement: PadV2, Slice (kernels/layout.ts).
+ * - data movement: PadV2, Slice, Tile (kernels/layout.ts).
  * Each override handles float32 NHWC inputs in the common patterns and hands anything else to the cpu
  * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it).
  * Threads: ADVLAB_THREADS, default all hardware threads; setThreads() changes it.
  *
- * Importing this module registers the backend when the addon loads; otherwise `isAvailable()` is false
- * and `register()` throws with the reason (unbuilt addon / missing libdnnl).
+ * Importing this module registers the backend. When the addon cannot be loaded (not built, or libdnnl.so
+ * missing) the import itself throws, saying why and how to build it: advlab's useBackend treats "the package
+ * imports" as "the backend exists". `@advlab/onednn/status` (status.ts) answers isAvailable() without
+ * throwing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { OneDnnBackend } from './backend.ts';
-import type { PoolStats } from './buffer-pool.ts';
 import { convKernels } from './kernels/conv.ts';
 import { elementwiseKernels } from './kernels/elementwise.ts';
 import { layoutKernels } from './kernels/layout.ts';
@@ -29,9 +30,12 @@ import { matmulKernels } from './kernels/matmul.ts';
 import { poolKernels } from './kernels/pool.ts';
 import { reduceKernels } from './kernels/reduce.ts';
 import { BACKEND_NAME, registerNativeKernels, type NativeKernel } from './kernels/util.ts';
-import { addon, loadError } from './native.ts';
+import { addon, loadError, type NativeAddon } from './native.ts';
 
-export { OneDnnBackend } from './backend.ts';
+if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
+const native: NativeAddon = addon;
+
+export { OneDnnBackend, poolStats } from './backend.ts';
 export { BufferPool, type PoolStats } from './buffer-pool.ts';
 export { kernelStats, resetKernelStats, type KernelCounts } from './kernels/util.ts';
 export { BACKEND_NAME };
@@ -49,25 +53,16 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...layoutKernels,
 ];
 
-/** Whether the native addon loaded (built, and libdnnl.so found). */
-export function isAvailable(): boolean {
-  return addon !== null;
-}
-
-/** Why the addon is unavailable, or null. */
-export function unavailableReason(): string | null {
-  return loadError;
-}
+export { isAvailable, unavailableReason } from './status.ts';
 
 let registered = false;
 
-/** Register the 'onednn' tf.js backend and its kernels. Idempotent; throws when the addon is unavailable. */
+/** Register the 'onednn' tf.js backend and its kernels (done on import; idempotent). */
 export function register(): void {
   if (registered) return;
-  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
   tf.registerBackend(BACKEND_NAME, () => new OneDnnBackend(), PRIORITY);
   tf.copyRegisteredKernels('cpu', BACKEND_NAME);
-  registerNativeKernels(NATIVE_KERNELS, addon);
+  registerNativeKernels(NATIVE_KERNELS, native);
   registered = true;
 }
 
@@ -81,29 +76,20 @@ export interface OneDnnInfo {
   version: string;
 }
 
-/** Threads, ISA and oneDNN version; throws when the addon is unavailable. */
+/** Threads, ISA and oneDNN version. */
 export function info(): OneDnnInfo {
-  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
-  const i = addon.info();
+  const i = native.info();
   return { threads: i.threads, simd: i.isa !== 'all' && i.isa !== 'unknown', isa: i.isa, version: i.version };
 }
 
 /** Set the number of threads (oneDNN and the elementwise loops); returns the count in effect. */
 export function setThreads(n: number): number {
-  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: expected an integer >= 1, found ${n}`);
-  return addon.setThreads(n);
+  return native.setThreads(n);
 }
 
 export function getThreads(): number {
-  if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
-  return addon.getThreads();
+  return native.getThreads();
 }
 
-/** The buffer pool's counters for the active onednn backend instance (null if it was never created). */
-export function poolStats(): PoolStats | null {
-  const b = tf.findBackend(BACKEND_NAME);
-  return b instanceof OneDnnBackend ? b.pool.stats() : null;
-}
-
-if (addon) register();
+register();

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { padPlan, slicePlan } from './kernels/layout.ts';
+import { padPlan, slicePlan, tilePlan } from './kernels/layout.ts';
 import { compare, randomArray, Rng, SKIP } from './test-util.ts';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -20,6 +20,24 @@ test('padPlan / slicePlan merge dimensions copied whole', () => {
     size: [8, 28, 448],
   });
   assert.deepEqual(slicePlan([6, 4], [2, 0], [3, 4]), { inShape: [24], begin: [8], size: [12] });
+  assert.deepEqual(tilePlan([1, 1, 1, 16], [128, 32, 32, 1]), { inShape: [1, 1, 16], reps: [128, 32, 32] });
+  assert.deepEqual(tilePlan([3, 4], [2, 1]), { inShape: [12], reps: [2] });
+  assert.equal(tilePlan([3], [0]), null);
+});
+
+test('Tile matches cpu', { skip: SKIP }, async () => {
+  const rng = new Rng(3);
+  const cases: [number[], number[]][] = [
+    [[1, 1, 1, 16], [32, 8, 8, 1]], // a batch-norm gradient's per-channel term over the batch
+    [[3, 4], [2, 3]],
+    [[5], [4]],
+    [[2, 1, 3], [1, 5, 2]],
+    [[2, 3, 1, 2, 2], [2, 1, 3, 1, 2]],
+  ];
+  for (const [shape, reps] of cases) {
+    const xv = randomArray(rng, size(shape));
+    await compare(`tile [${shape}] x ${reps}`, () => tf.tile(tf.tensor(xv, shape), reps), { tol: 0, native: ['Tile'] });
+  }
 });
 
 test('PadV2 matches cpu', { skip: SKIP }, async () => {

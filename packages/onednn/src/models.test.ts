@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { useBackend } from '../../core/src/backend/index.ts';
 import { createModel, type ModelName } from '../../core/src/models/zoo.ts';
-import { kernelStats, poolStats } from './index.ts';
+import { poolStats } from './backend.ts';
+import { kernelStats } from './kernels/util.ts';
 import { randomArray, relErr, Rng, SKIP, trainableVariables } from './test-util.ts';
 
 /** Mean cross-entropy as logSumExp(z) − z_y (tf.js's logSoftmax has no usable second order). */

@@ -44,6 +44,8 @@ export interface NativeAddon {
   conv2dBackwardFilter(x: F32, dy: F32, dw: F32, p: Int32Array): void;
   convImpl(kind: 0 | 1 | 2, p: Int32Array): string;
   setConvLayout(layout: 'nhwc' | 'any'): void;
+  /** Input-channel count up to which conv input gradients use matmul + col2im (default 2). */
+  setSmallIcThreshold(n: number): void;
   /** p: batchA, batchB, M, K, N, transposeA, transposeB, hasBias, act. */
   matmul(a: F32, b: F32, bias: F32 | null, c: F32, p: Int32Array, alpha: number): void;
   matmulImpl(p: Int32Array): string;
@@ -58,6 +60,8 @@ export interface NativeAddon {
   softmax(x: F32, y: F32, rows: number, cols: number): void;
   pad(x: F32, y: F32, inShape: Int32Array, before: Int32Array, outShape: Int32Array, value: number): void;
   slice(x: F32, y: F32, inShape: Int32Array, begin: Int32Array, size: Int32Array): void;
+  tile(x: F32, y: F32, inShape: Int32Array, reps: Int32Array): void;
+  batchNorm(x: F32, mean: F32, variance: F32, offset: F32, scale: F32, y: F32, rows: number, channels: number, epsilon: number): void;
 }
 
 /**
@@ -68,7 +72,7 @@ export interface NativeAddon {
  * set before the require below. An explicit OMP_WAIT_POLICY in the environment wins.
  */
 function configureOpenMp(env: NodeJS.ProcessEnv): void {
-  env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  if (env.OMP_WAIT_POLICY === undefined && env.GOMP_SPINCOUNT === undefined) env.OMP_WAIT_POLICY = 'PASSIVE';
 }
 
 function load(): { addon: NativeAddon | null; error: string | null } {

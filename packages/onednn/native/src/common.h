@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -53,6 +54,18 @@ double NumArg(const Napi::CallbackInfo& info, size_t i, const char* what);
  * act: 0 none, 1 relu, 2 relu6, 3 leakyrelu(alpha), 4 elu, 5 sigmoid (the codes kernels/fused.ts sends).
  */
 dnnl::primitive_attr ActivationAttr(int64_t act, float alpha);
+
+/**
+ * Insert into a primitive cache, first emptying it when it holds kMaxCacheEntries: entries keep scratch
+ * buffers (reordered weights, col2im columns, pooling workspaces), and a run that sees ever new shapes
+ * (varying batch sizes) must not grow without bound. Only called while no entry reference is in use.
+ */
+constexpr size_t kMaxCacheEntries = 128;
+template <class Map, class V>
+typename Map::mapped_type& CacheInsert(Map& cache, const std::string& key, V&& value) {
+  if (cache.size() >= kMaxCacheEntries) cache.clear();
+  return cache.emplace(key, std::forward<V>(value)).first->second;
+}
 
 /** Cache key: a tag plus the integers that determine a primitive. */
 std::string Key(const char* tag, const std::vector<int64_t>& v);

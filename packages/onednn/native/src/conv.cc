@@ -111,7 +111,7 @@ Forward& GetForward(const std::vector<int64_t>& p, bool hasBias, int64_t act, fl
   f.hasBias = hasBias;
   if (hasBias) f.bias = memory(biasMd, Engine(), DNNL_MEMORY_NONE);
   f.impl = pd.impl_info_str();
-  return g_fwd.emplace(key, std::move(f)).first->second;
+  return CacheInsert(g_fwd, key, std::move(f));
 }
 
 BackwardData& GetBackwardData(const std::vector<int64_t>& p) {
@@ -134,7 +134,7 @@ BackwardData& GetBackwardData(const std::vector<int64_t>& p) {
     b.mmWei = memory(wMd, Engine(), DNNL_MEMORY_NONE);
     b.cols = memory(colsMd, Engine());
     b.impl = std::string("advlab:matmul+col2im(") + pd.impl_info_str() + ")";
-    return g_bwdData.emplace(key, std::move(b)).first->second;
+    return CacheInsert(g_bwdData, key, std::move(b));
   }
   dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, s.srcPrim(), s.weiPrim(), s.dstPrim(),
                                           s.strides(), s.dilates(), s.padL(), s.padR());
@@ -145,7 +145,7 @@ BackwardData& GetBackwardData(const std::vector<int64_t>& p) {
   b.wei.Init(s.weiUser(), pd.weights_desc(), true);
   b.diffSrc.Init(s.srcUser(), pd.diff_src_desc(), false);
   b.impl = pd.impl_info_str();
-  return g_bwdData.emplace(key, std::move(b)).first->second;
+  return CacheInsert(g_bwdData, key, std::move(b));
 }
 
 BackwardWeights& GetBackwardWeights(const std::vector<int64_t>& p) {
@@ -162,7 +162,7 @@ BackwardWeights& GetBackwardWeights(const std::vector<int64_t>& p) {
   b.diffDst.Init(s.dstUser(), pd.diff_dst_desc(), true);
   b.diffWei.Init(s.weiUser(), pd.diff_weights_desc(), false);
   b.impl = pd.impl_info_str();
-  return g_bwdWeights.emplace(key, std::move(b)).first->second;
+  return CacheInsert(g_bwdWeights, key, std::move(b));
 }
 
 /** conv2d(x, filter, bias | null, y, p: Int32Array(17), act, alpha) */

@@ -3,7 +3,7 @@
 // can reproduce tf.js's cpu semantics exactly (NaN handling of relu / step / sign / max, and transcendental
 // functions evaluated in double like JS's Math.* and then rounded to float32).
 #include <cmath>
-#include <limits>
+#include <vector>
 
 #include "common.h"
 
@@ -214,12 +214,38 @@ Napi::Value AddN(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/**
+ * batchNorm(x, mean, variance, offset, scale, y, rows, channels, epsilon): tf.js's FusedBatchNorm with
+ * per-channel statistics (JS expands scalar ones to C values): y = offset + (x − mean) · scale / √(var + ε).
+ */
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  const int64_t rows = IntArg(info, 6, "rows"), C = IntArg(info, 7, "channels");
+  const float* x = F32Arg(info, 0, rows * C, "x");
+  const float* mean = F32Arg(info, 1, C, "mean");
+  const float* var = F32Arg(info, 2, C, "variance");
+  const float* offset = F32Arg(info, 3, C, "offset");
+  const float* scale = F32Arg(info, 4, C, "scale");
+  float* y = F32Arg(info, 5, rows * C, "y");
+  const double eps = NumArg(info, 8, "epsilon");
+  std::vector<float> k(C);
+  for (int64_t c = 0; c < C; c++) k[c] = static_cast<float>(scale[c] / std::sqrt(static_cast<double>(var[c]) + eps));
+  const float* kp = k.data();
+#pragma omp parallel for schedule(static) if (rows * C >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+    for (int64_t c = 0; c < C; c++) yr[c] = offset[c] + (xr[c] - mean[c]) * kp[c];
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New<Guarded<UnaryOp>>(env, "unary"));
   exports.Set("binary", Napi::Function::New<Guarded<BinaryOp>>(env, "binary"));
   exports.Set("addN", Napi::Function::New<Guarded<AddN>>(env, "addN"));
+  exports.Set("batchNorm", Napi::Function::New<Guarded<BatchNorm>>(env, "batchNorm"));
 }
 
 }  // namespace advlab

@@ -1,5 +1,5 @@
 // Data movement: constant padding (PadV2) and slicing (Slice), the ops behind zero-padding layers and their
-// gradient. JS merges dimensions that are copied whole, so the innermost row is as long as possible; each
+// gradient, and Tile (tf.js's batch-norm gradient tiles per-channel terms over the whole batch). JS merges dimensions that are copied whole, so the innermost row is as long as possible; each
 // output row is then one memcpy (plus fills for padding), rows split over the threads.
 #include <algorithm>
 #include <cstring>
@@ -97,11 +97,45 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** tile(x, y, inShape: Int32Array(r), reps: Int32Array(r)): y[i] = x[i mod inShape] per dimension. */
+Napi::Value Tile(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3 || !info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "advlab_onednn: tile(x, y, inShape, reps)");
+  const size_t r = info[2].As<Napi::TypedArray>().ElementLength();
+  if (r < 1 || r > kMaxRank) throw Napi::RangeError::New(info.Env(), "advlab_onednn: tile rank must be 1..8");
+  auto in = IntsArg(info, 2, r, "input shape");
+  auto reps = IntsArg(info, 3, r, "reps");
+  std::vector<int64_t> out(r);
+  for (size_t k = 0; k < r; k++) {
+    if (in[k] < 1 || reps[k] < 1) throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad tile shapes");
+    out[k] = in[k] * reps[k];
+  }
+  const float* x = F32Arg(info, 0, Product(in), "x");
+  float* y = F32Arg(info, 1, Product(out), "y");
+  const auto inStrides = RowMajorStrides(in);
+  const int64_t inLen = in[r - 1], copies = reps[r - 1], len = out[r - 1], rows = Product(out) / len;
+#pragma omp parallel for schedule(static) if (rows * len >= kParallelMin)
+  for (int64_t row = 0; row < rows; row++) {
+    int64_t rem = row, src = 0;
+    for (size_t k = r - 1; k-- > 0;) {
+      src += (rem % out[k]) % in[k] * inStrides[k];
+      rem /= out[k];
+    }
+    float* dst = y + row * len;
+    if (inLen == 1) {
+      std::fill(dst, dst + len, x[src]);
+    } else {
+      for (int64_t c = 0; c < copies; c++) std::memcpy(dst + c * inLen, x + src, sizeof(float) * inLen);
+    }
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitLayout(Napi::Env env, Napi::Object exports) {
   exports.Set("pad", Napi::Function::New<Guarded<Pad>>(env, "pad"));
   exports.Set("slice", Napi::Function::New<Guarded<Slice>>(env, "slice"));
+  exports.Set("tile", Napi::Function::New<Guarded<Tile>>(env, "tile"));
 }
 
 }  // namespace advlab

@@ -54,7 +54,7 @@ Entry& Get(const std::vector<int64_t>& p, float alpha) {
   e.hasBias = hasBias;
   if (hasBias) e.bias = memory(biasMd, Engine(), DNNL_MEMORY_NONE);
   e.impl = pd.impl_info_str();
-  return g_cache.emplace(key, std::move(e)).first->second;
+  return CacheInsert(g_cache, key, std::move(e));
 }
 
 /** matmul(a, b, bias | null, c, p: Int32Array(9), alpha) */

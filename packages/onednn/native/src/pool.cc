@@ -67,7 +67,8 @@ Napi::Value Pool2d(const Napi::CallbackInfo& info) {
     dnnl::pooling_forward::primitive_desc pd(s.forward(prop_kind::forward_inference, alg), Engine());
     Forward f{dnnl::pooling_forward(pd), memory(s.src(), Engine(), DNNL_MEMORY_NONE),
               memory(s.dst(), Engine(), DNNL_MEMORY_NONE)};
-    it = g_fwd.emplace(key, std::move(f)).first;
+    CacheInsert(g_fwd, key, std::move(f));
+    it = g_fwd.find(key);
   }
   Forward& f = it->second;
   f.src.set_data_handle(const_cast<float*>(x));
@@ -100,7 +101,8 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
     m.workspace = memory(fpd.workspace_desc(), Engine());
     m.diffDst = memory(s.dst(), Engine(), DNNL_MEMORY_NONE);
     m.diffSrc = memory(s.src(), Engine(), DNNL_MEMORY_NONE);
-    it = g_maxBwd.emplace(key, std::move(m)).first;
+    CacheInsert(g_maxBwd, key, std::move(m));
+    it = g_maxBwd.find(key);
   }
   MaxBackward& m = it->second;
   m.src.set_data_handle(const_cast<float*>(x));
@@ -129,7 +131,8 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
     dnnl::pooling_backward::primitive_desc bpd(bd, Engine(), fpd);
     AvgBackward a{dnnl::pooling_backward(bpd), memory(s.dst(), Engine(), DNNL_MEMORY_NONE),
                   memory(s.src(), Engine(), DNNL_MEMORY_NONE)};
-    it = g_avgBwd.emplace(key, std::move(a)).first;
+    CacheInsert(g_avgBwd, key, std::move(a));
+    it = g_avgBwd.find(key);
   }
   AvgBackward& a = it->second;
   a.diffDst.set_data_handle(const_cast<float*>(dy));

@@ -4,6 +4,7 @@
  */
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeAddon } from '../native.ts';
 import { activationCode, applyPrelu } from './activation.ts';
 import { float32Values, nativeOutput, type KernelArgs, type NativeKernel } from './util.ts';
 
@@ -51,6 +52,7 @@ function convInfo(
 ): backend_util.Conv2DInfo | null {
   if (xShape.length !== 4 || filterShape.length !== 4) return null;
   if (dataFormat === 'NCHW') return null;
+  if (filterShape[2] !== xShape[3]) return null; // (tf.js's ops reject this; the cpu kernel reports it)
   return backend_util.computeConv2DInfo(
     xShape as Shape4,
     filterShape as Shape4,
@@ -75,7 +77,7 @@ interface ConvAttrs {
   filterShape?: number[];
 }
 
-function forward({ inputs, backend, attrs }: KernelArgs, native: Parameters<NativeKernel['impl']>[1], fused: boolean): TensorInfo | null {
+function forward({ inputs, backend, attrs }: KernelArgs, native: NativeAddon, fused: boolean): TensorInfo | null {
   const a = attrs as unknown as ConvAttrs;
   const { x, filter, bias, preluActivationWeights } = inputs;
   const xv = float32Values(backend, x), wv = float32Values(backend, filter);

@@ -1,6 +1,6 @@
 /**
  * Elementwise float32 kernels (native/src/elementwise.cc): unary maps, binary ops with numpy broadcasting,
- * and AddN. Broadcasting is planned here: dimensions are right-aligned, size-1 output dimensions dropped,
+ * AddN, and FusedBatchNorm (normalisation with given statistics). Broadcasting is planned here: dimensions are right-aligned, size-1 output dimensions dropped,
  * and neighbouring dimensions with the same broadcast pattern merged; anything that still needs more than
  * four dimensions falls back to the cpu kernel.
  */
@@ -105,6 +105,28 @@ export const elementwiseKernels: readonly NativeKernel[] = [
       );
     },
   })),
+  {
+    // with per-channel (or scalar) statistics, as batch-norm layers have; tf.js's cpu kernel cycles each
+    // parameter over the flattened x, which is the same thing for these shapes
+    name: tf.FusedBatchNorm,
+    impl: ({ inputs, backend, attrs }, native) => {
+      const { x, mean, variance, offset, scale } = inputs;
+      const xv = float32Values(backend, x);
+      if (!x || !xv || xv.length === 0 || x.shape.length === 0) return null;
+      const c = x.shape[x.shape.length - 1]!;
+      const perChannel = (t: TensorInfo | undefined, fill: number): Float32Array | null => {
+        if (!t) return new Float32Array(c).fill(fill);
+        const v = float32Values(backend, t);
+        if (!v) return null;
+        if (v.length === c) return v;
+        return v.length === 1 ? new Float32Array(c).fill(v[0]!) : null;
+      };
+      const m = perChannel(mean, 0), va = perChannel(variance, 1), o = perChannel(offset, 0), s = perChannel(scale, 1);
+      if (!mean || !variance || !m || !va || !o || !s) return null;
+      const eps = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+      return nativeOutput(backend, x.shape, (out) => native.batchNorm(xv, m, va, o, s, out, xv.length / c, c, eps));
+    },
+  },
   {
     name: tf.AddN,
     impl: ({ inputs, backend }, native) => {
