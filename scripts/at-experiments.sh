@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Issue 4's acceptance experiments: wong-cnn on the full Fashion-MNIST, 10 epochs, batch 128, Adam 1e-3,
+# then PGD-20 (α = ε/4, random start) on the first 1000 test images. Runs go to ${OUT:-runs/at}; a finished
+# run is skipped and an interrupted one resumes. Summarise with: node --import tsx scripts/at-table.ts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs/at}
+EPOCHS=${EPOCHS:-10}
+advlab() { node packages/cli/bin/advlab.js "$@"; }
+run() { # name eps [train flags...]
+  local name=$1 eps=$2; shift 2
+  local dir="$OUT/$name"
+  if [ -f "$dir/summary.json" ]; then echo "== $name: done"; 
+  elif [ -f "$dir/config.json" ]; then advlab train --resume "$dir";
+  else advlab train --model wong-cnn --epochs "$EPOCHS" --eps "$eps" --out "$dir" "$@"; fi
+  [ -f "$dir/pgd20.json" ] || advlab eval --model "$dir" --attacks pgd --steps 20 --eps "$eps" --n 1000 --no-worst-case --json "$dir/pgd20.json" > /dev/null
+}
+run standard-e0.1   0.1 --method standard
+run pgd-e0.1        0.1 --method pgd --steps 7
+run fgsm-e0.2       0.2 --method fgsm --eval-every 117
+run gradalign-e0.2  0.2 --method gradalign --lambda 0.2 --eval-every 117
+run pgd-e0.2        0.2 --method pgd --steps 7
+run fgsm-rs-e0.2    0.2 --method fgsm-rs --eval-every 117
+run fgsm-e0.3       0.3 --method fgsm --eval-every 117
+run gradalign-e0.3  0.3 --method gradalign --lambda 0.5 --eval-every 117
