@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything advlab needs on a fresh Debian machine: the system packages (the real
-# Fashion-MNIST dataset, oneDNN for the native backend), the npm workspace, and the native addon.
+# Fashion-MNIST dataset, oneDNN for the native backend, Chromium for the report's browser test), the npm workspace, and the native addon.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 need=()
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 [ -f /usr/include/oneapi/dnnl/dnnl.hpp ] || need+=(libdnnl-dev)
+[ -x /usr/bin/chromium ] || need+=(chromium)  # the report's browser test
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"

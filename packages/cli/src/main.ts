@@ -3,6 +3,7 @@ import { attack, attackHelp } from './commands/attack.ts';
 import { demo, demoHelp } from './commands/demo.ts';
 import { evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
+import { report, reportHelp } from './commands/report.ts';
 import { train, trainHelp } from './commands/train.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<unknown> | unknown }> = {
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   eval: { help: evalHelp, run: evaluate },
   attack: { help: attackHelp, run: attack },
   demo: { help: demoHelp, run: demo },
+  report: { help: reportHelp, run: report },
   list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', run: list },
 };
 

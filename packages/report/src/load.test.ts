@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdvlabError, ConfigError } from '@advlab/core';
+import { loadSource, loadSources } from './load.ts';
+import { curveAxis } from './charts.ts';
+import { frontierPoints, overviewRows, paretoFrontier } from './summarize.ts';
+import { evalReport, makeFakeRuns } from './fixtures.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'advlab-report-load-'));
+const runs = makeFakeRuns(join(root, 'runs'));
+
+function dir(name: string, files: Record<string, string | Buffer>): string {
+  const d = join(root, name);
+  mkdirSync(d, { recursive: true });
+  for (const [f, content] of Object.entries(files)) writeFileSync(join(d, f), content);
+  return d;
+}
+
+/** Asserts `fn` throws an AdvlabError with `code` whose message contains every fragment. */
+function throwsAdvlab(fn: () => unknown, code: string, ...fragments: string[]) {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof AdvlabError, String(e));
+    assert.equal(e.code, code, e.message);
+    for (const f of fragments) assert.ok(e.message.includes(f), `"${e.message}" mentions "${f}"`);
+    return true;
+  });
+}
+
+test('inputs are recognised by the files present', () => {
+  const co = loadSource(runs.coRun);
+  assert.ok(co.run && !co.evaluation);
+  assert.equal(co.run.metrics.length, 7);
+  assert.equal(co.run.events.length, 1);
+  assert.equal(co.run.config?.method, 'fgsm');
+  assert.equal(co.run.summary?.test_accuracy, 0.8);
+  const std = loadSource(runs.stdRun);
+  assert.ok(std.run && std.evaluation, 'a run with an eval.json is both');
+  const demo = loadSource(runs.evalDir);
+  assert.ok(!demo.run && demo.evaluation);
+  assert.equal(demo.images.length, 1);
+  assert.equal(demo.images[0]!.file, join(runs.evalDir, 'fooled.png'));
+  assert.ok(demo.images[0]!.width > 0 && demo.images[0]!.height > 0);
+  const file = loadSource(runs.evalFile);
+  assert.equal(file.name, 'trades-eval');
+  assert.equal(file.evaluation?.report.class_names?.[1], 'Trouser');
+  // eval.json given directly is named after its folder; metrics.jsonl given directly stands for its run.
+  assert.equal(loadSource(join(runs.evalDir, 'eval.json')).name, 'demo');
+  assert.ok(loadSource(join(runs.coRun, 'metrics.jsonl')).run);
+});
+
+test('an attack output folder (grid.png + result.json) is a gallery entry captioned from result.json', () => {
+  const png = loadSource(runs.evalDir).images[0]!;
+  const d = dir('attack-out', {
+    'grid.png': Buffer.from(png.dataUri.split(',')[1]!, 'base64'),
+    'result.json': JSON.stringify({ attack: 'pgd', norm: 'linf', eps: 0.3, examples: [{ label: 1, clean_pred: 1, success: true }, { label: 2, clean_pred: 2, success: false }, { label: 0, clean_pred: 3, success: true }] }),
+  });
+  const s = loadSource(d);
+  assert.equal(s.images[0]!.caption, 'pgd linf ε=0.3: fooled 1 of 2 correctly classified');
+});
+
+test('two inputs with the same folder name are told apart by their paths', () => {
+  const a = dir('a/run', { 'eval.json': JSON.stringify(evalReport()) });
+  const b = dir('b/run', { 'eval.json': JSON.stringify(evalReport()) });
+  assert.deepEqual(loadSources([a, b]).map((s) => s.name), [a, b]);
+});
+
+test('bad inputs: typed errors naming the file, what was expected and what was found', () => {
+  throwsAdvlab(() => loadSources([]), 'E_CONFIG', 'at least one run directory');
+  assert.throws(() => loadSources([]), ConfigError);
+  throwsAdvlab(() => loadSource(join(root, 'nope')), 'E_DATA_MISSING', join(root, 'nope'), 'not found', 'expected a training run directory');
+  const unknown = dir('unknown', { 'notes.txt': 'hi', 'weights.bin': '' });
+  throwsAdvlab(() => loadSource(unknown), 'E_DATA_FORMAT', unknown, 'expected a training run directory', 'found a folder with notes.txt, weights.bin');
+  // A folder of runs: the message says to pass the runs.
+  throwsAdvlab(() => loadSource(join(root, 'runs')), 'E_DATA_FORMAT', 'are runs: pass them');
+  const metricsFile = (body: string) => join(dir(`m${Math.random().toString(36).slice(2)}`, { 'metrics.jsonl': body }), 'metrics.jsonl');
+  const ok = JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5 });
+  let f = metricsFile(`${ok}\nnot json\n${ok}\n`);
+  throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', `${f}:2`, 'expected a metrics line', 'found "not json"');
+  f = metricsFile(`${JSON.stringify({ epoch: 1, step: 1, pgd_acc: 0.2 })}\n`);
+  throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', `${f}:1`, '"clean_acc" a number', 'found no "clean_acc"');
+  f = metricsFile(`${JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5, pgd_acc: 'high' })}\n`);
+  throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', '"pgd_acc" a number', 'found the string "high"');
+  f = metricsFile(`[1, 2]\n`);
+  throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', 'found an array');
+  const badConfig = dir('bad-config', { 'config.json': '{"method": "fgsm",' });
+  throwsAdvlab(() => loadSource(badConfig), 'E_DATA_FORMAT', join(badConfig, 'config.json'), 'valid JSON', 'invalid JSON');
+  const notEval = join(dir('not-eval', {}), 'x.json');
+  writeFileSync(notEval, JSON.stringify({ method: 'fgsm', eps: 0.1 }));
+  throwsAdvlab(() => loadSource(notEval), 'E_DATA_FORMAT', notEval, 'an evaluation report', 'found an object with keys method, eps');
+  const badAcc = join(root, 'bad-acc.json');
+  writeFileSync(badAcc, JSON.stringify({ ...evalReport(), clean_accuracy: 86 }));
+  throwsAdvlab(() => loadSource(badAcc), 'E_DATA_FORMAT', 'clean_accuracy a number in [0, 1]', 'number 86');
+  const badAttack = join(root, 'bad-attack.json');
+  writeFileSync(badAttack, JSON.stringify({ ...evalReport(), attacks: [{ name: 'pgd', eps: '0.1', robust_accuracy: 0.2 }] }));
+  throwsAdvlab(() => loadSource(badAttack), 'E_DATA_FORMAT', 'attacks[0].eps a number', 'the string "0.1"');
+  const fakePng = dir('fake-png', { 'eval.json': JSON.stringify(evalReport()), 'fooled.png': 'GIF89a not a png at all' });
+  throwsAdvlab(() => loadSource(fakePng), 'E_DATA_FORMAT', join(fakePng, 'fooled.png'), 'a PNG image', 'starting 474946');
+  const text = join(root, 'notes.txt');
+  writeFileSync(text, 'hello');
+  throwsAdvlab(() => loadSource(text), 'E_DATA_FORMAT', text, 'neither a run directory nor a .json file');
+});
+
+test('a last metrics line cut by an interrupted write is ignored with a note; NaN (null) values are dropped', () => {
+  const ok = JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5, grad_align: null });
+  const d = dir('cut', { 'metrics.jsonl': `${ok}\n{"epoch": 2, "st` });
+  const s = loadSource(d);
+  assert.equal(s.run!.metrics.length, 1);
+  assert.equal(s.run!.metrics[0]!.grad_align, undefined);
+  assert.match(s.run!.notes[0]!, /metrics\.jsonl:2: ignored an incomplete last line/);
+});
+
+test('the Pareto frontier keeps exactly the non-dominated points, sorted by clean accuracy', () => {
+  const pts = [
+    { id: 'a', clean: 0.9, robust: 0.1 },
+    { id: 'b', clean: 0.8, robust: 0.4 },
+    { id: 'c', clean: 0.8, robust: 0.3 }, // dominated by b (same clean, lower robust)
+    { id: 'd', clean: 0.7, robust: 0.2 }, // dominated by b
+    { id: 'e', clean: 0.6, robust: 0.5 },
+    { id: 'f', clean: 0.6, robust: 0.5 }, // duplicate of e: kept once
+    { id: 'g', clean: 0.85, robust: 0.35 },
+  ];
+  assert.deepEqual(paretoFrontier(pts).map((p) => p.id), ['e', 'b', 'g', 'a']);
+  assert.deepEqual(paretoFrontier([]), []);
+});
+
+test('overview rows and frontier points come from the last measurement and the worst case', () => {
+  const sources = loadSources([runs.coRun, runs.stdRun, runs.evalDir]);
+  const rows = overviewRows(sources);
+  assert.deepEqual(rows.map((r) => r.name), ['fgsm-co', 'standard', 'standard · eval', 'demo']);
+  const co = rows[0]!;
+  assert.equal(co.clean, 0.82);
+  assert.equal(co.pgd, 0.46);
+  assert.deepEqual(co.coEpochs, [4]);
+  assert.equal(co.secondsPerEpoch, 12.5);
+  assert.equal(co.epochs, '6 / 6');
+  assert.equal(rows[3]!.worst, 0.41);
+  assert.equal(rows[3]!.pgd, 0.43);
+  const pts = frontierPoints(sources);
+  assert.equal(pts.length, 2 + 2 * 2);
+  assert.deepEqual(pts.find((p) => p.label === 'demo (ε=0.3)'), { label: 'demo (ε=0.3)', source: 'demo', kind: 'evaluation, worst case', eps: 0.3, clean: 0.86, robust: 0.12 });
+  assert.equal(curveAxis(sources[0]!.run!), 'epoch', 'one line per epoch (the rollback starts a new attempt)');
+  assert.equal(curveAxis(sources[1]!.run!), 'step', 'several lines per epoch');
+});

@@ -1,0 +1,250 @@
+/**
+ * One self-contained HTML report from run directories and evaluations: inline CSS, inline SVG charts
+ * (vega-lite rendered in Node), images as data URIs, no script, no external resource.
+ */
+import { readFileSync } from 'node:fs';
+import { arch, cpus, platform, release } from 'node:os';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { CHECK_DOCS, writeFileAtomic, type CheckCode } from '@advlab/core';
+import { accuracySpec, alignmentSpec, epsSpec, frontierSpec, perClassSpec, renderSvg } from './charts.ts';
+import { CSS, esc, pct, seconds, table } from './html.ts';
+import { isEvent, loadSources, type Evaluation, type Source, type TrainingRun } from './load.ts';
+import { epsList, frontierPoints, overviewRows, paretoFrontier, worstAt } from './summarize.ts';
+
+export interface ReportOptions {
+  /** Page title (default "advlab report"). */
+  title?: string;
+}
+
+interface Section {
+  id: string;
+  title: string;
+  html: string;
+}
+
+const VERSION = (() => {
+  try {
+    return String(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+})();
+
+async function figure(spec: Record<string, unknown> | undefined, kind: string): Promise<string> {
+  if (!spec) return '';
+  return `<figure class="chart" data-chart="${esc(kind)}">${await renderSvg(spec)}</figure>`;
+}
+
+function overviewSection(sources: Source[]): Section {
+  const rows = overviewRows(sources);
+  const body = rows.map((r) => [
+    `<strong>${esc(r.name)}</strong>`,
+    `${esc(r.kind)}<br><span class="small muted">${esc(r.basis)}</span>`,
+    esc(r.model ?? '—'),
+    esc(r.method ?? '—'),
+    esc(r.eps ?? '—'),
+    esc(r.epochs ?? '—'),
+    pct(r.clean),
+    pct(r.fgsm),
+    pct(r.pgd),
+    pct(r.worst),
+    pct(r.testAccuracy),
+    r.coEpochs === undefined ? '—' : r.coEpochs.length ? `<span class="badge co">${esc(r.coEpochs.join(', '))}</span>` : 'none',
+    seconds(r.secondsPerEpoch),
+  ]);
+  const html = `<p class="muted">Training runs: accuracies on the held-out set at the last measurement (PGD as measured during training). Evaluations: at the first ε; worst case = every attack combined per example.</p>${table(
+    ['run', 'kind', 'model', 'method', 'ε', 'epochs', 'clean', 'FGSM', 'PGD', 'worst case', 'test acc.', 'CO epochs', 'time / epoch'],
+    body,
+    { numeric: [4, 5, 6, 7, 8, 9, 10, 12] },
+  )}`;
+  return { id: 'overview', title: 'Overview', html };
+}
+
+function curveNotes(run: TrainingRun): string {
+  const items: string[] = [];
+  for (const l of run.lines) {
+    if (isEvent(l)) items.push(`<li>epoch ${esc(l.epoch)}, step ${esc(l.step)}: ${esc(l.event)}</li>`);
+    else if (l.co) items.push(`<li><span class="co">CO</span> at epoch ${esc(l.epoch)}, step ${esc(l.step)}: ${esc((l.co_rules ?? []).join(', '))}${l.co_detail ? ` — ${esc(l.co_detail)}` : ''}</li>`);
+  }
+  for (const n of run.notes) items.push(`<li class="muted">${esc(n)}</li>`);
+  return items.length ? `<ul class="notes">${items.join('')}</ul>` : '';
+}
+
+async function curvesSection(sources: Source[]): Promise<Section | undefined> {
+  const parts: string[] = [];
+  for (const s of sources) {
+    if (!s.run || s.run.metrics.length === 0) continue;
+    const charts = (await figure(accuracySpec(s.name, s.run), 'accuracy')) + (await figure(alignmentSpec(s.name, s.run), 'alignment'));
+    parts.push(`<h3>${esc(s.name)}</h3><div class="charts">${charts}</div>${curveNotes(s.run)}`);
+  }
+  return parts.length ? { id: 'curves', title: 'Training curves', html: parts.join('') } : undefined;
+}
+
+function evalTable(e: Evaluation): string {
+  const r = e.report;
+  const eps = epsList(r);
+  const names = [...new Set(r.attacks.map((a) => a.name))];
+  const head = ['', ...eps.map((x) => `ε = ${esc(x)}`), 'cost (grad. evals)', 'time'];
+  const numeric = Array.from({ length: eps.length + 2 }, (_, i) => i + 1);
+  const rows: string[][] = [['clean', ...eps.map(() => pct(r.clean_accuracy)), '—', '—']];
+  for (const n of names) {
+    const at = eps.map((x) => r.attacks.find((a) => a.name === n && a.eps === x));
+    const cost = at.find((a) => a?.cost !== undefined)?.cost;
+    const time = at.reduce((t, a) => t + (a?.seconds ?? 0), 0);
+    rows.push([esc(n), ...at.map((a) => pct(a?.robust_accuracy)), cost === undefined ? '—' : esc(cost), seconds(at.some((a) => a?.seconds !== undefined) ? time : undefined)]);
+  }
+  if (r.worst_case_by_eps?.length || r.worst_case) {
+    const used = (r.worst_case_by_eps?.[0] ?? r.worst_case)?.attacks;
+    rows.push([`<strong>worst case</strong>${used?.length ? `<br><span class="muted">${esc(used.join(' + '))}</span>` : ''}`, ...eps.map((x) => `<strong>${pct(worstAt(r, x)?.robust_accuracy)}</strong>`), '—', '—']);
+  }
+  return table(head, rows, { numeric });
+}
+
+async function evaluationsSection(sources: Source[]): Promise<Section | undefined> {
+  const parts: string[] = [];
+  for (const s of sources) {
+    if (!s.evaluation) continue;
+    const r = s.evaluation.report;
+    const meta = [
+      r.model && `model ${esc(r.model)}`,
+      r.dataset && `data ${esc(r.dataset)}`,
+      r.n !== undefined && `first ${esc(r.n)} test examples`,
+      r.norm && `${esc(r.norm)} threat model`,
+      r.seed !== undefined && `seed ${esc(r.seed)}`,
+      r.seconds !== undefined && `${seconds(r.seconds)}`,
+    ].filter(Boolean);
+    const charts = (await figure(epsSpec(s.name, r), 'eps')) + (await figure(perClassSpec(s.name, r), 'per-class'));
+    parts.push(`<h3>${esc(s.name)}</h3><p class="meta">${meta.join(' · ')} — <span class="mono">${esc(s.evaluation.file)}</span></p>${evalTable(s.evaluation)}${charts ? `<div class="charts">${charts}</div>` : ''}`);
+  }
+  return parts.length ? { id: 'evaluations', title: 'Evaluations', html: parts.join('') } : undefined;
+}
+
+async function frontierSection(sources: Source[]): Promise<Section | undefined> {
+  const points = frontierPoints(sources);
+  if (points.length < 2) return undefined;
+  const front = paretoFrontier(points);
+  // Equal points are all on the frontier (the frontier line keeps one of them).
+  const onFront = new Set(points.filter((p) => front.some((f) => f.clean === p.clean && f.robust === p.robust)));
+  const rows = [...points].sort((a, b) => b.robust - a.robust || b.clean - a.clean).map((p) => [esc(p.label), esc(p.kind), pct(p.clean), pct(p.robust), onFront.has(p) ? '<span class="badge passed">on the frontier</span>' : '<span class="muted">dominated</span>']);
+  const html = `<p class="muted">A point is on the frontier when no other point has both higher (or equal) clean and higher (or equal) robust accuracy. Points at different ε are not directly comparable: the ε is in each label.</p><div class="charts">${await figure(frontierSpec(points, front), 'frontier')}</div>${table(['point', 'measured as', 'clean', 'robust', ''], rows, { numeric: [2, 3] })}`;
+  return { id: 'frontier', title: 'Clean–robust frontier', html };
+}
+
+function checksSection(sources: Source[]): Section | undefined {
+  const parts: string[] = [];
+  for (const s of sources) {
+    const checks = s.evaluation?.report.checks;
+    if (!checks?.length) continue;
+    const failed = checks.filter((c) => !c.passed).length;
+    const rows = checks.map((c) => {
+      const status = c.skipped ? 'skipped' : c.passed ? 'passed' : 'failed';
+      return [`<code>${esc(c.code)}</code>`, `<span class="badge ${status}">${status}</span>`, esc(c.detail ?? ''), `<span class="muted">${esc(CHECK_DOCS[c.code as CheckCode] ?? '')}</span>`];
+    });
+    parts.push(`<h3>${esc(s.name)} <span class="badge ${failed ? 'failed' : 'passed'}">${failed ? `${failed} failed` : 'all passed'}</span></h3>${table(['check', 'status', 'detail', 'what it checks'], rows)}`);
+  }
+  return parts.length
+    ? { id: 'checks', title: 'Sanity checks', html: `<p class="muted">A failed check does not stop an evaluation; it says its robust accuracy may not be trusted (gradient masking, a weak attack, a broken threat model).</p>${parts.join('')}` }
+    : undefined;
+}
+
+function gallerySection(sources: Source[]): Section | undefined {
+  const figs = sources.flatMap((s) =>
+    s.images.map((img) => {
+      // Small images (e.g. 28×28 tiles) are shown enlarged by an integer factor, pixels kept sharp.
+      const k = Math.max(1, Math.min(3, Math.floor(900 / img.width)));
+      return `<figure><img src="${img.dataUri}" width="${img.width * k}" height="${img.height * k}" alt="${esc(`${s.name}: ${img.caption}`)}"><figcaption><strong>${esc(s.name)}</strong>: ${esc(img.caption)} <span class="mono">(${esc(img.file)}, ${img.width}×${img.height})</span></figcaption></figure>`;
+    }),
+  );
+  return figs.length ? { id: 'gallery', title: 'Adversarial examples', html: `<div class="gallery">${figs.join('')}</div>` } : undefined;
+}
+
+/** Flattens nested objects into "a.b" keys for a key/value table. */
+function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
+  return Object.entries(o).flatMap(([k, v]): [string, string][] =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [[`${prefix}${k}`, Array.isArray(v) || typeof v === 'object' ? JSON.stringify(v) : String(v)]],
+  );
+}
+
+const kv = (pairs: [string, string][]) => `<div class="table-wrap"><table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono">${esc(v)}</td></tr>`).join('')}</tbody></table></div>`;
+
+function detailsSection(sources: Source[]): Section {
+  const parts = sources.map((s) => {
+    const blocks: string[] = [`<p class="meta">input: <span class="mono">${esc(s.input)}</span></p>`];
+    const config = s.run?.config;
+    if (config) {
+      const { environment, ...rest } = config as Record<string, unknown> & { environment?: unknown };
+      const key = ['model', 'data', 'method', 'eps', 'steps', 'alpha', 'lambda', 'beta', 'epochs', 'batchSize', 'optimizer', 'lr', 'schedule', 'seed', 'heldOut', 'onCo'];
+      const cols = [`<div><h4>Configuration</h4>${kv(key.filter((k) => rest[k] !== undefined).map((k) => [k, String(rest[k])]))}</div>`];
+      if (environment && typeof environment === 'object') cols.push(`<div><h4>Environment (versions, backend, machine)</h4>${kv(flatten(environment as Record<string, unknown>))}</div>`);
+      blocks.push(`<div class="columns">${cols.join('')}</div>`);
+      blocks.push(`<details><summary>config.json</summary><pre>${esc(JSON.stringify(config, null, 2))}</pre></details>`);
+    }
+    if (s.run?.summary) blocks.push(`<details><summary>summary.json</summary><pre>${esc(JSON.stringify(s.run.summary, null, 2))}</pre></details>`);
+    if (s.evaluation) {
+      const r = s.evaluation.report;
+      const pairs: [string, string][] = (
+        [['model', r.model], ['dataset', r.dataset], ['n', r.n], ['norm', r.norm], ['ε', r.eps?.join(', ')], ['seed', r.seed], ['seconds', r.seconds], ['classes', r.class_names?.join(', ')]] as [string, unknown][]
+      ).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]);
+      blocks.push(`<h4>Evaluation</h4>${kv(pairs)}<details><summary>${esc(s.evaluation.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`);
+    }
+    return `<details class="source"><summary>${esc(s.name)}</summary>${blocks.join('')}</details>`;
+  });
+  const self: [string, string][] = [
+    ['@advlab/report', VERSION],
+    ['vega', vega.version],
+    ['vega-lite', vl.version],
+    ['node', process.version],
+    ['machine', `${platform()} ${release()} ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`],
+  ];
+  parts.push(`<details class="source"><summary>this report</summary>${kv(self)}</details>`);
+  return { id: 'details', title: 'Configuration and environment', html: parts.join('') };
+}
+
+/** Builds the HTML report for the given run directories / eval folders / eval JSON files. */
+export async function buildReport(runDirs: string[], opts: ReportOptions = {}): Promise<string> {
+  const sources = loadSources(runDirs);
+  const title = opts.title ?? 'advlab report';
+  const sections = [
+    overviewSection(sources),
+    await curvesSection(sources),
+    await evaluationsSection(sources),
+    await frontierSection(sources),
+    checksSection(sources),
+    gallerySection(sources),
+    detailsSection(sources),
+  ].filter((s): s is Section => s !== undefined);
+  const generated = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const runs = sources.filter((s) => s.run).length;
+  const evals = sources.filter((s) => s.evaluation).length;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="@advlab/report ${esc(VERSION)}">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<header class="top">
+<h1>${esc(title)}</h1>
+<p class="meta">${runs} training run${runs === 1 ? '' : 's'}, ${evals} evaluation${evals === 1 ? '' : 's'} · generated ${esc(generated)}</p>
+<p class="meta">inputs: ${sources.map((s) => `<span class="mono">${esc(s.input)}</span>`).join(', ')}</p>
+<nav class="toc">${sections.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>
+</header>
+${sections.map((s) => `<section id="${s.id}"><h2>${esc(s.title)}</h2>${s.html}</section>`).join('\n')}
+<footer>Generated by @advlab/report ${esc(VERSION)} (vega ${esc(vega.version)}, vega-lite ${esc(vl.version)}). Self-contained: no script, no network.</footer>
+</main>
+</body>
+</html>
+`;
+}
+
+/** Builds the report and writes it atomically (temp file + rename). Returns the path written. */
+export async function writeReport(runDirs: string[], outFile: string, opts: ReportOptions = {}): Promise<string> {
+  const html = await buildReport(runDirs, opts);
+  writeFileAtomic(outFile, html);
+  return outFile;
+}
