@@ -3,7 +3,7 @@ import '../util/tf-gradients.ts';
 import { ConfigError } from '../errors.ts';
 import { crossEntropy, logSoftmax } from '../losses/losses.ts';
 import type { Classifier } from '../models/classifier.ts';
-import { projectedGradientAscent } from '../attacks/pgd.ts';
+import { ascentStep } from '../attacks/pgd.ts';
 import { inputGradient } from '../attacks/gradient.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import { Rng } from '../util/rng.ts';
@@ -58,11 +58,22 @@ function asClassifier(forward: Forward, x: tf.Tensor4D): Classifier {
 
 const meanCe = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossEntropy(logits, y)) as tf.Scalar;
 
+/**
+ * Madry's inner maximisation for training: K projected steps from a random start, returning the FINAL
+ * iterate. (The evaluation attack instead keeps each example's first successful iterate — right for
+ * measuring robustness, but as a training point that is an early-stopped, barely-misclassified example,
+ * which trades robustness for clean accuracy.)
+ */
 function pgdPoints(forward: Forward, x: tf.Tensor4D, y: tf.Tensor1D, threat: ThreatModel, steps: number, alpha: number, randomStart: boolean, rng: Rng): tf.Tensor4D {
-  return projectedGradientAscent({
-    model: asClassifier(forward, x), x, labels: y, threat, rng,
-    config: { steps, alpha, randomStart, restarts: 1, loss: 'ce', momentum: 0 },
-  });
+  const model = asClassifier(forward, x);
+  let xt = randomStart ? threat.randomInit(x, rng) : tf.clone(x);
+  for (let t = 0; t < steps; t++) {
+    const g = inputGradient(model, crossEntropy, xt, y);
+    const next = ascentStep({ threat, x }, xt, g, alpha);
+    tf.dispose([g, xt]);
+    xt = next;
+  }
+  return xt;
 }
 
 /** x + α·sign(∇ₓℓ(x0)) from x0, projected onto the ball and the box: the FGSM(-RS) training point. */
