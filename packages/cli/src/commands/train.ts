@@ -1,16 +1,16 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
-  ConfigError, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
+  ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
   loadDataset, predictLabels, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
-  type MethodName, type MetricsLine, type ModelName,
+  type InitScheme, type MethodName, type MetricsLine, type ModelName,
 } from '@advlab/core';
 import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
 import { selectBackend, seedOf } from '../context.ts';
 
 export const trainHelp = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}]
-             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--data SPEC] [--limit M]
+             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--init he|torch] [--data SPEC] [--limit M]
              [--batch-size 128] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--weight-decay 0]
              [--schedule ${LR_SCHEDULES.join('|')}] [--eps-ramp EPOCHS] [--held-out 1000] [--eval-every N]
              [--on-co warn|stop|rollback] [--seed S] [--backend ...]
@@ -23,6 +23,7 @@ advlab train --resume DIR
 /** The resolved configuration a run is defined by (what --resume compares). */
 export interface RunConfig extends AdversarialTrainingConfig {
   model: ModelName;
+  init: InitScheme;
   data: string;
 }
 
@@ -32,7 +33,7 @@ const SPEC = {
   'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, schedule: { type: 'string' }, 'eps-ramp': { type: 'string' }, limit: { type: 'string' },
   'held-out': { type: 'string' }, 'eval-every': { type: 'string' }, 'on-co': { type: 'string' }, run: { type: 'string' },
-  out: { type: 'string' }, resume: { type: 'string' }, data: { type: 'string' },
+  out: { type: 'string' }, resume: { type: 'string' }, data: { type: 'string' }, init: { type: 'string' },
 } as const;
 
 function oneOf<T extends string>(v: unknown, flag: string, allowed: readonly T[], def: T): T {
@@ -49,6 +50,7 @@ function resolveConfig(v: Record<string, unknown>): RunConfig {
     v[key] === undefined ? undefined : num(v[key], flag, 0, check, expected);
   const c: RunConfig = {
     model,
+    init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, 'he'),
     data: str(v.data, 'fashion-mnist'),
     method,
     eps: num(v.eps, '--eps', method === 'standard' ? 0.1 : 0.1, nonNegative, 'a number ≥ 0'),
@@ -109,7 +111,7 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   if (v.resume === undefined) {
     runDir.create({ ...config, environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() } });
   }
-  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed });
+  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' });
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
   process.stderr.write(`training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`);
   let bar: ProgressBar | undefined;
@@ -141,7 +143,7 @@ export async function train(argv: string[]): Promise<TrainSummary> {
 /** The config as CLI flags, so a resume with partial flags is compared against the full saved config. */
 function flagsOf(c: RunConfig): Record<string, unknown> {
   const f: Record<string, unknown> = {
-    model: c.model, data: c.data, method: c.method, eps: String(c.eps), epochs: String(c.epochs), 'batch-size': String(c.batchSize),
+    model: c.model, init: c.init, data: c.data, method: c.method, eps: String(c.eps), epochs: String(c.epochs), 'batch-size': String(c.batchSize),
     optimizer: c.optimizer, lr: String(c.lr), momentum: String(c.momentum), 'weight-decay': String(c.weightDecay), schedule: c.schedule,
     'eps-ramp': String(c.epsRampEpochs), seed: String(c.seed), 'held-out': String(c.heldOut), 'eval-every': String(c.evalEvery), 'on-co': c.onCo,
   };

@@ -220,3 +220,17 @@ test('suggest / editDistance', () => {
   assert.equal(suggest('pgd', ['pgd', 'fgsm'], 2), 'pgd');
   assert.equal(suggest('fgsn', ['pgd', 'fgsm'], 0), undefined);
 });
+
+test("init 'torch' draws every kernel from U(±1/√fan_in), like PyTorch's default", async () => {
+  const m = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, init: 'torch' });
+  const he = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+  for (const [i, w] of m.getWeights().entries()) {
+    if (w.shape.length < 2) continue; // biases start at zero in both schemes
+    const fanIn = w.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const v = w.dataSync();
+    const bound = 1 / Math.sqrt(fanIn);
+    const max = v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+    assert.ok(max <= bound + 1e-7 && max > 0.9 * bound, `layer ${i}: max |w| ${max} vs bound ${bound}`);
+    assert.notDeepEqual(Array.from(v), Array.from(he.getWeights()[i]!.dataSync()));
+  }
+});

@@ -10,6 +10,9 @@ import { ConfigError } from '../errors.ts';
 import { Rng } from '../util/rng.ts';
 import { suggest } from '../util/suggest.ts';
 
+export type InitScheme = 'he' | 'torch';
+export const INIT_SCHEMES: readonly InitScheme[] = ['he', 'torch'];
+
 export type ModelName = 'mlp' | 'wong-cnn' | 'cnn' | 'resnet' | 'linear';
 
 export interface ModelOptions {
@@ -17,6 +20,12 @@ export interface ModelOptions {
   inputShape: [number, number, number];
   numClasses: number;
   seed: number;
+  /**
+   * Weight initialisation: 'he' (He-normal for ReLU layers, Glorot-uniform for the logits; the default)
+   * or 'torch' (PyTorch's default U(±1/√fan_in) for every layer), to compare with PyTorch runs. Biases
+   * start at zero either way.
+   */
+  init?: InitScheme;
   /** Hidden width of `mlp` (default 256); ignored by the other models. */
   hidden?: number;
 }
@@ -77,16 +86,20 @@ function validate(opts: ModelOptions): void {
 /** Hands out one seeded initialiser per layer, in creation order. */
 class Inits {
   private readonly rng: Rng;
-  constructor(seed: number) {
+  constructor(seed: number, private readonly scheme: InitScheme = 'he') {
     this.rng = new Rng(seed);
   }
-  /** He-normal, for layers followed by ReLU. */
+  /** He-normal, for layers followed by ReLU ('torch': PyTorch's default U(±1/√fan_in)). */
   he() {
-    return tfl.initializers.heNormal({ seed: this.rng.seed() });
+    return this.scheme === 'torch' ? this.torch() : tfl.initializers.heNormal({ seed: this.rng.seed() });
   }
-  /** Glorot-uniform, for the logits layer. */
+  /** Glorot-uniform, for the logits layer ('torch': PyTorch's default U(±1/√fan_in)). */
   glorot() {
-    return tfl.initializers.glorotUniform({ seed: this.rng.seed() });
+    return this.scheme === 'torch' ? this.torch() : tfl.initializers.glorotUniform({ seed: this.rng.seed() });
+  }
+  /** kaiming_uniform(a=√5) = U(±√(3·(1/3)/fan_in)) = U(±1/√fan_in): PyTorch's default for Linear and Conv. */
+  private torch() {
+    return tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: this.rng.seed() });
   }
 }
 
@@ -94,7 +107,7 @@ class Inits {
 export function createModel(name: ModelName, opts: ModelOptions): tfl.LayersModel {
   assertModelName(name);
   validate(opts);
-  const init = new Inits(opts.seed);
+  const init = new Inits(opts.seed, opts.init);
   switch (name) {
     case 'mlp':
       return mlp(opts, init);
