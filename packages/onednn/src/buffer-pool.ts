@@ -16,7 +16,7 @@
  *   (`dataSync()`, `data()`, `array()` return the backend's internal array; a caller may keep it after
  *   disposing the tensor, so it must not be overwritten later).
  *
- * Switch off with ADVLAB_ONEDNN_POOL=0; cap the idle bytes with ADVLAB_ONEDNN_POOL_MB (default 1024).
+ * Switch off with ADVLAB_ONEDNN_POOL=0; cap the idle bytes with ADVLAB_ONEDNN_POOL_MB (default 256; docs/performance.md measures speed and peak memory with it).
  */
 
 interface Owned {
@@ -59,10 +59,10 @@ export class BufferPool {
 
   /** Options from the environment: ADVLAB_ONEDNN_POOL (0 disables), ADVLAB_ONEDNN_POOL_MB. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): BufferPool {
-    const mb = Number(env.ADVLAB_ONEDNN_POOL_MB ?? 1024);
+    const mb = Number(env.ADVLAB_ONEDNN_POOL_MB ?? 256);
     return new BufferPool({
       enabled: env.ADVLAB_ONEDNN_POOL !== '0',
-      maxIdleBytes: (Number.isFinite(mb) && mb >= 0 ? mb : 1024) * 2 ** 20,
+      maxIdleBytes: (Number.isFinite(mb) && mb >= 0 ? mb : 256) * 2 ** 20,
     });
   }
 
