@@ -229,7 +229,8 @@ test("init 'torch' draws every kernel from U(±1/√fan_in), like PyTorch's defa
     const fanIn = w.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const v = w.dataSync();
     const bound = 1 / Math.sqrt(fanIn);
-    const max = Math.max(...Array.from(v, Math.abs));
+    let max = 0;
+    for (let j = 0; j < v.length; j++) max = Math.max(max, Math.abs(v[j]!));
     assert.ok(max <= bound + 1e-7 && max > 0.9 * bound, `layer ${i}: max |w| ${max} vs bound ${bound}`);
     assert.notDeepEqual(Array.from(v), Array.from(he.getWeights()[i]!.dataSync()));
   }
