@@ -6,15 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/at}
 EPOCHS=${EPOCHS:-10}
-advlab() { node packages/cli/bin/advlab.js "$@"; }
-run() { # name eps [train flags...]
-  local name=$1 eps=$2; shift 2
-  local dir="$OUT/$name"
-  if [ -f "$dir/summary.json" ]; then echo "== $name: done"; 
-  elif [ -f "$dir/config.json" ]; then advlab train --resume "$dir";
-  else advlab train --model wong-cnn --epochs "$EPOCHS" --eps "$eps" --out "$dir" "$@"; fi
-  [ -f "$dir/pgd20.json" ] || advlab eval --model "$dir" --attacks pgd --steps 20 --eps "$eps" --n 1000 --no-worst-case --json "$dir/pgd20.json" > /dev/null
-}
+source scripts/at-lib.sh
 run standard-e0.1   0.1 --method standard
 run pgd-e0.1        0.1 --method pgd --steps 7
 run fgsm-e0.2       0.2 --method fgsm --eval-every 117

@@ -1,0 +1,11 @@
+# Shared by scripts/at-*.sh: run NAME EPS [train flags...] trains wong-cnn into $OUT/NAME for $EPOCHS epochs
+# (skipped when finished, resumed when interrupted), then PGD-20 (α = ε/4) on the first 1000 test images.
+advlab() { node packages/cli/bin/advlab.js "$@"; }
+run() {
+  local name=$1 eps=$2; shift 2
+  local dir="$OUT/$name"
+  if [ -f "$dir/summary.json" ]; then echo "== $name: done";
+  elif [ -f "$dir/config.json" ]; then advlab train --resume "$dir";
+  else advlab train --model wong-cnn --epochs "$EPOCHS" --eps "$eps" --out "$dir" "$@"; fi
+  [ -f "$dir/pgd20.json" ] || advlab eval --model "$dir" --attacks pgd --steps 20 --eps "$eps" --n 1000 --no-worst-case --json "$dir/pgd20.json" > /dev/null
+}
