@@ -103,13 +103,7 @@ def create_model(name):
         )
     else:
         raise ValueError(f'--models: expected one of {", ".join(MODELS)}, found {name!r}')
-    # advlab's initialisation: He-normal for the layers followed by ReLU, Glorot-uniform logits, zero biases.
-    layers = [m for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]
-    for m in layers[:-1]:
-        nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
-        nn.init.zeros_(m.bias)
-    nn.init.xavier_uniform_(layers[-1].weight)
-    nn.init.zeros_(layers[-1].bias)
+    # PyTorch's default initialisation, which is advlab's default too ('torch': U(±1/√fan_in) for kernels and biases).
     return model
 
 

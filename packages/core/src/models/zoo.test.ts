@@ -221,13 +221,17 @@ test('suggest / editDistance', () => {
   assert.equal(suggest('fgsn', ['pgd', 'fgsm'], 0), undefined);
 });
 
-test("init 'torch' draws every kernel from U(±1/√fan_in), like PyTorch's default", async () => {
+test("init 'torch' draws every kernel and bias from U(±1/√fan_in), like PyTorch's default", async () => {
   const m = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, init: 'torch' });
-  const he = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
-  for (const [i, w] of m.getWeights().entries()) {
-    if (w.shape.length < 2) continue; // biases start at zero in both schemes
-    const fanIn = w.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const he = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, init: 'he' });
+  const again = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, init: 'torch' });
+  const weights = m.getWeights();
+  for (const [i, w] of weights.entries()) {
+    // a bias follows its kernel and takes the kernel's fan-in
+    const kernel = w.shape.length < 2 ? weights[i - 1]! : w;
+    const fanIn = kernel.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const v = w.dataSync();
+    assert.deepEqual(Array.from(v), Array.from(again.getWeights()[i]!.dataSync()), 'same seed, same weights');
     const bound = 1 / Math.sqrt(fanIn);
     let max = 0;
     for (let j = 0; j < v.length; j++) max = Math.max(max, Math.abs(v[j]!));

@@ -3,8 +3,10 @@
  *
  * Every kernel initialiser gets its own seed drawn in a fixed order from `Rng(opts.seed)`, so the
  * same seed gives bit-identical weights and a different seed gives different ones. Biases start at
- * zero and batch-norm parameters at (gamma 1, beta 0, mean 0, var 1), which are deterministic anyway.
+ * zero ('he') or from PyTorch's U(±1/√fan_in) ('torch', from a second seeded stream); batch-norm
+ * parameters at (gamma 1, beta 0, mean 0, var 1).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -21,9 +23,9 @@ export interface ModelOptions {
   numClasses: number;
   seed: number;
   /**
-   * Weight initialisation: 'he' (He-normal for ReLU layers, Glorot-uniform for the logits; the default)
-   * or 'torch' (PyTorch's default U(±1/√fan_in) for every layer), to compare with PyTorch runs. Biases
-   * start at zero either way.
+   * Weight initialisation: 'torch' (the default: PyTorch's, kernels and biases from U(±1/√fan_in) with
+   * the kernel's fan-in, so runs compare with PyTorch's) or 'he' (He-normal for ReLU layers,
+   * Glorot-uniform logits, zero biases).
    */
   init?: InitScheme;
   /** Hidden width of `mlp` (default 256); ignored by the other models. */
@@ -86,7 +88,7 @@ function validate(opts: ModelOptions): void {
 /** Hands out one seeded initialiser per layer, in creation order. */
 class Inits {
   private readonly rng: Rng;
-  constructor(seed: number, private readonly scheme: InitScheme = 'he') {
+  constructor(seed: number, private readonly scheme: InitScheme) {
     this.rng = new Rng(seed);
   }
   /** He-normal, for layers followed by ReLU ('torch': PyTorch's default U(±1/√fan_in)). */
@@ -107,7 +109,13 @@ class Inits {
 export function createModel(name: ModelName, opts: ModelOptions): tfl.LayersModel {
   assertModelName(name);
   validate(opts);
-  const init = new Inits(opts.seed, opts.init);
+  const scheme = opts.init ?? 'torch';
+  const model = build(name, opts, new Inits(opts.seed, scheme));
+  if (scheme === 'torch') torchBiases(model, new Rng(opts.seed + 1));
+  return model;
+}
+
+function build(name: ModelName, opts: ModelOptions, init: Inits): tfl.LayersModel {
   switch (name) {
     case 'mlp':
       return mlp(opts, init);
@@ -119,6 +127,25 @@ export function createModel(name: ModelName, opts: ModelOptions): tfl.LayersMode
       return resnet(opts, init);
     case 'linear':
       return linear(opts, init);
+  }
+}
+
+/**
+ * PyTorch draws a Linear/Conv bias from U(±1/√fan_in) with the layer's kernel fan-in, which a Keras
+ * bias initialiser cannot see (it gets the bias shape only), so the biases are set after the build.
+ * This matters: with zero biases, PGD training of wong-cnn at ε = 0.2 stays at chance (every ReLU
+ * unit dead on the adversarial inputs) where PyTorch's initialisation learns (docs/training.md).
+ */
+function torchBiases(model: tfl.LayersModel, rng: Rng): void {
+  for (const layer of model.layers) {
+    const weights = layer.getWeights();
+    if (weights.length !== 2 || weights[0]!.shape.length < 2 || weights[1]!.shape.length !== 1) continue;
+    const [kernel, bias] = weights as [tf.Tensor, tf.Tensor];
+    const fanIn = kernel.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const bound = 1 / Math.sqrt(fanIn);
+    const fresh = tf.randomUniform(bias.shape, -bound, bound, 'float32', rng.seed());
+    layer.setWeights([kernel, fresh]);
+    fresh.dispose();
   }
 }
 
