@@ -4,6 +4,7 @@ import { demo, demoHelp } from './commands/demo.ts';
 import { evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
 import { report, reportHelp } from './commands/report.ts';
+import { reproduce, reproduceHelp } from './commands/reproduce.ts';
 import { train, trainHelp } from './commands/train.ts';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<unknown> | unknown }> = {
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   attack: { help: attackHelp, run: attack },
   demo: { help: demoHelp, run: demo },
   report: { help: reportHelp, run: report },
+  reproduce: { help: reproduceHelp, run: reproduce },
   list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', run: list },
 };
 

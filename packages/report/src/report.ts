@@ -12,9 +12,30 @@ import { CSS, esc, pct, seconds, table } from './html.ts';
 import { isEvent, loadSources, type Evaluation, type Source, type TrainingRun } from './load.ts';
 import { epsList, frontierPoints, overviewRows, paretoFrontier, worstAt } from './summarize.ts';
 
+/** A caller's table, shown as its own section after the overview (every cell is escaped; an array cell is one line per item). */
+export interface TableSection {
+  id: string;
+  title: string;
+  note?: string;
+  headers: string[];
+  rows: (string | string[])[][];
+}
+
 export interface ReportOptions {
   /** Page title (default "advlab report"). */
   title?: string;
+  /** Extra tables (e.g. a suite's findings), shown after the overview. */
+  sections?: TableSection[];
+  /**
+   * Draw the frontier from the evaluations at this ε only (clean vs worst case), leaving out the
+   * training runs' held-out points, which are measured at each run's own ε.
+   */
+  frontierEps?: number;
+}
+
+function tableSection(t: TableSection): Section {
+  const cell = (c: string | string[]) => (Array.isArray(c) ? c.map(esc).join('<br>') : esc(c));
+  return { id: `t-${t.id}`, title: t.title, html: `${t.note ? `<p class="muted">${esc(t.note)}</p>` : ''}${table(t.headers.map(esc), t.rows.map((r) => r.map(cell)))}` };
 }
 
 interface Section {
@@ -120,8 +141,8 @@ async function evaluationsSection(sources: Source[]): Promise<Section | undefine
   return parts.length ? { id: 'evaluations', title: 'Evaluations', html: parts.join('') } : undefined;
 }
 
-async function frontierSection(sources: Source[]): Promise<Section | undefined> {
-  const points = frontierPoints(sources);
+async function frontierSection(sources: Source[], onlyEps?: number): Promise<Section | undefined> {
+  const points = frontierPoints(sources).filter((p) => onlyEps === undefined || (p.kind.startsWith('evaluation') && p.eps === onlyEps));
   if (points.length < 2) return undefined;
   const front = paretoFrontier(points);
   // Equal points are all on the frontier (the frontier line keeps one of them).
@@ -207,9 +228,10 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
   const title = opts.title ?? 'advlab report';
   const sections = [
     overviewSection(sources),
+    ...(opts.sections ?? []).map(tableSection),
     await curvesSection(sources),
     await evaluationsSection(sources),
-    await frontierSection(sources),
+    await frontierSection(sources, opts.frontierEps),
     checksSection(sources),
     gallerySection(sources),
     detailsSection(sources),

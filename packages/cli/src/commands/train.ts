@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
   ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
-  loadDataset, predictLabels, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
+  loadDataset, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
   type InitScheme, type MethodName, type MetricsLine, type ModelName,
 } from '@advlab/core';
 import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
@@ -10,7 +10,8 @@ import { ProgressBar, formatSeconds } from '../progress.ts';
 import { selectBackend, seedOf } from '../context.ts';
 
 export const trainHelp = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}]
-             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--init he|torch] [--data SPEC] [--limit M]
+             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--init torch|he] [--data SPEC] [--limit M]
+             [--minority CLASS:FRACTION]
              [--batch-size 128] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--weight-decay 0]
              [--schedule ${LR_SCHEDULES.join('|')}] [--eps-ramp EPOCHS] [--held-out 1000] [--eval-every N]
              [--on-co warn|stop|rollback] [--seed S] [--backend ...]
@@ -18,6 +19,7 @@ advlab train --resume DIR
   Trains a zoo model (${MODELS.map((m) => m.name).join(', ')}) with a method (standard or adversarial) into a run
   directory (runs/NAME or DIR): config.json, metrics.jsonl (held-out clean/FGSM/PGD-10 accuracy, gradient
   alignment, CO flags), checkpoints every epoch, best/ and model/ (tf.js format), summary.json.
+  --minority keeps only the first FRACTION of one class's training examples (e.g. 0:0.1).
   --resume continues an interrupted run from its last checkpoint; it refuses a changed configuration.`;
 
 /** The resolved configuration a run is defined by (what --resume compares). */
@@ -25,6 +27,7 @@ export interface RunConfig extends AdversarialTrainingConfig {
   model: ModelName;
   init: InitScheme;
   data: string;
+  minority?: Minority;
 }
 
 const SPEC = {
@@ -34,6 +37,7 @@ const SPEC = {
   'weight-decay': { type: 'string' }, schedule: { type: 'string' }, 'eps-ramp': { type: 'string' }, limit: { type: 'string' },
   'held-out': { type: 'string' }, 'eval-every': { type: 'string' }, 'on-co': { type: 'string' }, run: { type: 'string' },
   out: { type: 'string' }, resume: { type: 'string' }, data: { type: 'string' }, init: { type: 'string' },
+  minority: { type: 'string' },
 } as const;
 
 function oneOf<T extends string>(v: unknown, flag: string, allowed: readonly T[], def: T): T {
@@ -50,8 +54,9 @@ function resolveConfig(v: Record<string, unknown>): RunConfig {
     v[key] === undefined ? undefined : num(v[key], flag, 0, check, expected);
   const c: RunConfig = {
     model,
-    init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, 'he'),
+    init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, 'torch'),
     data: str(v.data, 'fashion-mnist'),
+    minority: v.minority === undefined ? undefined : parseMinority(String(v.minority), Number.MAX_SAFE_INTEGER),
     method,
     eps: num(v.eps, '--eps', method === 'standard' ? 0.1 : 0.1, nonNegative, 'a number ≥ 0'),
     steps: optional('--steps', 'steps', positiveInt, 'an integer ≥ 1'),
@@ -90,15 +95,8 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   let config: RunConfig;
   if (v.resume !== undefined) {
     runDir = new RunDirectory(String(v.resume));
-    const saved = runDir.readConfig<RunConfig & { environment?: unknown }>();
-    const { environment: _env, ...savedConfig } = saved;
     const given = Object.keys(v).filter((k) => !['resume', 'backend', 'help'].includes(k));
-    if (given.length > 0) {
-      const asked = resolveConfig({ ...flagsOf(savedConfig), ...v });
-      const changed = Object.keys({ ...asked, ...savedConfig }).filter((k) => JSON.stringify((asked as any)[k]) !== JSON.stringify((savedConfig as any)[k]));
-      if (changed.length) throw new ConfigError('--resume', `the configuration in ${runDir.configPath}`, `changed ${changed.map((k) => `${k}: ${JSON.stringify((savedConfig as any)[k])} → ${JSON.stringify((asked as any)[k])}`).join(', ')}`);
-    }
-    config = savedConfig as RunConfig;
+    config = given.length > 0 ? assertSameConfig(runDir, v) : savedConfigOf(runDir);
   } else {
     config = resolveConfig(v);
     const dir = v.out !== undefined ? String(v.out) : v.run !== undefined ? join('runs', String(v.run)) : undefined;
@@ -106,12 +104,14 @@ export async function train(argv: string[]): Promise<TrainSummary> {
     runDir = new RunDirectory(dir);
   }
   const backend = await selectBackend(v.backend);
-  const data = loadDataset(config.data, { seed: config.seed });
+  const loaded = loadDataset(config.data, { seed: config.seed });
+  if (config.minority) parseMinority(`${config.minority.class}:${config.minority.fraction}`, loaded.numClasses); // the class must exist
+  const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
   if (v.resume === undefined) {
     runDir.create({ ...config, environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() } });
   }
-  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' });
+  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' }); // configs written before --init existed were He-initialised
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
   process.stderr.write(`training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`);
   let bar: ProgressBar | undefined;
@@ -140,6 +140,26 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   return { dir: runDir.dir, test_accuracy: testAccuracy };
 }
 
+function savedConfigOf(runDir: RunDirectory): RunConfig {
+  const { environment: _env, ...saved } = runDir.readConfig<RunConfig & { environment?: unknown }>();
+  return saved as RunConfig;
+}
+
+/**
+ * The run's saved config, after checking that `flags` (parsed `advlab train` flags; those not given
+ * keep the saved values) resolve to the same config. A difference is a ConfigError naming each change.
+ */
+export function assertSameConfig(runDir: RunDirectory, flags: Record<string, unknown>, flag = '--resume'): RunConfig {
+  const saved = savedConfigOf(runDir);
+  const asked = resolveConfig({ ...flagsOf(saved), ...flags });
+  const changed = Object.keys({ ...asked, ...saved }).filter((k) => JSON.stringify((asked as any)[k]) !== JSON.stringify((saved as any)[k]));
+  if (changed.length) throw new ConfigError(flag, `the configuration in ${runDir.configPath}`, `changed ${changed.map((k) => `${k}: ${JSON.stringify((saved as any)[k])} → ${JSON.stringify((asked as any)[k])}`).join(', ')}`);
+  return saved;
+}
+
+/** `advlab train` argv → parsed flags (for assertSameConfig). */
+export const parseTrainFlags = (argv: string[]) => parse(argv, SPEC);
+
 /** The config as CLI flags, so a resume with partial flags is compared against the full saved config. */
 function flagsOf(c: RunConfig): Record<string, unknown> {
   const f: Record<string, unknown> = {
@@ -147,6 +167,7 @@ function flagsOf(c: RunConfig): Record<string, unknown> {
     optimizer: c.optimizer, lr: String(c.lr), momentum: String(c.momentum), 'weight-decay': String(c.weightDecay), schedule: c.schedule,
     'eps-ramp': String(c.epsRampEpochs), seed: String(c.seed), 'held-out': String(c.heldOut), 'eval-every': String(c.evalEvery), 'on-co': c.onCo,
   };
+  if (c.minority) f.minority = `${c.minority.class}:${c.minority.fraction}`;
   for (const [flag, key] of [['steps', 'steps'], ['alpha', 'alpha'], ['lambda', 'lambda'], ['beta', 'beta'], ['limit', 'limit']] as const) {
     if (c[key] !== undefined) f[flag] = String(c[key]);
   }

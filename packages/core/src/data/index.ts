@@ -15,6 +15,7 @@ export * from './fashion-mnist.ts';
 export * from './cifar10.ts';
 export * from './png-folder.ts';
 export * from './synthetic.ts';
+export * from './minority.ts';
 
 export interface DatasetInfo {
   /** What to pass to --data. */
