@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Does the weight initialisation explain the gap to the PyTorch reference? The same runs as
-# scripts/at-experiments.sh with PyTorch's default init (--init torch). Runs go to ${OUT:-runs/at}.
+# The weight initialisation decides whether adversarial training at ε = 0.2 learns at all (docs/training.md):
+# the ε = 0.2 runs of scripts/at-experiments.sh with He-normal kernels and zero biases (--init he), the
+# zoo's default before 2026-11-25. Runs go to ${OUT:-runs/at-he}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-runs/at}
+OUT=${OUT:-runs/at-he}
 EPOCHS=${EPOCHS:-10}
 source scripts/at-lib.sh
-run pgd-e0.2-torchinit   0.2 --method pgd --steps 7 --init torch
-run fgsm-e0.2-torchinit  0.2 --method fgsm --eval-every 117 --init torch
-run gradalign-e0.2-torchinit 0.2 --method gradalign --lambda 0.2 --eval-every 117 --init torch
+run pgd-e0.2        0.2 --method pgd --steps 7 --init he
+run fgsm-e0.2       0.2 --method fgsm --eval-every 117 --init he
+run gradalign-e0.2  0.2 --method gradalign --lambda 0.2 --eval-every 117 --init he

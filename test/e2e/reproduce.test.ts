@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -37,7 +37,8 @@ test('advlab reproduce (smoke size): every finding is summarised from real runs,
   const md = readFileSync(join(out, 'results.md'), 'utf8');
   for (const h of ['## Trade-off', '## Catastrophic overfitting', '## Per-class', '## Minority', '## Clean–robust frontier', "## Danskin"]) assert.ok(md.includes(h), h);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
-  for (const id of ['t-tradeoff', 't-co', 't-fairness', 't-minority', 'frontier']) assert.ok(html.includes(`id="${id}"`), id);
+  for (const id of ['t-tradeoff', 't-co', 't-fairness', 't-minority', 'frontier', 'gallery']) assert.ok(html.includes(`id="${id}"`), id);
+  for (const run of ['standard-e0.1', 'pgd-e0.1']) assert.ok(existsSync(join(out, run, 'grid.png')), `${run}: adversarial examples for the gallery`);
 
   const again = reproduce();
   assert.equal(again.status, 0, again.stderr.slice(-2000));
@@ -49,10 +50,14 @@ test('advlab reproduce resumes an unfinished run and refuses a finished run with
   // An unfinished run (no summary, no evaluation): the suite resumes it instead of starting over.
   rmSync(join(out, 'fgsm-e0.2', 'summary.json'));
   rmSync(join(out, 'fgsm-e0.2', 'eval.json'));
+  // An evaluation made with other arguments is made again.
+  writeFileSync(join(out, 'pgd-e0.1', 'eval-args.json'), '["--n","1"]\n');
   const resumed = reproduce();
   assert.equal(resumed.status, 0, resumed.stderr.slice(-2000));
   assert.match(resumed.stderr, /fgsm-e0\.2: resuming/);
   assert.match(resumed.stderr, /fgsm-e0\.2: evaluating/);
+  assert.match(resumed.stderr, /pgd-e0\.1: evaluating/);
+  assert.doesNotMatch(resumed.stderr, /standard-e0\.1: evaluating/);
 
   const file = join(out, 'standard-e0.1', 'config.json');
   writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), epochs: 2 }));

@@ -21,14 +21,14 @@ export function tables(r: SuiteResults): Table[] {
   out.push({
     id: 'tradeoff',
     title: `Trade-off at ε = ${r.frontier.eps} (L∞)`,
-    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps}, APGD-CE and APGD-T (${r.profile.apgdSteps} steps). Time: seconds per training epoch (held-out measurements included) and relative to standard training. The seed's CIFAR-10 figures (clean / robust) for comparison.`,
+    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps}, APGD-CE and APGD-T (${r.profile.apgdSteps} steps, 9 target classes, as AutoAttack's standard version; the same for the per-class and minority tables). Time: seconds per training epoch (held-out measurements included) and relative to standard training. The seed's CIFAR-10 figures (clean / robust) for comparison.`,
     headers: ['run', 'method', 'clean', `PGD-${r.profile.pgdSteps}`, 'worst case', 's/epoch', '× standard', 'seed CIFAR-10'],
     rows: r.tradeoff.map((t) => [t.run, t.method, pct(t.clean), pct(t.pgd20), pct(t.worstCase), fix(t.secondsPerEpoch), fix(t.relativeTime, 2), `~${pct(t.seed[0])} / ~${pct(t.seed[1])}`]),
   });
   out.push({
     id: 'co',
     title: `Catastrophic overfitting at ε = ${r.co[0]?.eps ?? '–'}`,
-    note: 'Held-out (first test images) accuracy in % at the end of each epoch: clean / FGSM / PGD-10, and gradient alignment; * marks an epoch where the CO monitor fired. Final: the evaluation of the last model (worst case as above).',
+    note: `Held-out (first test images) accuracy in % at the end of each epoch: clean / FGSM / PGD-10, and gradient alignment; * marks an epoch where the CO monitor fired. Final: the evaluation of the last model; its worst case adds APGD-CE and APGD-T at ${Math.round(r.profile.apgdSteps / 2)} steps and 3 target classes (lighter than the trade-off table's).`,
     headers: ['run', 'method', 'per epoch: clean / FGSM / PGD-10 / align', 'first CO flag (rules)', 'best PGD-10 (epoch)', 'final clean', 'final PGD-20', 'final worst case', '× standard time'],
     rows: r.co.map((c) => [
       c.run, c.method,
@@ -57,10 +57,10 @@ export function tables(r: SuiteResults): Table[] {
   });
   out.push({
     id: 'frontier-table',
-    title: `Clean–robust frontier (robust = worst case at ε = ${r.frontier.eps})`,
-    note: 'ε sweep of PGD-7 AT and β sweep of TRADES; a point is on the Pareto frontier when no other point is at least as good on both axes.',
-    headers: ['run', 'method', 'clean', 'robust', 'Pareto'],
-    rows: r.frontier.points.map((p) => [p.run, p.label, pct(p.clean), pct(p.robust), p.onFrontier ? 'on the frontier' : 'dominated']),
+    title: `Clean–robust frontier (robust = PGD-${r.profile.pgdSteps} at ε = ${r.frontier.eps})`,
+    note: 'ε sweep of PGD-7 AT and β sweep of TRADES, all evaluated at the same ε with the same attack; a point is on the Pareto frontier when no other point is at least as good on both axes. The worst case is shown where the run had that evaluation.',
+    headers: ['run', 'method', 'clean', `PGD-${r.profile.pgdSteps}`, 'worst case', 'Pareto'],
+    rows: r.frontier.points.map((p) => [p.run, p.label, pct(p.clean), pct(p.robust), pct(p.worstCase), p.onFrontier ? 'on the frontier' : 'dominated']),
   });
   if (r.danskin) {
     const d = r.danskin;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { RunDirectory, backendInfo, danskinCheck, writeFileAtomic } from '@advlab/core';
 import { writeReport } from '@advlab/report';
 import { assertSameConfig, parseTrainFlags, train } from '../commands/train.ts';
+import { attack } from '../commands/attack.ts';
 import { evaluate } from '../commands/eval.ts';
 import { selectBackend } from '../context.ts';
 import { evalArgs, experimentsOf, trainArgs, type Profile } from './suite.ts';
@@ -59,9 +60,21 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
       await timed(`train:${e.name}`, () => train([...args, ...backendFlag]));
     }
     const evalFile = join(dir, 'eval.json');
-    if (!existsSync(evalFile)) {
+    const evalArgv = evalArgs(e, o.profile, dir, evalFile);
+    const recorded = `${JSON.stringify(evalArgv.map((a) => (a === evalFile || a === join(dir, 'model') ? '<path>' : a)))}\n`;
+    // An evaluation is reused only when it was made with the same arguments (eval-args.json, written after it).
+    const argsFile = join(dir, 'eval-args.json');
+    const sameArgs = existsSync(argsFile) && readFileSync(argsFile, 'utf8') === recorded;
+    if (!existsSync(evalFile) || !sameArgs) {
       log(`${tag}: evaluating`);
-      await timed(`eval:${e.name}`, () => evaluate([...evalArgs(e, o.profile, dir, evalFile), ...backendFlag]));
+      await timed(`eval:${e.name}`, () => evaluate([...evalArgv, ...backendFlag]));
+      writeFileAtomic(argsFile, recorded);
+    }
+    // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
+    const grid = join(dir, 'grid.png');
+    if (e.findings.includes('tradeoff') && !existsSync(grid)) {
+      await timed(`gallery:${e.name}`, () => attack(['--model', join(dir, 'model'), '--attack', 'pgd', '--eps', String(e.evalEps[0]), '--n', '12', '--out', join(dir, 'gallery'), ...backendFlag]));
+      writeFileAtomic(grid, readFileSync(join(dir, 'gallery', 'grid.png')));
     }
   }
 
