@@ -10,7 +10,8 @@
         "src/pool.cc",
         "src/elementwise.cc",
         "src/reduce.cc",
-        "src/layout.cc"
+        "src/layout.cc",
+        "src/memory.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       # C++ exceptions on: dnnl.hpp reports every failure by throwing dnnl::error, and each exported

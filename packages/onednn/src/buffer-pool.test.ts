@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../core/src/backend/index.ts';
-import { BufferPool } from './buffer-pool.ts';
+import { AgedLists, BufferPool, HUGE_PAGE_BYTES, PAGE_ALLOC_MIN_BYTES, type PageAllocator } from './buffer-pool.ts';
 import { poolStats } from './backend.ts';
 import { SKIP } from './test-util.ts';
+import { addon } from './native.ts';
 
 const pool = () => new BufferPool({ enabled: true, maxIdleBytes: 1 << 20 });
 
@@ -66,6 +67,124 @@ test('foreign arrays are ignored, idle bytes are capped, and a disabled pool nev
   off.noteReleased(c);
   assert.notEqual(off.alloc(5), c);
   assert.equal(off.stats().outstanding, 0);
+});
+
+/** A PageAllocator over plain ArrayBuffers that records what it was asked to release. */
+function fakePages(): PageAllocator & { made: ArrayBuffer[]; released: ArrayBuffer[] } {
+  const made: ArrayBuffer[] = [], released: ArrayBuffer[] = [];
+  return {
+    made,
+    released,
+    alloc: (bytes) => {
+      const b = new ArrayBuffer(bytes);
+      made.push(b);
+      return b;
+    },
+    release: (b) => void released.push(b),
+  };
+}
+
+/** alloc + store + release: the buffer comes back idle. */
+function cycle(p: BufferPool, n: number): Float32Array {
+  const a = p.alloc(n);
+  p.noteStored(a);
+  p.noteReleased(a);
+  return a;
+}
+
+test('large buffers come from the page allocator, small ones do not; evicting one releases its pages', () => {
+  const pages = fakePages();
+  const p = new BufferPool({ enabled: true, maxIdleBytes: 1 << 30, pages });
+  const big = PAGE_ALLOC_MIN_BYTES / 4;
+  const a = cycle(p, big);
+  cycle(p, 10);
+  assert.ok(pages.made.length === 1 && pages.made[0] === a.buffer, 'only the large buffer is page-backed');
+  p.trim();
+  assert.ok(pages.released.length === 1 && pages.released[0] === a.buffer, 'trim released its pages');
+  const { idleBuffers, evicted, coldBuffers } = p.stats();
+  assert.deepEqual({ idleBuffers, evicted, coldBuffers }, { idleBuffers: 0, evicted: 2, coldBuffers: 0 });
+  assert.notEqual(p.alloc(big), a);
+});
+
+test('an evicted page-backed buffer stays cold and serves the next miss of its length, not a new one', () => {
+  const pages = fakePages();
+  const len = HUGE_PAGE_BYTES / 4;
+  const p = new BufferPool({ enabled: true, maxIdleBytes: 4 * 2 * len, pages });
+  const a = cycle(p, len);
+  const b = cycle(p, len + 1); // over the cap: a, the oldest, is evicted
+  assert.ok(pages.released.length === 1 && pages.released[0] === a.buffer, 'a released its pages');
+  assert.equal(p.stats().coldBuffers, 1);
+  assert.equal(p.alloc(len), a, 'the cold buffer is reused');
+  assert.equal(pages.made.length, 2);
+  assert.deepEqual({ misses: p.stats().misses, cold: p.stats().coldBuffers }, { misses: 3, cold: 0 });
+  assert.equal(p.alloc(len + 1), b);
+});
+
+test('over the cap, huge-page buffers are evicted before smaller page-backed ones', () => {
+  const pages = fakePages();
+  const small = PAGE_ALLOC_MIN_BYTES / 4, huge = HUGE_PAGE_BYTES / 4;
+  const p = new BufferPool({ enabled: true, maxIdleBytes: 4 * (small + huge), pages });
+  const s1 = cycle(p, small); // the oldest
+  const h1 = cycle(p, huge);
+  cycle(p, small + 1); // over the cap: h1 goes although s1 is older
+  assert.ok(pages.released.length === 1 && pages.released[0] === h1.buffer, 'the huge-page buffer went first');
+  assert.equal(p.alloc(small), s1);
+});
+
+test('over the byte cap the oldest idle buffers go first', () => {
+  const p = new BufferPool({ enabled: true, maxIdleBytes: 4 * 300 });
+  const a = cycle(p, 100), b = cycle(p, 150);
+  const c = cycle(p, 120); // 370 floats idle: a (the oldest) must go
+  assert.equal(p.stats().idleBytes, 4 * 270);
+  assert.equal(p.alloc(120), c);
+  assert.equal(p.alloc(150), b);
+  assert.notEqual(p.alloc(100), a);
+});
+
+test('fresh allocations evict buffers that went stale (idle since long before), a steady loop evicts nothing', () => {
+  const staleAfterFreshBytes = 4 * 1000;
+  const p = new BufferPool({ enabled: true, maxIdleBytes: 1 << 30, staleAfterFreshBytes });
+  // "workload 1": sizes 500 and 600, repeated; after the first round everything hits
+  const old = [cycle(p, 500), cycle(p, 600)];
+  for (let i = 0; i < 10; i++) {
+    assert.equal(cycle(p, 500), old[0]);
+    assert.equal(cycle(p, 600), old[1]);
+  }
+  assert.equal(p.stats().evicted, 0);
+  // "workload 2": new sizes. Within 1000 floats of misses nothing is evicted yet...
+  cycle(p, 700);
+  assert.equal(p.stats().evicted, 0);
+  // ...past it, each miss evicts at least its own size of the oldest stale buffers (here: one is enough)
+  cycle(p, 400);
+  assert.equal(p.stats().evicted, 1);
+  assert.equal(p.stats().idleBytes, 4 * (600 + 700 + 400));
+  assert.notEqual(p.alloc(500), old[0], 'the oldest stale buffer was evicted');
+});
+
+test('addon page buffers: release gives the pages back and keeps the buffer usable', { skip: SKIP }, () => {
+  const ab = addon!.allocBuffer(3 << 20);
+  const f = new Float32Array(ab);
+  f.fill(7);
+  addon!.releaseBuffer(ab);
+  assert.equal(f[123], 0, 'released pages read as zeros');
+  f[123] = 1;
+  assert.equal(f[123], 1);
+  assert.throws(() => addon!.releaseBuffer(new ArrayBuffer(8)), TypeError);
+  assert.throws(() => addon!.allocBuffer(0), RangeError);
+});
+
+test('the age queue stays bounded when an old idle buffer is never reused', () => {
+  const lists = new AgedLists();
+  lists.add(new Float32Array(7), 0); // stays idle at the head of the queue
+  const a = new Float32Array(3);
+  for (let i = 0; i < 100_000; i++) {
+    lists.add(a, i);
+    assert.equal(lists.takeNewest(3), a);
+  }
+  assert.equal(lists.count, 1);
+  assert.ok(lists.queued <= 2 * lists.count + 1025, `queue holds ${lists.queued} slots`);
+  assert.equal(lists.takeOldest()?.length, 7);
+  assert.equal(lists.takeOldest(), undefined);
 });
 
 test('unused() returns a buffer a failed kernel allocated', () => {

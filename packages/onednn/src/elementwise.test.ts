@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastPlan } from './kernels/elementwise.ts';
-import { compare, randomArray, Rng, SKIP, valuesOn } from './test-util.ts';
+import { useBackend } from '../../core/src/backend/index.ts';
+import { compare, counts, randomArray, Rng, SKIP, valuesOn } from './test-util.ts';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -148,4 +149,23 @@ test('FusedBatchNorm matches cpu with per-channel and scalar statistics', { skip
     () => tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.scalar(0.3), tf.scalar(2), tf.scalar(-1), tf.scalar(0.5)),
     { tol: 1e-5, native: ['FusedBatchNorm'] },
   );
+});
+
+test('ZerosLike gives zeros even in a recycled buffer; int32 falls back', { skip: SKIP }, async () => {
+  await useBackend('onednn');
+  const x = tf.randomNormal([64, 1000], 0, 1, 'float32', 5);
+  const before = counts('ZerosLike');
+  for (let i = 0; i < 3; i++) {
+    tf.tidy(() => void tf.neg(x)); // leaves a dirty buffer of x's size in the pool
+    const z = tf.zerosLike(x);
+    assert.ok(z.dataSync().every((v) => v === 0), 'zerosLike returned a non-zero value');
+    z.dispose();
+  }
+  assert.equal(counts('ZerosLike').native - before.native, 3);
+  const xi = tf.tensor1d([1, 2, 3], 'int32');
+  const zi = tf.zerosLike(xi);
+  assert.deepEqual(Array.from(zi.dataSync()), [0, 0, 0]);
+  assert.equal(zi.dtype, 'int32');
+  assert.equal(counts('ZerosLike').fallback - before.fallback, 1);
+  tf.dispose([x, xi, zi]);
 });

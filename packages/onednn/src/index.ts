@@ -8,11 +8,12 @@
  * - pooling: MaxPool, AvgPool, MaxPoolGrad, AvgPoolGrad (kernels/pool.ts);
  * - elementwise: Relu, Step, Sign, ClipByValue, Neg, Exp, Log, Square, Abs, Sqrt, Sigmoid, Tanh, Relu6,
  *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
- *   broadcasting; AddN; FusedBatchNorm (kernels/elementwise.ts);
+ *   broadcasting; AddN; FusedBatchNorm; ZerosLike (kernels/elementwise.ts);
  * - reductions: Sum, Mean, Softmax (kernels/reduce.ts);
  * - data movement: PadV2, Slice, Tile (kernels/layout.ts).
  * Each override handles float32 NHWC inputs in the common patterns and hands anything else to the cpu
- * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it).
+ * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it), large
+ * ones on pages the addon maps and can hand back to the OS (native/src/memory.cc).
  * Threads: ADVLAB_THREADS, default all hardware threads; setThreads() changes it.
  *
  * Importing this module registers the backend. When the addon cannot be loaded (not built, or libdnnl.so
@@ -23,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { OneDnnBackend } from './backend.ts';
+import { BufferPool, type PageAllocator } from './buffer-pool.ts';
 import { convKernels } from './kernels/conv.ts';
 import { elementwiseKernels } from './kernels/elementwise.ts';
 import { layoutKernels } from './kernels/layout.ts';
@@ -36,7 +38,7 @@ if (!addon) throw new Error(`@advlab/onednn: ${loadError}`);
 const native: NativeAddon = addon;
 
 export { OneDnnBackend, poolStats } from './backend.ts';
-export { BufferPool, type PoolStats } from './buffer-pool.ts';
+export { BufferPool, type PageAllocator, type PoolStats } from './buffer-pool.ts';
 export { kernelStats, resetKernelStats, type KernelCounts } from './kernels/util.ts';
 export { BACKEND_NAME };
 
@@ -57,10 +59,19 @@ export { isAvailable, unavailableReason } from './status.ts';
 
 let registered = false;
 
+/**
+ * The addon's page-backed buffers for the pool; undefined with an addon built before they existed (the pool
+ * then uses plain arrays: same results, more resident memory) rather than failing every native kernel.
+ */
+function pageAllocator(): PageAllocator | undefined {
+  if (typeof native.allocBuffer !== 'function') return undefined;
+  return { alloc: (bytes) => native.allocBuffer(bytes), release: (buffer) => native.releaseBuffer(buffer) };
+}
+
 /** Register the 'onednn' tf.js backend and its kernels (done on import; idempotent). */
 export function register(): void {
   if (registered) return;
-  tf.registerBackend(BACKEND_NAME, () => new OneDnnBackend(), PRIORITY);
+  tf.registerBackend(BACKEND_NAME, () => new OneDnnBackend(BufferPool.fromEnv(process.env, pageAllocator())), PRIORITY);
   tf.copyRegisteredKernels('cpu', BACKEND_NAME);
   registerNativeKernels(NATIVE_KERNELS, native);
   registered = true;

@@ -62,6 +62,10 @@ export interface NativeAddon {
   slice(x: F32, y: F32, inShape: Int32Array, begin: Int32Array, size: Int32Array): void;
   tile(x: F32, y: F32, inShape: Int32Array, reps: Int32Array): void;
   batchNorm(x: F32, mean: F32, variance: F32, offset: F32, scale: F32, y: F32, rows: number, channels: number, epsilon: number): void;
+  /** A page-backed ArrayBuffer of exactly `bytes` bytes (native/src/memory.cc); unmapped when collected. */
+  allocBuffer(bytes: number): ArrayBuffer;
+  /** Return an allocBuffer buffer's pages to the OS now (it reads as zeros afterwards). */
+  releaseBuffer(buffer: ArrayBuffer): void;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Elementwise float32 kernels (native/src/elementwise.cc): unary maps, binary ops with numpy broadcasting,
- * AddN, and FusedBatchNorm (normalisation with given statistics). Broadcasting is planned here: dimensions are right-aligned, size-1 output dimensions dropped,
+ * AddN, FusedBatchNorm (normalisation with given statistics), and ZerosLike. Broadcasting is planned here:
+ * dimensions are right-aligned, size-1 output dimensions dropped,
  * and neighbouring dimensions with the same broadcast pattern merged; anything that still needs more than
  * four dimensions falls back to the cpu kernel.
  */
@@ -125,6 +126,17 @@ export const elementwiseKernels: readonly NativeKernel[] = [
       if (!mean || !variance || !m || !va || !o || !s) return null;
       const eps = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
       return nativeOutput(backend, x.shape, (out) => native.batchNorm(xv, m, va, o, s, out, xv.length / c, c, eps));
+    },
+  },
+  {
+    // Not for speed: tf.js's gradients create activation-sized zeros (Step's gradient, for every ReLU in a
+    // double backprop: ~40 MB per GradAlign step on `cnn`), and the cpu kernel's fresh arrays left malloc's
+    // heap resident long after they were freed; a pooled buffer is reused instead.
+    name: tf.ZerosLike,
+    impl: ({ inputs, backend }) => {
+      const { x } = inputs;
+      if (!x || x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return null;
+      return nativeOutput(backend, x.shape, (out) => out.fill(0));
     },
   },
   {
