@@ -21,20 +21,20 @@ export function tables(r: SuiteResults): Table[] {
   out.push({
     id: 'tradeoff',
     title: `Trade-off at ε = ${r.frontier.eps} (L∞)`,
-    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps}, APGD-CE and APGD-T (${r.profile.apgdSteps} steps, 9 target classes, as AutoAttack's standard version; the same for the per-class and minority tables). Time: seconds per training epoch (held-out measurements included) and relative to standard training. The seed's CIFAR-10 figures (clean / robust) for comparison.`,
-    headers: ['run', 'method', 'clean', `PGD-${r.profile.pgdSteps}`, 'worst case', 's/epoch', '× standard', 'seed CIFAR-10'],
-    rows: r.tradeoff.map((t) => [t.run, t.method, pct(t.clean), pct(t.pgd20), pct(t.worstCase), fix(t.secondsPerEpoch), fix(t.relativeTime, 2), `~${pct(t.seed[0])} / ~${pct(t.seed[1])}`]),
+    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps}, APGD-CE and APGD-T (${r.profile.apgdSteps} steps, 9 target classes, as AutoAttack's standard version; the same for the per-class and minority tables). Time: seconds of the fastest training epoch (held-out measurements included; every epoch does the same work, so the fastest is the least disturbed by other load), the mean over epochs; × standard = training time per example relative to standard training (throughput with the held-out measurements left out, best epoch of each run); passes per example = forward+backward passes of one training step, the cost model (standard = 1). The seed's CIFAR-10 figures (clean / robust) for comparison.`,
+    headers: ['run', 'method', 'clean', `PGD-${r.profile.pgdSteps}`, 'worst case', 's/epoch (fastest)', 's/epoch (mean)', '× standard', 'passes per example', 'seed CIFAR-10'],
+    rows: r.tradeoff.map((t) => [t.run, t.method, pct(t.clean), pct(t.pgd20), pct(t.worstCase), fix(t.secondsPerEpoch), fix(t.meanSecondsPerEpoch), fix(t.relativeTime, 2), String(t.passes), `~${pct(t.seed[0])} / ~${pct(t.seed[1])}`]),
   });
   out.push({
     id: 'co',
     title: `Catastrophic overfitting at ε = ${r.co[0]?.eps ?? '–'}`,
     note: `Held-out (first test images) accuracy in % at the end of each epoch: clean / FGSM / PGD-10, and gradient alignment; * marks an epoch where the CO monitor fired. Final: the evaluation of the last model; its worst case adds APGD-CE and APGD-T at ${Math.round(r.profile.apgdSteps / 2)} steps and 3 target classes (lighter than the trade-off table's).`,
-    headers: ['run', 'method', 'per epoch: clean / FGSM / PGD-10 / align', 'first CO flag (rules)', 'best PGD-10 (epoch)', 'final clean', 'final PGD-20', 'final worst case', '× standard time'],
+    headers: ['run', 'method', 'per epoch: clean / FGSM / PGD-10 / align', 'first CO flag (rules)', 'best PGD-10 (epoch)', 'final clean', 'final PGD-20', 'final worst case', '× standard (time per example)', 'passes per example'],
     rows: r.co.map((c) => [
       c.run, c.method,
       c.epochs.map((e) => `${e.epoch}: ${pct(e.clean)}/${pct(e.fgsm)}/${pct(e.pgd10)}/${fix(e.align, 2)}${e.co ? '*' : ''}`).join('<br>'),
       c.coEpoch === undefined ? 'never' : `epoch ${c.coEpoch} (${c.coRules.join(', ')})`,
-      `${pct(c.bestPgd10)} (${c.bestPgd10Epoch})`, pct(c.finalClean), pct(c.finalPgd20), pct(c.finalWorstCase), fix(c.relativeTime, 2),
+      `${pct(c.bestPgd10)} (${c.bestPgd10Epoch})`, pct(c.finalClean), pct(c.finalPgd20), pct(c.finalWorstCase), fix(c.relativeTime, 2), String(c.passes),
     ]),
   });
   out.push({

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DanskinReport } from '@advlab/core';
+import { makeObjective, type DanskinReport, type ObjectiveConfig } from '@advlab/core';
 import { loadSource, paretoFrontier, type EvalFile, type Source } from '@advlab/report';
 import { CO_EPS, EVAL_EPS, MINORITY, type Experiment, type Profile } from './suite.ts';
 
@@ -24,8 +24,12 @@ export interface TradeoffRow {
   clean: number;
   pgd20: number;
   worstCase: number;
+  /** Fastest epoch, seconds. */
   secondsPerEpoch: number;
+  meanSecondsPerEpoch: number;
   relativeTime: number;
+  /** Forward+backward passes per example and step (1 for standard training). */
+  passes: number;
   /** The seed's CIFAR-10 figures (clean, robust) for the same recipe. */
   seed: [number, number];
 }
@@ -54,6 +58,7 @@ export interface CoRow {
   finalWorstCase: number;
   secondsPerEpoch: number;
   relativeTime: number;
+  passes: number;
 }
 
 export interface ClassRow {
@@ -109,7 +114,31 @@ const cleanAt = (r: EvalFile) => r.clean_accuracy;
 const attackAt = (r: EvalFile, name: string, eps: number) => r.attacks.find((a) => a.name === name && a.eps === eps)?.robust_accuracy ?? NaN;
 const worstAt = (r: EvalFile, eps: number) => (r.worst_case_by_eps?.find((w) => w.eps === eps) ?? (r.worst_case?.eps === eps ? r.worst_case : undefined));
 
+/** Forward+backward passes per example of one training step of the run's method (the objective's own count). */
+function passesOf(c: Record<string, unknown> | undefined): number {
+  return c ? makeObjective(c as unknown as ObjectiveConfig, Number(c.eps)).cost : NaN;
+}
+
+/**
+ * Seconds of the fastest epoch (held-out measurements included): every epoch does the same work, so the
+ * fastest is the one least disturbed by other load on a shared machine; the mean is reported beside it.
+ */
 function secondsPerEpoch(s: Loaded['source']): number {
+  const per = (s.run.summary?.seconds_per_epoch ?? []) as number[];
+  return per.length ? Math.min(...per) : NaN;
+}
+
+/**
+ * Training examples per second with the held-out measurements left out (metrics.jsonl's examples_per_s
+ * at each epoch's end), the best epoch's: the cost of a method without the cost of watching it.
+ */
+function throughput(s: Loaded['source']): number {
+  const byEpoch = new Map<number, number>();
+  for (const m of s.run.metrics) if (typeof m.examples_per_s === 'number') byEpoch.set(m.epoch, m.examples_per_s);
+  return byEpoch.size ? Math.max(...byEpoch.values()) : NaN;
+}
+
+function meanSecondsPerEpoch(s: Loaded['source']): number {
   const per = (s.run.summary?.seconds_per_epoch ?? []) as number[];
   return per.length ? per.reduce((a, b) => a + b, 0) / per.length : NaN;
 }
@@ -128,7 +157,8 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
   const get = (name: string) => loaded.get(name);
   const anyEval = [...loaded.values()][0]?.source.evaluation.report;
   const classNames = anyEval?.class_names ?? [];
-  const standardTime = get('standard-e0.1') ? secondsPerEpoch(get('standard-e0.1')!.source) : NaN;
+  const standardThroughput = get('standard-e0.1') ? throughput(get('standard-e0.1')!.source) : NaN;
+  const relativeCost = (src: Loaded['source']) => standardThroughput / throughput(src);
 
   const tradeoff: TradeoffRow[] = [];
   for (const name of ['standard-e0.1', 'pgd-e0.1', 'pgd20-e0.1']) {
@@ -138,7 +168,7 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     const spe = secondsPerEpoch(l.source);
     tradeoff.push({
       run: name, method: methodLabel(l.source.run.config), clean: cleanAt(r), pgd20: attackAt(r, 'pgd', EVAL_EPS),
-      worstCase: worstAt(r, EVAL_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, relativeTime: spe / standardTime, seed: SEED_CIFAR[name]!,
+      worstCase: worstAt(r, EVAL_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, meanSecondsPerEpoch: meanSecondsPerEpoch(l.source), relativeTime: relativeCost(l.source), passes: passesOf(l.source.run.config), seed: SEED_CIFAR[name]!,
     });
   }
 
@@ -162,7 +192,7 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     co.push({
       run: l.e.name, method: methodLabel(l.source.run.config), eps: CO_EPS, epochs, coEpoch: epochs.find((x) => x.co)?.epoch, coRules: [...rules],
       bestPgd10: best, bestPgd10Epoch: bestEpoch, finalClean: cleanAt(r), finalPgd20: attackAt(r, 'pgd', CO_EPS),
-      finalWorstCase: worstAt(r, CO_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, relativeTime: spe / standardTime,
+      finalWorstCase: worstAt(r, CO_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, relativeTime: relativeCost(l.source), passes: passesOf(l.source.run.config),
     });
   }
 
