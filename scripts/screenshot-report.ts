@@ -1,14 +1,15 @@
 // Opens a report in Chromium (network cut off), fails on any console/page error, an outside request,
 // a chart without drawn marks or an image that did not load, and saves a full-page screenshot.
-//   node --import tsx scripts/screenshot-report.ts out/reproduce-full/report.html docs/img/report-full.png
+//   node --import tsx scripts/screenshot-report.ts out/reproduce-full/report.html docs/img/report-full.png [MAX_HEIGHT]
+// MAX_HEIGHT (pixels) keeps the top of the page only; every check still covers the whole page.
 import { inspectReport } from '../packages/report/src/browser.ts';
 
-const [file, png] = process.argv.slice(2);
+const [file, png, maxHeight] = process.argv.slice(2);
 if (!file || !png) {
-  process.stderr.write('usage: node --import tsx scripts/screenshot-report.ts REPORT.html OUT.png\n');
+  process.stderr.write('usage: node --import tsx scripts/screenshot-report.ts REPORT.html OUT.png [MAX_HEIGHT]\n');
   process.exit(2);
 }
-const page = await inspectReport(file, png);
+const page = await inspectReport(file, png, { maxHeight: maxHeight ? Number(maxHeight) : undefined });
 const problems = [
   ...page.errors,
   ...page.external.map((u) => `outside request: ${u}`),

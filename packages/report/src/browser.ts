@@ -24,7 +24,8 @@ export interface PageInspection {
   images: { alt: string; complete: boolean; naturalWidth: number; shown: number }[];
 }
 
-export async function inspectReport(file: string, screenshot: string): Promise<PageInspection> {
+/** `maxHeight` clips the full-page screenshot to its top (a long report is tens of thousands of pixels tall). */
+export async function inspectReport(file: string, screenshot: string, opts: { maxHeight?: number } = {}): Promise<PageInspection> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'advlab-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -73,7 +74,7 @@ export async function inspectReport(file: string, screenshot: string): Promise<P
       title: document.title,
       overviewNames: [...document.querySelectorAll('#overview td strong')].map((e) => e.textContent),
     }));
-    await page.screenshot({ path: screenshot, fullPage: true });
+    await page.screenshot({ path: screenshot, fullPage: true, ...(opts.maxHeight ? { clip: { x: 0, y: 0, width: 1280, height: opts.maxHeight } } : {}) });
     return { errors, external, dialogs, charts, images, ...dom };
   } finally {
     await context.close();
