@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
   ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
-  loadDataset, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
+  assertMinority, loadDataset, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
   type InitScheme, type MethodName, type MetricsLine, type ModelName,
 } from '@advlab/core';
 import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
@@ -56,7 +56,7 @@ function resolveConfig(v: Record<string, unknown>): RunConfig {
     model,
     init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, 'torch'),
     data: str(v.data, 'fashion-mnist'),
-    minority: v.minority === undefined ? undefined : parseMinority(String(v.minority), Number.MAX_SAFE_INTEGER),
+    minority: v.minority === undefined ? undefined : parseMinority(String(v.minority)),
     method,
     eps: num(v.eps, '--eps', method === 'standard' ? 0.1 : 0.1, nonNegative, 'a number ≥ 0'),
     steps: optional('--steps', 'steps', positiveInt, 'an integer ≥ 1'),
@@ -105,7 +105,7 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   }
   const backend = await selectBackend(v.backend);
   const loaded = loadDataset(config.data, { seed: config.seed });
-  if (config.minority) parseMinority(`${config.minority.class}:${config.minority.fraction}`, loaded.numClasses); // the class must exist
+  if (config.minority) assertMinority(config.minority, loaded.numClasses); // the class must exist in this dataset
   const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
   if (v.resume === undefined) {

@@ -47,27 +47,27 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   const experiments = experimentsOf(o.profile);
   for (const [i, e] of experiments.entries()) {
     const dir = join(o.out, e.name);
-    const args = trainArgs(e, o.profile, dir);
+    const recipe = trainArgs(e, o.profile);
     const tag = `[${i + 1}/${experiments.length}] ${e.name}`;
     if (existsSync(join(dir, 'summary.json'))) {
-      assertSameConfig(new RunDirectory(dir), parseTrainFlags(args), `reproduce (${dir})`);
+      assertSameConfig(new RunDirectory(dir), parseTrainFlags(recipe), `reproduce (${dir})`);
       log(`${tag}: trained (reused)`);
     } else if (existsSync(join(dir, 'config.json'))) {
       log(`${tag}: resuming`);
-      await timed(`train:${e.name}`, () => train(['--resume', dir, ...args.filter((a, k) => a !== '--out' && args[k - 1] !== '--out'), ...backendFlag]));
+      await timed(`train:${e.name}`, () => train(['--resume', dir, ...recipe, ...backendFlag]));
     } else {
       log(`${tag}: training`);
-      await timed(`train:${e.name}`, () => train([...args, ...backendFlag]));
+      await timed(`train:${e.name}`, () => train([...recipe, '--out', dir, ...backendFlag]));
     }
     const evalFile = join(dir, 'eval.json');
-    const evalArgv = evalArgs(e, o.profile, dir, evalFile);
-    const recorded = `${JSON.stringify(evalArgv.map((a) => (a === evalFile || a === join(dir, 'model') ? '<path>' : a)))}\n`;
+    const settings = evalArgs(e, o.profile);
+    const recorded = `${JSON.stringify(['--model', '<path>', ...settings, '--json', '<path>'])}\n`;
     // An evaluation is reused only when it was made with the same arguments (eval-args.json, written after it).
     const argsFile = join(dir, 'eval-args.json');
     const sameArgs = existsSync(argsFile) && readFileSync(argsFile, 'utf8') === recorded;
     if (!existsSync(evalFile) || !sameArgs) {
       log(`${tag}: evaluating`);
-      await timed(`eval:${e.name}`, () => evaluate([...evalArgv, ...backendFlag]));
+      await timed(`eval:${e.name}`, () => evaluate(['--model', join(dir, 'model'), ...settings, '--json', evalFile, ...backendFlag]));
       writeFileAtomic(argsFile, recorded);
     }
     // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).

@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 /**
  * The experiments of `advlab reproduce`: which runs the seed's findings need, at which size.
  *
@@ -91,24 +89,23 @@ export function experimentsOf(p: Profile): Experiment[] {
   return EXPERIMENTS.filter((e) => !p.only || p.only.includes(e.name));
 }
 
-/** The full `advlab train` argv of an experiment in a profile, writing to `dir`. */
-export function trainArgs(e: Experiment, p: Profile, dir: string): string[] {
+/** The `advlab train` flags of an experiment in a profile (the run directory is the caller's). */
+export function trainArgs(e: Experiment, p: Profile): string[] {
   return [
     '--model', p.model, '--epochs', String(p.epochs), ...(p.limit !== undefined ? ['--limit', String(p.limit)] : []),
     ...(p.heldOut !== 1000 ? ['--held-out', String(p.heldOut)] : []),
-    ...e.train, ...(e.watchClosely ? ['--eval-every', String(p.evalEvery)] : []), '--out', dir,
+    ...e.train, ...(e.watchClosely ? ['--eval-every', String(p.evalEvery)] : []),
   ];
 }
 
-/** The `advlab eval` argv of an experiment's final model. */
-export function evalArgs(e: Experiment, p: Profile, dir: string, json: string): string[] {
+/** The `advlab eval` settings of an experiment (the model and the output file are the caller's). */
+export function evalArgs(e: Experiment, p: Profile): string[] {
   return [
-    '--model', join(dir, 'model'), '--attacks', 'fgsm,pgd', '--eps', e.evalEps.join(','), '--n', String(p.evalN), '--steps', String(p.pgdSteps),
+    '--attacks', 'fgsm,pgd', '--eps', e.evalEps.join(','), '--n', String(p.evalN), '--steps', String(p.pgdSteps),
     ...(e.evalStrength === 'pgd'
       ? ['--no-worst-case']
       : e.evalStrength === 'light'
         ? ['--apgd-steps', String(Math.max(1, Math.round(p.apgdSteps / 2))), '--apgd-targets', '3']
         : ['--apgd-steps', String(p.apgdSteps), '--apgd-targets', '9']),
-    '--json', json,
   ];
 }

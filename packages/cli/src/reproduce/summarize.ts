@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeObjective, type DanskinReport, type ObjectiveConfig } from '@advlab/core';
-import { loadSource, paretoFrontier, type EvalFile, type Source } from '@advlab/report';
+import { loadSource, paretoFrontier, worstAt, type EvalFile, type Source } from '@advlab/report';
 import { CO_EPS, EVAL_EPS, MINORITY, type Experiment, type Profile } from './suite.ts';
 
 export interface Environment {
@@ -112,7 +112,6 @@ interface Loaded {
 
 const cleanAt = (r: EvalFile) => r.clean_accuracy;
 const attackAt = (r: EvalFile, name: string, eps: number) => r.attacks.find((a) => a.name === name && a.eps === eps)?.robust_accuracy ?? NaN;
-const worstAt = (r: EvalFile, eps: number) => (r.worst_case_by_eps?.find((w) => w.eps === eps) ?? (r.worst_case?.eps === eps ? r.worst_case : undefined));
 
 /** Forward+backward passes per example of one training step of the run's method (the objective's own count). */
 function passesOf(c: Record<string, unknown> | undefined): number {
@@ -158,7 +157,7 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
       missing.push(e.name);
       continue;
     }
-    loaded.set(e.name, { e, source: { ...loadSource(dir) } as Loaded['source'] });
+    loaded.set(e.name, { e, source: loadSource(dir) as Loaded['source'] });
   }
   const get = (name: string) => loaded.get(name);
   const anyEval = [...loaded.values()][0]?.source.evaluation.report;
@@ -191,7 +190,7 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
         for (const rule of m.co_rules ?? []) rules.add(rule);
       }
       if ((m.pgd_acc ?? -1) > best) [best, bestEpoch] = [m.pgd_acc!, m.epoch];
-      ends.set(m.epoch, { epoch: m.epoch, clean: m.clean_acc, fgsm: m.fgsm_acc ?? NaN, pgd10: m.pgd_acc ?? NaN, align: m.grad_align ?? NaN, co: flagged.get(m.epoch) ?? false });
+      ends.set(m.epoch, { epoch: m.epoch, clean: m.clean_acc, fgsm: m.fgsm_acc ?? NaN, pgd10: m.pgd_acc ?? NaN, align: m.grad_align ?? NaN, co: false });
     }
     const epochs = [...ends.values()].sort((a, b) => a.epoch - b.epoch).map((x) => ({ ...x, co: flagged.get(x.epoch) ?? false }));
     const spe = secondsPerEpoch(l.source);

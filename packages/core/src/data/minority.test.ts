@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMinority, withMinority } from './minority.ts';
+import { assertMinority, parseMinority, withMinority } from './minority.ts';
 import type { ImageSet } from './types.ts';
 
 const set: ImageSet = {
@@ -24,4 +24,8 @@ test('parseMinority: CLASS:FRACTION, typed errors naming the flag', () => {
   for (const bad of ['0', '10:0.1', '1:0', '1:1.5', 'a:0.1', '-1:0.5', '']) {
     assert.throws(() => parseMinority(bad, 10), (e: Error) => /--minority/.test(e.message) && /CLASS:FRACTION/.test(e.message), bad);
   }
+  // parsed before the dataset is known, checked against it afterwards
+  const late = parseMinority('12:0.5');
+  assert.throws(() => assertMinority(late, 10), /CLASS in 0\.\.9.*found 12:0\.5/);
+  assert.doesNotThrow(() => assertMinority(late, 20));
 });
