@@ -3,6 +3,7 @@
 // output row is then one memcpy (plus fills for padding), rows split over the threads.
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "common.h"
@@ -24,11 +25,17 @@ int64_t Product(const std::vector<int64_t>& v) {
   return p;
 }
 
+/** The rank r of the shape argument at index 2 (an Int32Array of length 1..kMaxRank), or a typed error. */
+size_t ShapeRank(const Napi::CallbackInfo& info, const char* op, const char* usage) {
+  if (info.Length() < 3 || !info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), std::string("advlab_onednn: ") + usage);
+  const size_t r = info[2].As<Napi::TypedArray>().ElementLength();
+  if (r < 1 || r > kMaxRank) throw Napi::RangeError::New(info.Env(), std::string("advlab_onednn: ") + op + " rank must be 1..8");
+  return r;
+}
+
 /** pad(x, y, inShape: Int32Array(r), before: Int32Array(r), outShape: Int32Array(r), value) */
 Napi::Value Pad(const Napi::CallbackInfo& info) {
-  if (info.Length() < 3 || !info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "advlab_onednn: pad(x, y, inShape, before, outShape, value)");
-  const size_t r = info[2].As<Napi::TypedArray>().ElementLength();
-  if (r < 1 || r > kMaxRank) throw Napi::RangeError::New(info.Env(), "advlab_onednn: pad rank must be 1..8");
+  const size_t r = ShapeRank(info, "pad", "pad(x, y, inShape, before, outShape, value)");
   auto in = IntsArg(info, 2, r, "input shape");
   auto before = IntsArg(info, 3, r, "leading padding");
   auto out = IntsArg(info, 4, r, "output shape");
@@ -70,9 +77,7 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
 
 /** slice(x, y, inShape: Int32Array(r), begin: Int32Array(r), size: Int32Array(r)) */
 Napi::Value Slice(const Napi::CallbackInfo& info) {
-  if (info.Length() < 3 || !info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "advlab_onednn: slice(x, y, inShape, begin, size)");
-  const size_t r = info[2].As<Napi::TypedArray>().ElementLength();
-  if (r < 1 || r > kMaxRank) throw Napi::RangeError::New(info.Env(), "advlab_onednn: slice rank must be 1..8");
+  const size_t r = ShapeRank(info, "slice", "slice(x, y, inShape, begin, size)");
   auto in = IntsArg(info, 2, r, "input shape");
   auto begin = IntsArg(info, 3, r, "begin");
   auto size = IntsArg(info, 4, r, "size");
@@ -99,9 +104,7 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
 
 /** tile(x, y, inShape: Int32Array(r), reps: Int32Array(r)): y[i] = x[i mod inShape] per dimension. */
 Napi::Value Tile(const Napi::CallbackInfo& info) {
-  if (info.Length() < 3 || !info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "advlab_onednn: tile(x, y, inShape, reps)");
-  const size_t r = info[2].As<Napi::TypedArray>().ElementLength();
-  if (r < 1 || r > kMaxRank) throw Napi::RangeError::New(info.Env(), "advlab_onednn: tile rank must be 1..8");
+  const size_t r = ShapeRank(info, "tile", "tile(x, y, inShape, reps)");
   auto in = IntsArg(info, 2, r, "input shape");
   auto reps = IntsArg(info, 3, r, "reps");
   std::vector<int64_t> out(r);
