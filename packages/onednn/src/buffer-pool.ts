@@ -100,10 +100,7 @@ export class AgedLists {
     this.bytes += array.byteLength;
     // reuse takes entries from the back of their length's list, not from the queue: without this, one old
     // entry at the head would let the queue grow by one entry per released buffer for ever
-    if (this.queue.length - this.head > 2 * this.count + 1024) {
-      this.queue = this.queue.slice(this.head).filter((x) => x.present);
-      this.head = 0;
-    }
+    if (this.queue.length - this.head > 2 * this.count + 1024) this.compact();
   }
 
   takeNewest(length: number): Float32Array | undefined {
@@ -118,10 +115,7 @@ export class AgedLists {
   oldest(): Entry | undefined {
     const q = this.queue;
     while (this.head < q.length && !q[this.head]!.present) this.head++;
-    if (this.head > 1024 && this.head * 2 > q.length) {
-      this.queue = q.slice(this.head);
-      this.head = 0;
-    }
+    if (this.head > 1024 && this.head * 2 > q.length) this.compact();
     return this.queue[this.head];
   }
 
@@ -137,6 +131,12 @@ export class AgedLists {
   /** Queue slots in use (for tests: bounded by a multiple of `count`). */
   get queued(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Drops the passed head and the taken-out entries from the age queue (order kept). */
+  private compact(): void {
+    this.queue = this.queue.slice(this.head).filter((x) => x.present);
+    this.head = 0;
   }
 
   private remove(e: Entry): Float32Array {
