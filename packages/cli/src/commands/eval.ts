@@ -6,9 +6,11 @@ import { formatReport } from '../table.ts';
 
 export const evalHelp = `advlab eval --model DIR [--attacks fgsm,pgd,apgd-ce,apgd-t] [--eps 0.1[,0.2...]] [--norm linf|l2|l1]
             [--n 1000] [--json FILE] [--steps 20] [--restarts 1] [--apgd-steps 100] [--apgd-targets 9] [--no-worst-case]
-            [--data SPEC] [--batch-size 256] [--seed S] [--backend ...]
+            [--final-iterate] [--data SPEC] [--batch-size 256] [--seed S] [--backend ...]
   Clean and robust accuracy on the first n test examples (unshuffled), per attack and ε, per class, and
-  the per-example worst case (with APGD-CE then APGD-T on the survivors), with sanity checks.`;
+  the per-example worst case (with APGD-CE then APGD-T on the survivors), with sanity checks.
+  --final-iterate: the PGD family counts only each restart's last iterate, as torchattacks and most papers
+  do (default: an example is broken if any iterate fools the model).`;
 
 /** Flags → per-attack configs: --steps/--restarts for the PGD family, --apgd-steps for APGD. */
 function attackConfig(v: Record<string, unknown>): Record<string, object> {
@@ -16,8 +18,9 @@ function attackConfig(v: Record<string, unknown>): Record<string, object> {
   const restarts = num(v.restarts, '--restarts', 1, positiveInt, 'an integer ≥ 1');
   const apgdSteps = num(v['apgd-steps'], '--apgd-steps', 100, positiveInt, 'an integer ≥ 1');
   const targetClasses = num(v['apgd-targets'], '--apgd-targets', 9, positiveInt, 'an integer ≥ 1');
+  const finalIterate = v['final-iterate'] === true;
   const cfg: Record<string, object> = {};
-  for (const a of ['pgd', 'bim', 'mi-fgsm']) cfg[a] = { steps, restarts };
+  for (const a of ['pgd', 'bim', 'mi-fgsm']) cfg[a] = { steps, restarts, ...(finalIterate ? { finalIterate } : {}) };
   for (const a of ['apgd-ce', 'apgd-dlr']) cfg[a] = { steps: apgdSteps, restarts };
   cfg['apgd-t'] = { steps: apgdSteps, restarts, targetClasses };
   return cfg;
@@ -27,7 +30,7 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
   const v = parse(argv, {
     ...COMMON, model: { type: 'string' }, attacks: { type: 'string' }, eps: { type: 'string' }, norm: { type: 'string' },
     n: { type: 'string' }, json: { type: 'string' }, steps: { type: 'string' }, restarts: { type: 'string' },
-    'apgd-steps': { type: 'string' }, 'apgd-targets': { type: 'string' }, 'no-worst-case': { type: 'boolean' }, data: { type: 'string' }, 'batch-size': { type: 'string' },
+    'apgd-steps': { type: 'string' }, 'apgd-targets': { type: 'string' }, 'no-worst-case': { type: 'boolean' }, 'final-iterate': { type: 'boolean' }, data: { type: 'string' }, 'batch-size': { type: 'string' },
   });
   const dir = required(v.model, '--model', 'a model folder');
   const seed = seedOf(v.seed);

@@ -140,6 +140,33 @@ test('on a trained tiny model: attacks lower accuracy, PGD dominates FGSM per ex
   tf.dispose([x, y, fg.xAdv, pg.xAdv, pg5.xAdv, ap.xAdv]);
 });
 
+test('finalIterate: PGD returns the path\'s last point, and counting every iterate is never weaker', () => {
+  const { classifier, test: data } = trainedMlp(4, 8, 4);
+  const n = 400;
+  const x = tf.tensor4d(data.images, [n, 1, 1, 8]);
+  const y = tf.tensor1d(data.labels, 'int32');
+  const th = threatModel('linf', 0.15);
+  // Without a random start the path is deterministic: the returned point must be the 10th iterate.
+  const last = runAttack('pgd', classifier, x, y, th, { config: { steps: 10, randomStart: false, finalIterate: true } });
+  const manual = tf.tidy(() => {
+    let xt: tf.Tensor4D = x;
+    for (let t = 0; t < 10; t++) {
+      const g = inputGradient(classifier, crossEntropy, xt, y);
+      xt = th.project(tf.add(xt, tf.mul(tf.sign(g), 0.15 / 4)) as tf.Tensor4D, x);
+    }
+    return xt;
+  });
+  assert.ok(tf.max(tf.abs(tf.sub(last.xAdv, manual))).dataSync()[0]! < 1e-6, 'finalIterate returns the last iterate');
+  // Same seed, same path: the default's candidates include the final iterate, so it fools a superset.
+  const any = runAttack('pgd', classifier, x, y, th, { config: { steps: 10 }, seed: 3 });
+  const fin = runAttack('pgd', classifier, x, y, th, { config: { steps: 10, finalIterate: true }, seed: 3 });
+  const only = Array.from(fin.success).filter((s, i) => s && !any.success[i]).length;
+  assert.equal(only, 0, 'no example fooled at the final iterate but not by some iterate');
+  assert.ok(fin.success.reduce((a, b) => a + b, 0) > 0.1 * n, 'the final iterate still fools many examples');
+  assert.throws(() => runAttack('pgd', classifier, x, y, th, { config: { finalIterate: 'yes' } }), (e: any) => e.code === 'E_CONFIG' && /--final-iterate/.test(e.message));
+  tf.dispose([x, y, last.xAdv, manual, any.xAdv, fin.xAdv]);
+});
+
 test('targeted PGD hits its target far more often than chance; APGD-T fools', () => {
   const { classifier, test: data } = trainedMlp(5, 8, 4);
   const n = 200;

@@ -14,6 +14,12 @@ export interface PgdConfig {
   loss: LossName;
   /** Momentum μ on the L1-normalised gradient (MI-FGSM); 0 = plain PGD. */
   momentum: number;
+  /**
+   * Count only each restart's final iterate as a candidate (what torchattacks' and foolbox's PGD return
+   * and what fast-adversarial-training papers report). Default false: the start and every iterate count,
+   * so an example is broken if any point on the path fools the model — never weaker.
+   */
+  finalIterate?: boolean;
 }
 
 export function validatePgdConfig(c: PgdConfig): void {
@@ -22,6 +28,8 @@ export function validatePgdConfig(c: PgdConfig): void {
   if (!Number.isInteger(c.restarts) || c.restarts < 1)
     throw new ConfigError('--restarts', 'an integer ≥ 1', String(c.restarts));
   if (!(c.loss in LOSSES)) throw new ConfigError('--loss', Object.keys(LOSSES).join(', '), c.loss);
+  if (c.finalIterate !== undefined && typeof c.finalIterate !== 'boolean')
+    throw new ConfigError('--final-iterate', 'true or false', String(c.finalIterate));
 }
 
 /** One projected ascent step: x_{t+1} = Π_B(x_t + α · s(g)). */
@@ -31,8 +39,9 @@ export function ascentStep(args: { threat: AttackArgs<unknown>['threat']; x: tf.
 
 /**
  * Projected gradient ascent with restarts (Madry et al. 2018). Per example it returns the first
- * successful iterate found over all steps and restarts, or else the iterate of highest loss: restarts
- * can therefore only lower robust accuracy.
+ * successful candidate found over all steps and restarts, or else the candidate of highest loss: restarts
+ * can therefore only lower robust accuracy. Candidates are every iterate, or with `finalIterate` only
+ * each restart's last one.
  */
 export function projectedGradientAscent(args: AttackArgs<PgdConfig>): tf.Tensor4D {
   const { model, x, labels, threat, config: c, rng, targets } = args;
@@ -67,7 +76,7 @@ export function projectedGradientAscent(args: AttackArgs<PgdConfig>): tf.Tensor4
     let velocity: tf.Tensor4D | undefined = c.momentum > 0 ? tf.zerosLike(x) : undefined;
     for (let t = 0; t < c.steps; t++) {
       const g = lossAndGradient(model, loss, xt, labels, targets);
-      record(xt, g.logits, g.loss);
+      if (!c.finalIterate) record(xt, g.logits, g.loss);
       let direction = g.grad;
       if (velocity) {
         // MI-FGSM: accumulate the L1-normalised gradient.

@@ -34,6 +34,8 @@ export interface AttackReport {
   robust_accuracy: number;
   per_class: number[];
   summary: ClassSummary;
+  /** The attack's resolved configuration (defaults plus overrides): what exactly was run. */
+  config: object;
   /** Gradient evaluations per attacked example, and wall time. */
   cost: number;
   seconds: number;
@@ -195,6 +197,7 @@ export function evaluateRobustness(
       robust.set(`${def.name}@${eps}`, flags);
       for (let i = 0; i < o.n; i++) worstFlags[i]! &= flags[i]!;
       const pc = perClass(flags, labels, K);
+      const config = { ...def.defaults(threat), ...o.attackConfig?.[def.name] };
       attackReports.push({
         name: def.name,
         norm: o.norm,
@@ -202,7 +205,8 @@ export function evaluateRobustness(
         robust_accuracy: mean(flags),
         per_class: pc,
         summary: classSummary(pc),
-        cost: def.cost({ ...def.defaults(threat), ...o.attackConfig?.[def.name] }),
+        config,
+        cost: def.cost(config),
         seconds: (performance.now() - t) / 1000,
       });
     }
