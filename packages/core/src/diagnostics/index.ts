@@ -1,3 +1,4 @@
 export * from './alignment.ts';
 export * from './co-monitor.ts';
 export * from './danskin.ts';
+export * from './chance.ts';

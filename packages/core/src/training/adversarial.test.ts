@@ -167,3 +167,25 @@ test('standard training through the same loop: loss falls, deterministic per see
   await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, batchSize: 0 }, run, {}), /--batch-size/);
   await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, lr: -1 }, run, {}), /--lr/);
 });
+
+test('a run that never leaves chance is marked at_chance on its end-of-epoch lines; a learning run is not', async () => {
+  // All-zero weights and a vanishing learning rate: constant logits, loss ln 4, accuracy = class 0's share.
+  const dead = newModel();
+  dead.setWeights(dead.getWeights().map((w) => tf.zerosLike(w)));
+  const run = new RunDirectory(join(tmp, 'dead'));
+  run.create(config({ epochs: 2, lr: 1e-9 }));
+  const events: string[] = [];
+  const r = await trainAdversarial(dead, train, heldOut, config({ epochs: 2, lr: 1e-9 }), run, {}, { onEvent: (e) => events.push(e) });
+  const epochEnds = r.metrics.filter((l) => l.step % 8 === 0);
+  assert.equal(epochEnds.length, 2);
+  for (const l of epochEnds) assert.equal(l.at_chance, true, `epoch ${l.epoch}: clean ${l.clean_acc}, loss ${l.loss}`);
+  assert.ok(r.metrics.filter((l) => l.step % 8 !== 0).every((l) => l.at_chance === undefined), 'only whole epochs are judged');
+  assert.equal(events.filter((e) => /still at chance/.test(e)).length, 2);
+
+  const alive = new RunDirectory(join(tmp, 'alive'));
+  const learning = config({ epochs: 3, method: 'standard', schedule: 'constant' });
+  alive.create(learning);
+  const a = await trainAdversarial(newModel(), train, heldOut, learning, alive, {});
+  assert.ok(a.metrics.at(-1)!.clean_acc > 0.5, `the fixture learns: clean ${a.metrics.at(-1)!.clean_acc}`);
+  assert.ok(a.metrics.every((l) => l.at_chance === undefined));
+});

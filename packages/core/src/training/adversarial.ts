@@ -10,6 +10,7 @@ import { runAttack } from '../attacks/run.ts';
 import { threatModel } from '../threat/threat.ts';
 import { CoMonitor, type CoThresholds, type CoRule } from '../diagnostics/co-monitor.ts';
 import { fgsmPgdCosine, gradientAlignment } from '../diagnostics/alignment.ts';
+import { atChance } from '../diagnostics/chance.ts';
 import { Rng } from '../util/rng.ts';
 import { makeObjective, type Forward, type MethodName } from './objectives.ts';
 import { epsilonAt, learningRate, type LrSchedule } from './schedules.ts';
@@ -67,6 +68,8 @@ export interface MetricsLine {
   co?: true;
   co_rules?: CoRule[];
   co_detail?: string;
+  /** On an end-of-epoch line: held-out clean accuracy and the loss are still at chance (see atChance). */
+  at_chance?: true;
   event?: string;
 }
 
@@ -146,6 +149,7 @@ export async function trainAdversarial(
   const optimizer = makeOptimizer(c.optimizer, c.lr, c.momentum);
   const vars = trainableVariables(model);
   const forward: Forward = (x, training) => model.apply(x, { training }) as tf.Tensor2D;
+  const numClasses = (model.outputs[0]!.shape as number[])[1]!;
   let state: LoopState = { epoch: 0, step: 0, rng: new Rng(c.seed).state, method: c.method, alpha: c.alpha, rollbacks: 0, seconds: 0 };
 
   const ckpt = run.latestCheckpoint();
@@ -217,9 +221,13 @@ export async function trainAdversarial(
         };
         const verdict = monitor.observe(line);
         if (verdict.co) Object.assign(line, { co: true as const, co_rules: verdict.rules, co_detail: verdict.detail });
+        // Judged on whole epochs only: within the first one a run that will learn is often still at chance.
+        const dead = endOfEpoch && atChance({ clean_acc: m.clean_acc, loss: lossSum / seen }, numClasses);
+        if (dead) line.at_chance = true;
         run.appendMetrics(line);
         all.push(line);
         hooks.onMetrics?.(line);
+        if (dead) hooks.onEvent?.(`epoch ${epoch}: still at chance (held-out clean ${(100 * m.clean_acc).toFixed(1)}%, loss ${(lossSum / seen).toFixed(3)} ≈ ln ${numClasses}): training has not started — a smaller ε at first (--eps-ramp) or another seed may help`);
         sinceEval = 0;
         lossSince = 0;
         if (m.pgd_acc > bestPgd && !verdict.co) {
