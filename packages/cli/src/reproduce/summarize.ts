@@ -118,16 +118,16 @@ function passesOf(c: Record<string, unknown> | undefined): number {
   return c ? makeObjective(c as unknown as ObjectiveConfig, Number(c.eps)).cost : NaN;
 }
 
-/**
- * Seconds of the fastest epoch (held-out measurements included): every epoch does the same work, so the
- * fastest is the one least disturbed by other load on a shared machine; the mean is reported beside it.
- */
 /** The worst case only where it includes APGD (without it, it is just the minimum of FGSM and PGD). */
 function strongWorstAt(r: EvalFile, eps: number): number | undefined {
   const w = worstAt(r, eps);
   return w?.attacks?.includes('apgd-ce') ? w.robust_accuracy : undefined;
 }
 
+/**
+ * Seconds of the fastest epoch (held-out measurements included): every epoch does the same work, so the
+ * fastest is the one least disturbed by other load on a shared machine; the mean is reported beside it.
+ */
 function secondsPerEpoch(s: Loaded['source']): number {
   const per = (s.run.summary?.seconds_per_epoch ?? []) as number[];
   return per.length ? Math.min(...per) : NaN;

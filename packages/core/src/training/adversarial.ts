@@ -222,12 +222,13 @@ export async function trainAdversarial(
         const verdict = monitor.observe(line);
         if (verdict.co) Object.assign(line, { co: true as const, co_rules: verdict.rules, co_detail: verdict.detail });
         // Judged on whole epochs only: within the first one a run that will learn is often still at chance.
-        const dead = endOfEpoch && atChance({ clean_acc: m.clean_acc, loss: lossSum / seen }, numClasses);
+        const epochLoss = lossSum / seen;
+        const dead = endOfEpoch && atChance({ clean_acc: m.clean_acc, loss: epochLoss }, numClasses);
         if (dead) line.at_chance = true;
         run.appendMetrics(line);
         all.push(line);
         hooks.onMetrics?.(line);
-        if (dead) hooks.onEvent?.(`epoch ${epoch}: still at chance (held-out clean ${(100 * m.clean_acc).toFixed(1)}%, loss ${(lossSum / seen).toFixed(3)} ≈ ln ${numClasses}): training has not started — a smaller ε at first (--eps-ramp) or another seed may help`);
+        if (dead) hooks.onEvent?.(`epoch ${epoch}: still at chance (held-out clean ${(100 * m.clean_acc).toFixed(1)}%, loss ${epochLoss.toFixed(3)} ≈ ln ${numClasses}): training has not started — a smaller ε at first (--eps-ramp) or another seed may help`);
         sinceEval = 0;
         lossSince = 0;
         if (m.pgd_acc > bestPgd && !verdict.co) {
