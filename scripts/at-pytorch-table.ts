@@ -2,6 +2,7 @@
 // 1000 test images (final iterate / any iterate), the peak held-out PGD-10 and its epoch, PGD-10 per epoch.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { printMarkdownTable } from './markdown-table.ts';
 
 const dir = process.argv[2] ?? 'runs/at-pytorch';
 if (!existsSync(dir)) throw new Error(`${dir}: no such folder (run scripts/at-pytorch.sh first)`);
@@ -22,8 +23,4 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) 
     [...perEpoch.values()].map((v) => v.toFixed(1)).join(' '),
   ]);
 }
-const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const [i, r] of rows.entries()) {
-  console.log(`| ${r.map((c, j) => c.padEnd(w[j]!)).join(' | ')} |`);
-  if (i === 0) console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
-}
+printMarkdownTable(rows);

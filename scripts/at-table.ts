@@ -3,6 +3,7 @@
 // summary.json, metrics.jsonl, pgd20.json and pgd20-final.json).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { printMarkdownTable } from './markdown-table.ts';
 
 const out = process.argv[2] ?? 'runs/at';
 const pct = (v: number) => `${(100 * v).toFixed(1)}`;
@@ -18,8 +19,4 @@ for (const name of readdirSync(out).sort()) {
   const spe = s.seconds_per_epoch.reduce((a: number, b: number) => a + b, 0) / s.seconds_per_epoch.length;
   rows.push([name, s.method, String(s.eps), pct(s.test_accuracy), pct(robust('pgd20.json')), pct(robust('pgd20-final.json')), pct(s.final.fgsm_acc), s.final.grad_align.toFixed(3), s.co_epochs.join(',') || '-', spe.toFixed(1), [...perEpoch.values()].map(pct).join(' ')]);
 }
-const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const [i, r] of rows.entries()) {
-  console.log(`| ${r.map((c, j) => c.padEnd(w[j]!)).join(' | ')} |`);
-  if (i === 0) console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
-}
+printMarkdownTable(rows);
