@@ -3,10 +3,8 @@
 # then PGD-20 (α = ε/4, random start) on the first 1000 test images. Runs go to ${OUT:-runs/at}; a finished
 # run is skipped and an interrupted one resumes. Summarise with: node --import tsx scripts/at-table.ts
 set -euo pipefail
-cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/at}
-EPOCHS=${EPOCHS:-10}
-source scripts/at-lib.sh
+source "$(dirname "$0")/at-lib.sh"
 run standard-e0.1   0.1 --method standard
 run pgd-e0.1        0.1 --method pgd --steps 7
 run fgsm-e0.2       0.2 --method fgsm --eval-every 117

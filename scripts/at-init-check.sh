@@ -3,10 +3,8 @@
 # the ε = 0.2 runs of scripts/at-experiments.sh with He-normal kernels and zero biases (--init he), the
 # zoo's default before 2026-11-25. Runs go to ${OUT:-runs/at-he}.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/at-he}
-EPOCHS=${EPOCHS:-10}
-source scripts/at-lib.sh
+source "$(dirname "$0")/at-lib.sh"
 run pgd-e0.2        0.2 --method pgd --steps 7 --init he
 run fgsm-e0.2       0.2 --method fgsm --eval-every 117 --init he
 run gradalign-e0.2  0.2 --method gradalign --lambda 0.2 --eval-every 117 --init he

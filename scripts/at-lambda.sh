@@ -3,10 +3,8 @@
 # in PyTorch (bench/pytorch/train_ref.py) as in advlab; these runs show what a larger λ buys. Runs go to
 # ${OUT:-runs/at-lambda}.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/at-lambda}
-EPOCHS=${EPOCHS:-10}
-source scripts/at-lib.sh
+source "$(dirname "$0")/at-lib.sh"
 for lambda in ${LAMBDAS:-1 2}; do
   run gradalign-e0.2-l$lambda 0.2 --method gradalign --lambda "$lambda" --eval-every 469
 done

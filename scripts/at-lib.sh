@@ -2,6 +2,9 @@
 # (skipped when finished, resumed when interrupted), then PGD-20 (α = ε/4) on the first 1000 test images twice:
 # pgd20.json counts an example broken if any iterate fools the model (advlab's default), pgd20-final.json
 # only the final iterate (--final-iterate: what the issue's PyTorch reference and most papers count).
+# Sourcing it moves to the repository's root and sets EPOCHS (default 10); the caller sets OUT.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+EPOCHS=${EPOCHS:-10}
 advlab() { node packages/cli/bin/advlab.js "$@"; }
 run() {
   local name=$1 eps=$2; shift 2

@@ -5,10 +5,8 @@
 # A single run's robust accuracy moves by about a point with the seed, and when FGSM training overfits
 # catastrophically is close to chaotic, so one run is not evidence either way.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/at-seeds}
-EPOCHS=${EPOCHS:-10}
-source scripts/at-lib.sh
+source "$(dirname "$0")/at-lib.sh"
 for seed in ${SEEDS:-1 2}; do
   run fgsm-e0.2-s$seed 0.2 --method fgsm --eval-every 117 --seed "$seed"
   run pgd-e0.1-s$seed  0.1 --method pgd --steps 7 --seed "$seed"
