@@ -29,8 +29,13 @@ function toTf(name: string, shape: number[], data: number[]): tf.Tensor {
 }
 
 const names = Object.keys(ref.params);
-const model = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
-model.setWeights(names.map((n) => toTf(n, ref.params[n].shape, ref.params[n].data)));
+/** advlab's wong-cnn holding PyTorch's initial weights. */
+function pytorchInitialModel() {
+  const m = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+  m.setWeights(names.map((n) => toTf(n, ref.params[n].shape, ref.params[n].data)));
+  return m;
+}
+const model = pytorchInitialModel();
 const data = loadFashionMnist();
 const { x, y } = batchTensors(data.train, Array.from({ length: ref.batch }, (_, i) => i));
 const eta = tf.transpose(tf.tensor4d(ref.eta, [ref.batch, 1, 28, 28]), [0, 2, 3, 1]) as tf.Tensor4D;
@@ -39,7 +44,7 @@ const objective = makeObjective({ method: ref.method, lambda: ref.lambda }, ref.
 const prepared = objective.prepare(forward, x, y, { eps: ref.eps, rng: new Rng(0) });
 const points = ref.method === 'gradalign' ? [prepared[0]!, eta] : prepared;
 const xAdvSum = tf.sum(prepared[0]!).dataSync()[0]!;
-const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+const vars = trainableVariables(model);
 const { value, grads } = tf.variableGrads(() => objective.loss(forward, x, y, points, { eps: ref.eps, rng: new Rng(0) }), vars);
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-12, Math.abs(b));
 const rows: [string, number, number, number][] = [['loss', value.dataSync()[0]!, ref.loss, 0]];
@@ -64,8 +69,7 @@ process.exit(worst <= tol ? 0 : 1);
 
 function followTrajectory(): void {
   const t = ref.trajectory as { losses: number[]; clean_acc: number; bim10_acc: number };
-  const m = createModel('wong-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
-  m.setWeights(names.map((n) => toTf(n, ref.params[n].shape, ref.params[n].data)));
+  const m = pytorchInitialModel();
   const f: Forward = (xx, training) => m.apply(xx, { training }) as tf.Tensor2D;
   const opt = makeOptimizer('adam', 1e-3);
   const vs = trainableVariables(m);

@@ -122,10 +122,13 @@ def project(x_adv, x, eps):
     return torch.min(torch.max(x_adv, x - eps), x + eps).clamp_(0.0, 1.0)
 
 
-def pgd(model, x, y, eps, alpha, steps):
-    """PGD with a uniform random start in the ball (Madry et al.)."""
+def pgd(model, x, y, eps, alpha, steps, on_iterate=None):
+    """PGD with a uniform random start in the ball (Madry et al.); `on_iterate(x_t)` sees the start and
+    every iterate before its step (not the final one, which is returned)."""
     x_adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp_(0.0, 1.0)
     for _ in range(steps):
+        if on_iterate is not None:
+            on_iterate(x_adv)
         g = input_grad(model, x_adv, y)
         x_adv = project(x_adv + alpha * g.sign(), x, eps)
     return x_adv.detach()

@@ -34,14 +34,13 @@ def accuracy(model, xs, ys, eps, steps, batch=256):
         x, y = xs[s:s + batch], ys[s:s + batch]
         with torch.no_grad():
             ok = model(x).argmax(1) == y
-        alpha = eps / 4
-        x_adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp_(0.0, 1.0)
         survived = ok.clone()
-        for _ in range(steps):
+
+        def still_right(x_t):
             with torch.no_grad():
-                survived &= model(x_adv).argmax(1) == y
-            g = bench.input_grad(model, x_adv, y)
-            x_adv = bench.project(x_adv + alpha * g.sign(), x, eps)
+                survived.logical_and_(model(x_t).argmax(1) == y)
+
+        x_adv = bench.pgd(model, x, y, eps, eps / 4, steps, on_iterate=still_right)
         with torch.no_grad():
             adv_ok = model(x_adv).argmax(1) == y
         clean += int(ok.sum())
