@@ -18,11 +18,8 @@
 import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  backendInfo, batchTensors, chunks, classifierFromLayersModel, createModel, loadFashionMnist, makeObjective, makeOptimizer,
-  range, runAttack, threatModel, trainableVariables, useBackend, Rng,
-  type BackendName, type Forward, type ImageSet, type ObjectiveConfig,
-} from '@advlab/core';
+import { backendInfo, batchTensors, chunks, classifierFromLayersModel, createModel, makeObjective, makeOptimizer, range, runAttack, threatModel, trainableVariables, useBackend, Rng, type BackendName, type Forward, type ImageSet, type ObjectiveConfig } from '@advlab/core';
+import { loadFashionMnist } from '@advlab/node';
 import { BENCH_MODELS, WORKLOAD_NAMES, peakConvFlops, type BenchModel, type WorkloadName } from './flops.ts';
 
 export const PROTOCOL_PREFIX = '@@bench ';

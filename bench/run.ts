@@ -22,7 +22,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdvlabError, ConfigError } from '../packages/core/src/errors.ts';
-import { writeFileAtomic } from '../packages/core/src/util/fs.ts';
+import { writeFileAtomic } from '@advlab/node';
 import { BENCH_MODELS, WORKLOAD_NAMES, WORKLOADS, forwardFlops, peakConvFlops, workloadFlops, type BenchModel, type WorkloadName } from './flops.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -226,7 +226,7 @@ class Child {
 
 function advlabChild(label: string, args: string[], threads: number | undefined): Child {
   const env = threads === undefined ? process.env : { ...process.env, ADVLAB_THREADS: String(threads) };
-  return new Child(label, process.execPath, ['--import', 'tsx', join(HERE, 'advlab-worker.ts'), ...args], env);
+  return new Child(label, process.execPath, ['--conditions=source', '--import', 'tsx', join(HERE, 'advlab-worker.ts'), ...args], env);
 }
 
 function pythonChild(o: BenchOptions, label: string, args: string[]): Child {

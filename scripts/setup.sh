@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything advlab needs on a fresh Debian machine: the system packages (the real
-# Fashion-MNIST dataset, oneDNN for the native backend, Chromium for the report's browser test), the npm workspace, and the native addon.
+# Fashion-MNIST dataset, oneDNN for the native backend, Chromium for the browser tests), the npm workspace, the native
+# addon and the packages' builds.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,5 @@ fi
 npm ci --no-audit --no-fund
 # The native oneDNN backend (packages/onednn); advlab falls back to wasm when it is missing.
 npm run build:native
+# Every package's dist/ (JavaScript + .d.ts): the advlab command runs the built CLI.
+npm run build

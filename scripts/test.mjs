@@ -1,4 +1,5 @@
-// Runs every *.test.ts under packages/ and test/ with node's test runner (TypeScript through tsx).
+// Runs every *.test.ts under packages/ and test/ with node's test runner (TypeScript through tsx; the
+// 'source' export condition makes @advlab/* imports resolve to the packages' src/, not their dist/).
 // node 20's --test does not expand globs itself, hence this script.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Two cores: run test files two at a time so tf.js-heavy files do not fight for the CPU.
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

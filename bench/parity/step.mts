@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchTensors, createModel, gradAlignPenalty, loadFashionMnist, makeObjective, makeOptimizer, Rng, runAttack, threatModel, trainableVariables, useBackend, type Forward } from '@advlab/core';
+import { batchTensors, createModel, gradAlignPenalty, makeObjective, makeOptimizer, Rng, runAttack, threatModel, trainableVariables, useBackend, type Forward } from '@advlab/core';
+import { loadFashionMnist } from '@advlab/node';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string', default: 'auto' }, tol: { type: 'string', default: '1e-3' } } });
 const ref = JSON.parse(readFileSync(positionals[0] ?? '/tmp/parity.json', 'utf8'));

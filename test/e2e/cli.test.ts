@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
-import { readIdx } from '../../packages/core/src/data/idx.ts';
+import { readIdx } from '@advlab/node';
 
 // End to end through the real `advlab` binary, on the synthetic 8×8 task so it runs in seconds.
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');

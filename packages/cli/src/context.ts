@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ConfigError, ModelMissingError, backendInfo, batchTensors, classifierFromLayersModel, loadDataset, loadModel, parseNorm,
-  runAttack, threatModel, useBackend, viz, type AttackResult, type BackendName, type Classifier, type Dataset, type ImageSet, type ModelMeta, type Norm,
-} from '@advlab/core';
+import { ConfigError, ModelMissingError, backendInfo, batchTensors, classifierFromLayersModel, parseNorm, runAttack, threatModel, useBackend, viz, type AttackResult, type BackendName, type Classifier, type Dataset, type ImageSet, type ModelMeta, type Norm } from '@advlab/core';
+import { adversarialGrid, loadDataset, loadModel } from '@advlab/node';
 import { num, str } from './args.ts';
 
 export async function selectBackend(v: unknown): Promise<BackendName> {
@@ -83,7 +81,7 @@ export function renderGrid(src: GridSource, pick: number[], title: string): Buff
     advPred: name(result.pred[j]!),
     advConf: result.confidence[j]!,
   }));
-  return viz.adversarialGrid(rows, { title });
+  return adversarialGrid(rows, { title });
 }
 
 /** Softmax prediction and confidence of `classifier` on x. */

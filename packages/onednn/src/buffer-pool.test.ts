@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../../core/src/backend/index.ts';
+import { useBackend } from '@advlab/node';
 import { AgedLists, BufferPool, HUGE_PAGE_BYTES, PAGE_ALLOC_MIN_BYTES, type PageAllocator } from './buffer-pool.ts';
 import { poolStats } from './backend.ts';
 import { SKIP } from './test-util.ts';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastPlan } from './kernels/elementwise.ts';
-import { useBackend } from '../../core/src/backend/index.ts';
+import { useBackend } from '@advlab/node';
 import { compare, counts, randomArray, Rng, SKIP, valuesOn } from './test-util.ts';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo, useBackend } from '../../core/src/backend/index.ts';
+import { backendInfo, useBackend } from '@advlab/node';
 import { isAvailable, unavailableReason } from './status.ts';
 import { SKIP } from './test-util.ts';
 

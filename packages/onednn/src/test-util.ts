@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { useBackend } from '../../core/src/backend/index.ts';
-import { relErr } from '../../core/src/testing/numeric.ts';
-import { Rng } from '../../core/src/util/rng.ts';
+import { useBackend } from '@advlab/node';
+import { relErr } from '@advlab/core/testing';
+import { Rng } from '@advlab/core';
 import { kernelStats } from './kernels/util.ts';
 import { isAvailable, unavailableReason } from './status.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -24,8 +24,11 @@ export interface PageInspection {
   images: { alt: string; complete: boolean; naturalWidth: number; shown: number }[];
 }
 
-/** `maxHeight` clips the full-page screenshot to its top (a long report is tens of thousands of pixels tall). */
-export async function inspectReport(file: string, screenshot: string, opts: { maxHeight?: number } = {}): Promise<PageInspection> {
+/**
+ * Runs `use` with a fresh headless Chromium context (its own empty profile, removed afterwards). The flags
+ * keep Chromium off the network it would otherwise try to reach at start.
+ */
+export async function withChromium<T>(use: (context: BrowserContext) => Promise<T>): Promise<T> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'advlab-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -34,6 +37,16 @@ export async function inspectReport(file: string, screenshot: string, opts: { ma
     viewport: { width: 1280, height: 900 },
   });
   try {
+    return await use(context);
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+/** `maxHeight` clips the full-page screenshot to its top (a long report is tens of thousands of pixels tall). */
+export async function inspectReport(file: string, screenshot: string, opts: { maxHeight?: number } = {}): Promise<PageInspection> {
+  return withChromium(async (context) => {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     const external: string[] = [];
@@ -76,8 +89,5 @@ export async function inspectReport(file: string, screenshot: string, opts: { ma
     }));
     await page.screenshot({ path: screenshot, fullPage: true, ...(opts.maxHeight ? { clip: { x: 0, y: 0, width: 1280, height: opts.maxHeight } } : {}) });
     return { errors, external, dialogs, charts, images, ...dom };
-  } finally {
-    await context.close();
-    rmSync(userDataDir, { recursive: true, force: true });
-  }
+  });
 }

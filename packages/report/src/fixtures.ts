@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { viz } from '@advlab/core';
+import { adversarialGrid } from '@advlab/node';
 
 export const XSS_NAME = '<script>alert(1)</script>';
 
@@ -25,7 +26,7 @@ export function tinyGridPng(): Buffer {
     const adversarial = clean.map((v, i) => Math.min(1, Math.max(0, v + (i % 2 ? 0.1 : -0.1))));
     return { clean, adversarial, height: 8, width: 8, channels: 1, trueLabel: CLASSES[seed]!, cleanPred: CLASSES[seed]!, cleanConf: 0.9, advPred: CLASSES[(seed + 1) % 4]!, advConf: 0.7 };
   };
-  return viz.adversarialGrid([row(0), row(1)], { title: 'PGD linf eps=0.1' });
+  return adversarialGrid([row(0), row(1)], { title: 'PGD linf eps=0.1' });
 }
 
 export function evalReport(opts: { clean?: number; worst?: number[]; failCheck?: boolean } = {}) {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTACKS, ConfigError, batchTensors, getAttack, runAttack, threatModel, writeFileAtomic, writeIdx } from '@advlab/core';
+import { ATTACKS, ConfigError, batchTensors, getAttack, runAttack, threatModel } from '@advlab/core';
+import { writeFileAtomic, writeIdx } from '@advlab/node';
 import { COMMON, num, parse, positiveInt, required, str } from '../args.ts';
 import { checkCompatible, datasetFor, normOf, openModel, predictWithConfidence, renderGrid, seedOf, selectBackend } from '../context.ts';
 

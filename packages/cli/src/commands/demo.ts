@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@advlab/core';
+import { writeFileAtomic } from '@advlab/node';
 import { COMMON, num, parse, positiveInt, str } from '../args.ts';
 import { datasetFor, fooledGrid, openModel } from '../context.ts';
 import { train } from './train.ts';

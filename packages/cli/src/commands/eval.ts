@@ -1,4 +1,5 @@
-import { evaluateRobustness, getAttack, writeFileAtomic, type EvaluationReport } from '@advlab/core';
+import { evaluateRobustness, getAttack, type EvaluationReport } from '@advlab/core';
+import { writeFileAtomic } from '@advlab/node';
 import { COMMON, num, numList, parse, positiveInt, required, str } from '../args.ts';
 import { ProgressBar } from '../progress.ts';
 import { checkCompatible, datasetFor, normOf, openModel, seedOf, selectBackend } from '../context.ts';

@@ -1,7 +1,8 @@
-import { ATTACKS, BACKENDS, CHECK_DOCS, DATASETS, METHODS, MODELS } from '@advlab/core';
+import { ATTACKS, CHECK_DOCS, METHODS, MODELS } from '@advlab/core';
+import { DATASETS, backendProviders } from '@advlab/node';
 
 export function list(): void {
-  const section = (title: string, items: { name: string; description: string }[]) => {
+  const section = (title: string, items: readonly { name: string; description: string }[]) => {
     process.stdout.write(`${title}:\n`);
     const w = Math.max(...items.map((i) => i.name.length));
     for (const i of items) process.stdout.write(`  ${i.name.padEnd(w)}  ${i.description}\n`);
@@ -10,6 +11,6 @@ export function list(): void {
   section('models', [...MODELS]);
   section('training methods', [...METHODS]);
   section('datasets', [...DATASETS]);
-  section('backends', BACKENDS);
+  section('backends', backendProviders());
   section('sanity checks', Object.entries(CHECK_DOCS).map(([name, description]) => ({ name, description })));
 }

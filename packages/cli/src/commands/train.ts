@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import {
-  ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, RunDirectory, assertModelName, backendInfo, classifierFromLayersModel, createModel,
-  assertMinority, loadDataset, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, writeFileAtomic, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule,
-  type InitScheme, type MethodName, type MetricsLine, type ModelName,
-} from '@advlab/core';
+import { ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, assertModelName, backendInfo, classifierFromLayersModel, createModel, assertMinority, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule, type InitScheme, type MethodName, type MetricsLine, type ModelName } from '@advlab/core';
+import { RunDirectory, loadDataset, writeFileAtomic } from '@advlab/node';
 import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
 import { selectBackend, seedOf } from '../context.ts';

@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { RunDirectory, backendInfo, danskinCheck, writeFileAtomic } from '@advlab/core';
+import { backendInfo, danskinCheck } from '@advlab/core';
+import { RunDirectory, writeFileAtomic } from '@advlab/node';
 import { writeReport } from '@advlab/report';
 import { assertSameConfig, parseTrainFlags, train } from '../commands/train.ts';
 import { attack } from '../commands/attack.ts';

@@ -5,10 +5,12 @@ import { cpu, linearClassifier, trainedMlp } from '../testing/fixtures.ts';
 import { threatModel } from '../threat/threat.ts';
 import { crossEntropy, dlr, targetedDlr } from '../losses/losses.ts';
 import { inputGradient } from './gradient.ts';
-import { runAttack } from './run.ts';
+import { finalizeAttack, runAttack } from './run.ts';
 import { apgdCheckpoints } from './apgd.ts';
 import { ATTACKS, getAttack } from './registry.ts';
-import type { Classifier } from '../models/classifier.ts';
+import { type Classifier, classifierFromLayersModel } from '../models/classifier.ts';
+import { tinyCnnLayersModel, tinyCnnWeights } from '../testing/graph-model.ts';
+import { ConfigError } from '../errors.ts';
 
 await cpu();
 
@@ -231,4 +233,62 @@ test('tf.js memory: numTensors does not grow across attack runs', () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) once();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('a model of 0–255 pixels, attacked in [0,255] with ε·255, gives the [0,1] model\'s robust accuracy and points ×255', () => {
+  // M takes [0,1]; M255 is the same network with the first layer's weights divided by 255, so
+  // M255(255·x) = M(x): the same model in its own pixel space.
+  const spec = { inputShape: [6, 6, 1] as [number, number, number], filters: 4, kernelSize: 3, numClasses: 4 };
+  const w = tinyCnnWeights(spec, 21);
+  const m1 = tinyCnnLayersModel(w);
+  const m255 = tinyCnnLayersModel({ ...w, convKernel: w.convKernel.map((v) => v / 255) });
+  const c1 = classifierFromLayersModel(m1);
+  const c255 = classifierFromLayersModel(m255, { bounds: [0, 255] });
+  const n = 40;
+  const x = tf.randomUniform([n, 6, 6, 1], 0, 1, 'float32', 12) as tf.Tensor4D;
+  const x255 = tf.mul(x, 255) as tf.Tensor4D;
+  const y = tf.tidy(() => tf.cast(tf.argMax(c1.logits(x), 1), 'int32') as tf.Tensor1D);
+  for (const [norm, eps] of [['linf', 0.04], ['l2', 0.3]] as const) {
+    const r1 = runAttack('pgd', c1, x, y, threatModel(norm, eps), { config: { steps: 10 }, seed: 3 });
+    const r255 = runAttack('pgd', c255, x255, y, threatModel(norm, eps * 255, { bounds: [0, 255] }), { config: { steps: 10 }, seed: 3 });
+    const fooled = r1.success.reduce((a, b) => a + b, 0);
+    assert.ok(fooled > 0.2 * n && fooled < n, `${norm}: the attack fools some but not all (${fooled}/${n})`);
+    assert.deepEqual(Array.from(r255.success), Array.from(r1.success), `${norm}: same examples fooled`);
+    assert.deepEqual(Array.from(r255.pred), Array.from(r1.pred));
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.div(r255.xAdv, 255), r1.xAdv))).dataSync()[0]!);
+    assert.ok(diff < 1e-4, `${norm}: adversarial points differ by ${diff} (in [0,1] units)`);
+    r1.distance.forEach((d, i) => assert.ok(Math.abs(r255.distance[i]! / 255 - d) < 1e-4 * Math.max(1, d)));
+    assert.ok(tf.max(r255.xAdv).dataSync()[0]! > 1, 'points live in [0,255]');
+    tf.dispose([r1.xAdv, r255.xAdv]);
+  }
+  tf.dispose([x, x255, y]);
+  m1.dispose();
+  m255.dispose();
+});
+
+test('bounds mismatches fail loudly: a [0,1] threat on a [0,255] model, and clean inputs outside the box', () => {
+  const spec = { inputShape: [6, 6, 1] as [number, number, number], filters: 2, kernelSize: 3, numClasses: 3 };
+  const m = tinyCnnLayersModel(tinyCnnWeights(spec, 2));
+  const c255 = classifierFromLayersModel(m, { bounds: [0, 255], name: 'raw-bytes' });
+  const c1 = classifierFromLayersModel(m);
+  const x = tf.randomUniform([4, 6, 6, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const x255 = tf.mul(x, 255) as tf.Tensor4D;
+  const y = tf.tensor1d([0, 1, 2, 0], 'int32');
+  const isBounds = (re: RegExp) => (e: unknown) => e instanceof ConfigError && e.code === 'E_CONFIG' && e.option === 'bounds' && re.test(e.message);
+  assert.throws(() => runAttack('pgd', c255, x, y, threatModel('linf', 0.03)), isBounds(/\[0, 255\] that raw-bytes declares.*found threat bounds \[0, 1\]/));
+  assert.throws(() => runAttack('fgsm', c1, x255, y, threatModel('linf', 8, { bounds: [0, 255] })), isBounds(/found threat bounds \[0, 255\]/));
+  // finalizeAttack (the trust boundary) checks it too
+  assert.throws(() => finalizeAttack(c255, x, y, x, threatModel('linf', 0.03)), isBounds(/raw-bytes/));
+  // a hand-written classifier declares no bounds: 0–255 data against the default [0,1] threat is refused
+  const k = 1 / 255;
+  const lin = linearClassifier([[k, 0, 0], [0, k, 0], [0, 0, k]], [0, 0, 0], [1, 1, 3]);
+  const raw = tf.tensor4d([200, 10, 30], [1, 1, 1, 3]);
+  assert.throws(() => runAttack('pgd', lin, raw, tf.tensor1d([0], 'int32'), threatModel('linf', 0.1)), isBounds(/clean inputs inside the threat's bounds \[0, 1\].*found values in \[10, 200\]/));
+  const ok = runAttack('fgsm', lin, raw, tf.tensor1d([0], 'int32'), threatModel('linf', 8, { bounds: [0, 255] }));
+  assert.deepEqual(Array.from(ok.xAdv.dataSync()), [192, 18, 38]);
+  // a matching threat runs
+  const r = runAttack('fgsm', c255, x255, y, threatModel('linf', 8, { bounds: [0, 255] }));
+  assert.ok(tf.max(r.xAdv).dataSync()[0]! > 1);
+  tf.dispose([x, x255, y, raw, ok.xAdv, r.xAdv]);
+  m.dispose();
 });

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdvlabError } from '../errors.ts';
+import { AdvlabError, ConfigError } from '../errors.ts';
 import type { Classifier } from '../models/classifier.ts';
 import type { ThreatModel } from '../threat/threat.ts';
-import { BOX } from '../threat/threat.ts';
+import { formatBounds, sameBounds } from '../threat/threat.ts';
 import { Rng } from '../util/rng.ts';
 import { getAttack } from './registry.ts';
 import type { AttackDefinition } from './types.ts';
@@ -24,8 +24,40 @@ export interface AttackResult {
 export const BALL_TOLERANCE = 1e-5;
 
 /**
- * The one trust boundary: re-project the proposal onto ball ∩ box, reject NaN/Inf, verify the
- * constraints numerically and recompute success from the model.
+ * Refuses (ConfigError naming `bounds`) a threat whose box differs from the input domain the
+ * classifier declares, e.g. a [0,1] threat against a model of [0,255] pixels: ε and the clip would be
+ * in the wrong units. Classifiers that declare no bounds are not checked.
+ */
+export function checkThreatMatchesModel(model: Classifier, threat: ThreatModel): void {
+  if (model.bounds !== undefined && !sameBounds(model.bounds, threat.bounds)) {
+    throw new ConfigError(
+      'bounds',
+      `a threat model with the input bounds ${formatBounds(model.bounds)} that ${model.name} declares (ε is in the model's pixel space)`,
+      `threat bounds ${formatBounds(threat.bounds)}`,
+    );
+  }
+}
+
+/**
+ * Refuses (ConfigError naming `bounds`) clean inputs outside the threat's box — typically images in
+ * [0, 255] attacked with a [0, 1] threat, or the reverse — instead of letting the clip move them.
+ */
+export function checkInputsInBounds(x: tf.Tensor4D, threat: ThreatModel): void {
+  const [lo, hi] = threat.bounds;
+  const [min, max] = tf.tidy(() => [tf.min(x).dataSync()[0]!, tf.max(x).dataSync()[0]!]);
+  const slack = BALL_TOLERANCE * (hi - lo);
+  if (!(min >= lo - slack && max <= hi + slack)) {
+    throw new ConfigError(
+      'bounds',
+      `clean inputs inside the threat's bounds ${formatBounds(threat.bounds)} (the model's pixel space)`,
+      `values in [${min}, ${max}]`,
+    );
+  }
+}
+
+/**
+ * The one trust boundary: re-project the proposal onto ball ∩ box (the threat's `bounds`), reject
+ * NaN/Inf, verify the constraints numerically and recompute success from the model.
  */
 export function finalizeAttack(
   model: Classifier,
@@ -36,6 +68,7 @@ export function finalizeAttack(
   targets?: tf.Tensor1D,
   attackName = 'attack',
 ): AttackResult {
+  checkThreatMatchesModel(model, threat);
   const finite = tf.tidy(() => tf.all(tf.isFinite(proposal)).dataSync()[0]);
   if (!finite) throw new AdvlabError('E_NAN', `${attackName}: proposed adversarial points contain NaN or Inf`);
   const xAdv = threat.project(proposal, x);
@@ -54,9 +87,13 @@ export function finalizeAttack(
     };
   });
   const worst = distance.reduce((m, d) => Math.max(m, d), 0);
-  if (worst > threat.eps * (1 + BALL_TOLERANCE) + BALL_TOLERANCE || boxMin < BOX.min || boxMax > BOX.max) {
+  const [lo, hi] = threat.bounds;
+  if (worst > threat.eps * (1 + BALL_TOLERANCE) + BALL_TOLERANCE || boxMin < lo || boxMax > hi) {
     xAdv.dispose();
-    throw new AdvlabError('E_ATTACK', `${attackName}: projection failed: max distance ${worst} > eps ${threat.eps} or outside [0,1] (${boxMin}, ${boxMax})`);
+    throw new AdvlabError(
+      'E_ATTACK',
+      `${attackName}: projection failed: max distance ${worst} > eps ${threat.eps} or outside ${formatBounds(threat.bounds)} (${boxMin}, ${boxMax})`,
+    );
   }
   return { xAdv, success, pred, confidence, distance };
 }
@@ -77,6 +114,8 @@ export function runAttack<C extends object>(
   opts: RunAttackOptions<C> = {},
 ): AttackResult {
   const def = (typeof attack === 'string' ? getAttack(attack) : attack) as AttackDefinition<C>;
+  checkThreatMatchesModel(model, threat);
+  checkInputsInBounds(x, threat);
   const config = { ...def.defaults(threat), ...opts.config } as C;
   if (def.targeted && !opts.targets) throw new AdvlabError('E_ATTACK', `${def.name} is targeted: pass target labels`);
   const proposal = def.propose({ model, x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets });

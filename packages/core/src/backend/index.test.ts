@@ -4,18 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdvlabError, ConfigError } from '../errors.ts';
-import { BACKENDS, backendInfo, useBackend } from './index.ts';
+import { backendInfo, backendProviders, registerBackendProvider, useBackend } from './index.ts';
 import { registerConv2DBackpropFilter } from './conv2d-backprop-filter.ts';
-
-async function onednnInstalled(): Promise<boolean> {
-  try {
-    const spec: string = '@advlab/onednn';
-    await import(spec);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('backendInfo before any useBackend fails with E_BACKEND', () => {
   assert.throws(backendInfo, (e: unknown) => e instanceof AdvlabError && e.code === 'E_BACKEND' && /useBackend/.test(e.message));
@@ -28,15 +18,19 @@ test("useBackend() = 'auto' picks the fastest available backend silently", async
   }
   const name = await useBackend();
   t.mock.restoreAll();
-  const expected = (await onednnInstalled()) ? 'onednn' : 'wasm';
-  assert.equal(name, expected);
-  assert.equal(tf.getBackend(), expected);
+  // @advlab/core alone knows no native backend: @advlab/node registers 'onednn'.
+  assert.equal(name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
   assert.deepEqual(printed, []);
 });
 
-test('BACKENDS lists cpu, wasm and onednn with descriptions', () => {
-  assert.deepEqual(BACKENDS.map((b) => b.name), ['cpu', 'wasm', 'onednn']);
-  for (const b of BACKENDS) assert.ok(b.description.length > 10, b.name);
+test("backendProviders lists wasm and cpu, in 'auto' order, with descriptions; one in use cannot be replaced", () => {
+  assert.deepEqual(backendProviders().map((b) => b.name), ['wasm', 'cpu']);
+  for (const b of backendProviders()) assert.ok(b.description.length > 10, b.name);
+  assert.throws(
+    () => registerBackendProvider({ name: 'wasm', description: 'another', prepare: async () => {} }),
+    (e: unknown) => e instanceof AdvlabError && e.code === 'E_BACKEND' && /already in use/.test(e.message),
+  );
 });
 
 test('useBackend is idempotent: kernels are registered once, the active backend is kept', async () => {
@@ -73,23 +67,9 @@ test('an unknown backend name is a ConfigError naming --backend', async () => {
       assert.ok(e instanceof ConfigError);
       assert.equal(e.code, 'E_CONFIG');
       assert.equal(e.option, '--backend');
-      assert.equal(e.message, `--backend: expected one of cpu, wasm, onednn, auto, found ${bad}`);
+      assert.equal(e.message, `--backend: expected one of cpu, wasm, auto, found ${bad}`);
       return true;
     });
   }
 });
 
-test("useBackend('onednn') fails with E_BACKEND while @advlab/onednn is not built; the backend in use is unchanged", async (t) => {
-  if (await onednnInstalled()) return t.skip('@advlab/onednn is installed');
-  await useBackend('wasm');
-  await assert.rejects(useBackend('onednn'), (e: unknown) => {
-    assert.ok(e instanceof AdvlabError);
-    assert.equal(e.code, 'E_BACKEND');
-    assert.match(e.message, /onednn/);
-    assert.match(e.message, /@advlab\/onednn/);
-    assert.match(e.message, /not built/);
-    return true;
-  });
-  assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(await useBackend('auto'), 'wasm');
-});

@@ -31,7 +31,7 @@ export const CHECK_DOCS: Record<CheckCode, string> = {
   'zero-gradients': 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
   'logits-not-probabilities': 'the model outputs logits, not probabilities (CE on probabilities masks gradients)',
   'deterministic': 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
-  'in-ball-and-box': 'every adversarial point lies inside the ε-ball and the [0,1] box',
+  'in-ball-and-box': "every adversarial point lies inside the ε-ball and the input box (the model's bounds, [0,1] by default)",
 };
 
 export function check(code: CheckCode, passed: boolean, detail: string, skipped = false): CheckResult {
@@ -96,6 +96,11 @@ export function checkLargeEps(accuracy: number, eps: number, n: number): CheckRe
   return check('large-eps', accuracy <= 0.05, `PGD at ε=${eps} leaves ${(accuracy * 100).toFixed(1)}% of ${n} examples robust (expected ≤ 5%)`);
 }
 
-export function checkInBallAndBox(maxRatio: number, count: number): CheckResult {
-  return check('in-ball-and-box', maxRatio <= 1 + 1e-5, `${count} adversarial points; max ‖δ‖/ε = ${maxRatio.toFixed(6)}; all inside [0,1]`);
+/** `bounds` is the box the points were clipped to (the threat's and the model's input domain). */
+export function checkInBallAndBox(maxRatio: number, count: number, bounds: readonly [number, number] = [0, 1]): CheckResult {
+  return check(
+    'in-ball-and-box',
+    maxRatio <= 1 + 1e-5,
+    `${count} adversarial points; max ‖δ‖/ε = ${maxRatio.toFixed(6)}; all inside [${bounds[0]}, ${bounds[1]}]`,
+  );
 }

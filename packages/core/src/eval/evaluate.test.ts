@@ -77,3 +77,18 @@ test('tf.js memory: numTensors does not grow across evaluations', () => {
   evaluateRobustness(classifier, data, small);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("a model in its own pixel space (inputs 0–255, ε × 255) gets the [0,1] model's numbers and checks", () => {
+  // The same function of the image: the wrapper divides by 255 before the [0,1] model.
+  const in255: Classifier = { ...classifier, name: 'mlp-255', bounds: [0, 255], logits: (x) => tf.tidy(() => classifier.logits(tf.div(x, 255))) };
+  const data255 = { ...data, images: data.images.map((v) => v * 255) };
+  const base = { ...opts, eps: [0.05], attacks: ['pgd'], worstCase: false };
+  const a = evaluateRobustness(classifier, data, base).report;
+  const b = evaluateRobustness(in255, data255, { ...base, eps: [0.05 * 255] }).report;
+  assert.equal(b.clean_accuracy, a.clean_accuracy);
+  assert.ok(Math.abs(b.attacks[0]!.robust_accuracy - a.attacks[0]!.robust_accuracy) <= 0.01, `${b.attacks[0]!.robust_accuracy} vs ${a.attacks[0]!.robust_accuracy}`);
+  const verdicts = (r: typeof a) => r.checks.map((c) => [c.code, c.passed, c.skipped]);
+  assert.deepEqual(verdicts(b), verdicts(a));
+  assert.ok(b.checks.every((c) => c.passed), JSON.stringify(b.checks));
+  assert.ok(b.checks.some((c) => c.code === 'large-eps' && !c.skipped), 'the large-ε check ran, over the 0–255 box');
+});

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.ts';
 import type { ImageSet } from '../data/types.ts';
-import type { Classifier } from '../models/classifier.ts';
+import { classifierBounds, type Classifier } from '../models/classifier.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Norm } from '../threat/norms.ts';
 import { getAttack } from '../attacks/registry.ts';
@@ -13,9 +13,10 @@ import * as checks from './checks.ts';
 export interface EvaluateOptions {
   attacks: string[];
   eps: number[];
-  norm: Norm;
-  /** The first n examples of the set, in order (unshuffled), so numbers compare across tools. */
-  n: number;
+  /** Default 'linf'. */
+  norm?: Norm;
+  /** The first n examples of the set, in order (unshuffled), so numbers compare across tools. Default: all. */
+  n?: number;
   batchSize?: number;
   seed?: number;
   /** Add the AutoAttack-style sequence APGD-CE → APGD-T on survivors to the worst case. */
@@ -78,7 +79,9 @@ export interface EvaluationDetail {
 
 const WORST_CASE_SEQUENCE = ['apgd-ce', 'apgd-t'];
 
-function validate(o: EvaluateOptions, set: ImageSet): void {
+type ResolvedOptions = EvaluateOptions & { n: number; norm: Norm };
+
+function validate(o: ResolvedOptions, set: ImageSet): void {
   if (!Number.isInteger(o.n) || o.n < 1) throw new ConfigError('--n', 'an integer ≥ 1', String(o.n));
   if (o.n > set.n) throw new ConfigError('--n', `at most the ${set.n} test examples`, String(o.n));
   if (o.eps.length === 0) throw new ConfigError('--eps', 'at least one ε', 'none');
@@ -118,7 +121,7 @@ function attackIndices(
   set: ImageSet,
   indices: number[],
   threat: ThreatModel,
-  o: EvaluateOptions,
+  o: ResolvedOptions,
   onBatch: (done: number) => void,
 ): { success: Uint8Array; maxRatio: number; points: number } {
   const success = new Uint8Array(indices.length);
@@ -126,6 +129,7 @@ function attackIndices(
   let off = 0;
   let batchNo = 0;
   const size = set.height * set.width * set.channels;
+  const [lo, hi] = threat.bounds;
   for (const idx of chunks(indices, o.batchSize ?? 256)) {
     const { x, y } = batchTensors(set, idx);
     const r = runAttack(name, model, x, y, threat, { config: o.attackConfig?.[name], seed: (o.seed ?? 0) * 1000003 + batchNo++ });
@@ -137,7 +141,7 @@ function attackIndices(
       let outside = false;
       for (let k = 0; k < size; k++) {
         const a = adv[j * size + k]!;
-        if (!(a >= 0 && a <= 1)) outside = true;
+        if (!(a >= lo && a <= hi)) outside = true;
         delta[k] = a - clean[j * size + k]!;
       }
       const ratio = threat.eps > 0 ? jsNorm(delta, threat.norm) / threat.eps : jsNorm(delta, threat.norm) > 0 ? Infinity : 0;
@@ -153,9 +157,10 @@ function attackIndices(
 export function evaluateRobustness(
   model: Classifier,
   set: ImageSet,
-  o: EvaluateOptions,
+  options: EvaluateOptions,
   datasetName = 'dataset',
 ): { report: EvaluationReport; detail: EvaluationDetail } {
+  const o: ResolvedOptions = { ...options, n: options.n ?? set.n, norm: options.norm ?? 'linf' };
   validate(o, set);
   const t0 = performance.now();
   const K = model.numClasses;
@@ -187,8 +192,10 @@ export function evaluateRobustness(
     return out;
   };
 
+  // Attacks perturb the model's own pixel space: ε is given in it and the box is its input range.
+  const bounds = classifierBounds(model);
   for (const eps of o.eps) {
-    const threat = threatModel(o.norm, eps);
+    const threat = threatModel(o.norm, eps, { bounds });
     const worstFlags = Uint8Array.from(correct);
     for (const name of o.attacks) {
       const def = getAttack(name);
@@ -241,8 +248,9 @@ export function evaluateRobustness(
       results.push(checks.checkZeroGradients(model, x, y), checks.checkLogits(model, x), checks.checkDeterministic(model, x));
       // The whole box is inside the ball at these radii: any image is reachable.
       const d = set.height * set.width * set.channels;
-      const bigEps = o.norm === 'linf' ? 1 : o.norm === 'l2' ? Math.sqrt(d) : d;
-      const big = threatModel(o.norm, bigEps);
+      const span = bounds[1] - bounds[0];
+      const bigEps = span * (o.norm === 'linf' ? 1 : o.norm === 'l2' ? Math.sqrt(d) : d);
+      const big = threatModel(o.norm, bigEps, { bounds });
       const r = runAttack('pgd', model, x, y, big, { config: { steps: 20, alpha: bigEps / 4 }, seed: o.seed ?? 0 });
       results.push(checks.checkLargeEps(mean(r.success.map((s) => 1 - s)), bigEps, probeIdx.length));
       tf.dispose([x, y, r.xAdv]);
@@ -251,7 +259,7 @@ export function evaluateRobustness(
         results.push(checks.skipped(c, 'no correctly classified example'));
       }
     }
-    results.push(points > 0 ? checks.checkInBallAndBox(maxRatio, points) : checks.skipped('in-ball-and-box', 'no adversarial point'));
+    results.push(points > 0 ? checks.checkInBallAndBox(maxRatio, points, bounds) : checks.skipped('in-ball-and-box', 'no adversarial point'));
   }
 
   const report: EvaluationReport = {

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
-import { ModelFormatError, ShapeError } from '../errors.ts';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { ConfigError, ModelFormatError, ShapeError } from '../errors.ts';
+import { tinyCnnGraphArtifacts, tinyCnnWeights } from '../testing/graph-model.ts';
 import { createModel } from './zoo.ts';
-import { classifierFromLayersModel, PROB_FLOOR } from './classifier.ts';
+import { type Classifier, type ClassifierOptions, classifierBounds, classifierFromLayersModel, PROB_FLOOR } from './classifier.ts';
 
 await tf.setBackend('cpu');
 
@@ -158,4 +160,102 @@ test('rejects models that are not [n,h,w,c] → [n,K], and inputs of the wrong s
   assert.throws(() => c.logits(bad), (e: unknown) => e instanceof ShapeError && /expected input \[n, 4, 4, 1\], found \[1,4,4,3\]/.test(e.message));
   tf.dispose(bad);
   [flatIn, convOut, two, oneClass, anySize, m].forEach((x) => x.dispose());
+});
+
+test('bounds: default [0, 1] (also for hand-written classifiers via classifierBounds), or as given', () => {
+  const m = createModel('linear', { inputShape: [2, 2, 3], numClasses: 3, seed: 0 });
+  const c = classifierFromLayersModel(m);
+  assert.deepEqual(c.bounds, [0, 1]);
+  assert.equal(c.mean, undefined);
+  assert.equal(c.std, undefined);
+  assert.deepEqual(classifierFromLayersModel(m, { bounds: [0, 255] }).bounds, [0, 255]);
+  assert.deepEqual(classifierFromLayersModel(m, { bounds: [-1, 1] }).bounds, [-1, 1]);
+  const handWritten: Classifier = { name: 'h', numClasses: 2, inputShape: [1, 1, 1], logits: (x) => tf.reshape(tf.concat([x, x], 3), [-1, 2]) };
+  assert.deepEqual(classifierBounds(handWritten), [0, 1]);
+  assert.deepEqual(classifierBounds({ bounds: [0, 255] }), [0, 255]);
+  m.dispose();
+});
+
+test('mean/std inside the wrapper equal normalising outside: logits exactly, gradients by the chain rule', () => {
+  const m = createModel('cnn', { inputShape: [8, 8, 3], numClasses: 4, seed: 3 });
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const c = classifierFromLayersModel(m, { mean, std });
+  assert.deepEqual(c.mean, mean);
+  assert.deepEqual(c.std, std);
+  const x = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const normalise = (v: tf.Tensor) => tf.div(tf.sub(v, tf.tensor1d(mean)), tf.tensor1d(std));
+  const z = c.logits(x);
+  const outside = tf.tidy(() => m.predict(normalise(x)) as tf.Tensor);
+  assert.deepEqual(Array.from(z.dataSync()), Array.from(outside.dataSync()));
+  const f = (v: tf.Tensor) => tf.sum(tf.mul(v, tf.tensor1d([1, -1, 0.5, 2])));
+  const gIn = tf.grad((xx: tf.Tensor) => f(c.logits(xx as tf.Tensor4D)))(x);
+  const gOut = tf.grad((xx: tf.Tensor) => f(m.apply(normalise(xx), { training: false }) as tf.Tensor))(x);
+  assert.ok(tf.max(tf.abs(gIn)).dataSync()[0]! > 1e-3);
+  assert.ok(tf.max(tf.abs(tf.sub(gIn, gOut))).dataSync()[0]! < 1e-5);
+  // One number broadcasts over channels; mean 0 / std 1 is the identity.
+  const scalar = classifierFromLayersModel(m, { mean: 0.5, std: [0.25] });
+  assert.deepEqual(scalar.mean, [0.5, 0.5, 0.5]);
+  assert.deepEqual(scalar.std, [0.25, 0.25, 0.25]);
+  const zs = scalar.logits(x);
+  const outsideS = tf.tidy(() => m.predict(tf.div(tf.sub(x, 0.5), 0.25)) as tf.Tensor);
+  assert.ok(tf.max(tf.abs(tf.sub(zs, outsideS))).dataSync()[0]! < 1e-6);
+  const identity = classifierFromLayersModel(m, { mean: 0, std: 1 });
+  const zi = identity.logits(x);
+  const p = m.predict(x) as tf.Tensor;
+  assert.deepEqual(Array.from(zi.dataSync()), Array.from(p.dataSync()));
+  // memory: preprocessing constants do not leak
+  const n0 = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) {
+    tf.tidy(() => {
+      tf.grad((xx: tf.Tensor) => tf.sum(c.logits(xx as tf.Tensor4D)))(x);
+    });
+  }
+  assert.equal(tf.memory().numTensors, n0);
+  const once = c.logits(x);
+  assert.equal(tf.memory().numTensors, n0 + 1);
+  tf.dispose([x, z, outside, gIn, gOut, zs, outsideS, zi, p, once]);
+  m.dispose();
+});
+
+test('bad bounds / mean / std: ConfigError naming the option key', () => {
+  const m = createModel('linear', { inputShape: [2, 2, 3], numClasses: 3, seed: 0 });
+  const rejects = (opts: object, key: string, found: RegExp) =>
+    assert.throws(
+      () => classifierFromLayersModel(m, opts as ClassifierOptions),
+      (e: unknown) => e instanceof ConfigError && e.code === 'E_CONFIG' && e.option === key && found.test(e.found) && e.message.startsWith(`${key}: expected`),
+      `${JSON.stringify(opts)} → ${key}`,
+    );
+  rejects({ bounds: [1, 0] }, 'bounds', /^\[1, 0\]$/);
+  rejects({ bounds: [0, 0] }, 'bounds', /^\[0, 0\]$/);
+  rejects({ bounds: [0, Infinity] }, 'bounds', /Infinity/);
+  rejects({ bounds: [NaN, 1] }, 'bounds', /NaN/);
+  rejects({ bounds: [0] }, 'bounds', /^\[0\]$/);
+  rejects({ bounds: '0,255' }, 'bounds', /0,255/);
+  rejects({ mean: [0.1, 0.2] }, 'mean', /^\[0.1, 0.2\]$/);
+  rejects({ mean: NaN }, 'mean', /NaN/);
+  rejects({ mean: [0.1, '0.2', 0.3] }, 'mean', /"0.2"/);
+  rejects({ std: [0.2, 0, 0.2] }, 'std', /^\[0.2, 0, 0.2\]$/);
+  rejects({ std: -1 }, 'std', /-1/);
+  rejects({ std: [0.2, 0.2] }, 'std', /\[0.2, 0.2\]/);
+  assert.throws(() => classifierFromLayersModel(m, { std: [0.2, 0] }), (e: unknown) => e instanceof ConfigError && /one per channel \(3\)/.test(e.message));
+  m.dispose();
+});
+
+test('a GraphModel passed as a LayersModel: a ModelFormatError pointing to classifierFromGraphModel', async () => {
+  const w = tinyCnnWeights({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3, numClasses: 3 }, 1);
+  const g = await loadGraphModel(tf.io.fromMemory(tinyCnnGraphArtifacts(w)));
+  assert.throws(
+    () => classifierFromLayersModel(g as unknown as tfl.LayersModel),
+    (e: unknown) =>
+      e instanceof ModelFormatError &&
+      e.code === 'E_MODEL_FORMAT' &&
+      e.message === 'model: expected a tf.LayersModel (use classifierFromGraphModel for a GraphModel), found a GraphModel',
+  );
+  assert.throws(
+    () => classifierFromLayersModel(tf.zeros([1]) as unknown as tfl.LayersModel, { name: 'm.json' }),
+    (e: unknown) => e instanceof ModelFormatError && e.message === 'm.json: expected a tf.LayersModel, found a tf.Tensor',
+  );
+  assert.throws(() => classifierFromLayersModel(undefined as unknown as tfl.LayersModel), (e: unknown) => e instanceof ModelFormatError && /found undefined/.test(e.message));
+  g.dispose();
 });

@@ -5,6 +5,7 @@ import { cpu } from '../testing/fixtures.ts';
 import { threatModel, parseNorm } from './threat.ts';
 import { GEOMETRY } from './norms.ts';
 import { Rng } from '../util/rng.ts';
+import { ConfigError } from '../errors.ts';
 
 await cpu();
 
@@ -100,4 +101,56 @@ test('bad norms and ε are typed errors naming the flag', () => {
   assert.throws(() => parseNorm('l3'), (e: any) => e.code === 'E_CONFIG' && /--norm/.test(e.message));
   assert.equal(parseNorm('Linf'), 'linf');
   assert.equal(parseNorm('L2'), 'l2');
+});
+
+test('bounds: default [0, 1]; project and randomInit clip to the given box; withEps keeps it; toString shows it', () => {
+  const th = threatModel('linf', 0.1);
+  assert.deepEqual(th.bounds, [0, 1]);
+  assert.equal(th.toString(), 'linf eps=0.1');
+  assert.deepEqual(threatModel('l2', 0.5, { bounds: [0, 1] }).toString(), 'l2 eps=0.5');
+  const t255 = threatModel('linf', 25.5, { bounds: [0, 255] });
+  assert.deepEqual(t255.bounds, [0, 255]);
+  assert.equal(t255.toString(), 'linf eps=25.5 bounds=[0, 255]');
+  const w = t255.withEps(8);
+  assert.equal(w.eps, 8);
+  assert.deepEqual(w.bounds, [0, 255]);
+  assert.equal(w.toString(), 'linf eps=8 bounds=[0, 255]');
+  // clipping at the box of the threat, not at [0, 1]
+  const out = t255.project(t4([300, -40, 100]), t4([250, 10, 90]));
+  assert.deepEqual(Array.from(out.dataSync()).map((v) => +v.toFixed(4)), [255, 0, 100]);
+  const sym = threatModel('linf', 0.5, { bounds: [-1, 1] });
+  assert.deepEqual(Array.from(sym.project(t4([-2, 2, 0.2]), t4([-0.9, 0.9, 0])).dataSync()).map((v) => +v.toFixed(6)), [-1, 1, 0.2]);
+  for (const norm of ['linf', 'l2', 'l1'] as const) {
+    const t = threatModel(norm, 60, { bounds: [0, 255] });
+    const x = tf.fill([16, 3, 3, 1], 240) as tf.Tensor4D;
+    const r = t.randomInit(x, new Rng(4));
+    assert.ok(tf.max(r).dataSync()[0]! <= 255 && tf.min(r).dataSync()[0]! >= 0);
+    assert.ok(tf.max(r).dataSync()[0]! > 1, `${norm}: not clipped to [0, 1]`);
+    for (const v of t.distance(r, x).dataSync()) assert.ok(v <= 60 * (1 + 1e-5));
+    tf.dispose([x, r]);
+  }
+  tf.dispose(out);
+});
+
+test('projection is scale-equivariant: [0,255] with ε·255 is 255 × ([0,1] with ε), for every norm', () => {
+  const rng = new Rng(9);
+  for (const [norm, eps] of [['linf', 0.1], ['l2', 0.4], ['l1', 1.5]] as const) {
+    const x = tf.randomUniform([8, 4, 4, 2], 0, 1, 'float32', rng.seed()) as tf.Tensor4D;
+    const far = tf.randomUniform([8, 4, 4, 2], -1, 2, 'float32', rng.seed()) as tf.Tensor4D;
+    const p1 = threatModel(norm, eps).project(far, x);
+    const p255 = threatModel(norm, eps * 255, { bounds: [0, 255] }).project(tf.mul(far, 255) as tf.Tensor4D, tf.mul(x, 255) as tf.Tensor4D);
+    const diff = tf.max(tf.abs(tf.sub(tf.div(p255, 255), p1))).dataSync()[0]!;
+    assert.ok(diff < 1e-5, `${norm}: ${diff}`);
+    tf.dispose([x, far, p1, p255]);
+  }
+});
+
+test('bad bounds: a ConfigError naming `bounds`', () => {
+  for (const b of [[1, 0], [0, 0], [0, Infinity], [NaN, 1], [0], [0, 1, 2]]) {
+    assert.throws(
+      () => threatModel('linf', 0.1, { bounds: b as unknown as [number, number] }),
+      (e: any) => e instanceof ConfigError && e.option === 'bounds' && /^bounds: expected two finite numbers \[lo, hi\] with lo < hi/.test(e.message),
+      JSON.stringify(b),
+    );
+  }
 });

@@ -1,22 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { cpu, blobs } from '../testing/fixtures.ts';
+import { cpu } from '../testing/fixtures.ts';
+import { assertResumeReproduces, BLOB_DIMS as d, blobConfig, blobHeldOut as heldOut, blobModel, blobTrain as train } from '../testing/training.ts';
 import { createModel } from '../models/zoo.ts';
 import { Rng } from '../util/rng.ts';
 import { gradAlignPenalty, makeObjective, METHODS, type Forward } from './objectives.ts';
 import { trainAdversarial, type AdversarialTrainingConfig, type MetricsLine } from './adversarial.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
-import { RunDirectory } from './run-dir.ts';
+import { MemoryTrainingStore } from './store.ts';
 
 await cpu();
-const d = 8;
-const train = blobs(256, d, 4, 21);
-const heldOut = blobs(128, d, 4, 21, 0.12, 99);
-const tmp = mkdtempSync(join(tmpdir(), 'advlab-at-'));
 
 test('each method lowers its own adversarial loss on a tiny problem', () => {
   const x = tf.tensor4d(train.images.subarray(0, 64 * d), [64, 1, 1, d]);
@@ -80,77 +74,37 @@ test("GradAlign's regulariser gradient matches finite differences (double backpr
   assert.ok(gNorm > 1e-4, 'the regulariser has a non-zero weight gradient');
 });
 
-const config = (over: Partial<AdversarialTrainingConfig> = {}): AdversarialTrainingConfig => ({
-  method: 'fgsm-rs', eps: 0.05, epochs: 3, batchSize: 32, optimizer: 'adam', lr: 0.01, momentum: 0.9, weightDecay: 0,
-  schedule: 'cyclic', epsRampEpochs: 0, seed: 4, heldOut: 64, evalEvery: 4, alignExamples: 32, pgdEvalSteps: 3, onCo: 'warn', co: {},
-  ...over,
-});
-const strip = (m: MetricsLine[]) => m.map(({ seconds: _s, examples_per_s: _e, ...rest }) => rest);
-// He init: this tiny blob problem was sized to learn within 5 epochs from it.
-const newModel = () => createModel('mlp', { inputShape: [1, 1, d], numClasses: 4, seed: 9, hidden: 16, init: 'he' });
+const config = blobConfig;
+const newModel = blobModel;
 
-test('resume after a crash mid-epoch produces the same metrics as an uninterrupted run', async () => {
-  const full = new RunDirectory(join(tmp, 'full'));
-  full.create(config());
-  const a = await trainAdversarial(newModel(), train, heldOut, config(), full, {});
-  assert.equal(a.metrics.length, 3 * 2, 'a line every 4 batches (8 per epoch)');
-  for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in a.metrics[0]!, k);
-
-  const broken = new RunDirectory(join(tmp, 'broken'));
-  broken.create(config());
-  await assert.rejects(
-    trainAdversarial(newModel(), train, heldOut, config(), broken, {}, {
-      onBatch: (p) => { if (p.epoch === 2 && p.batch === 6) throw new Error('simulated kill'); },
-    }),
-    /simulated kill/,
-  );
-  assert.equal(broken.latestCheckpoint()!.epoch, 1);
-  assert.ok(broken.readMetrics().length > 2, 'lines of the unfinished epoch were written before the crash');
-  const b = await trainAdversarial(newModel(), train, heldOut, config(), broken, {});
-  assert.deepEqual(strip(b.metrics), strip(a.metrics));
-  assert.ok(existsSync(join(broken.dir, 'model', 'model.json')) && existsSync(join(broken.dir, 'best', 'model.json')));
-});
-
-test('a checkpoint write interrupted mid-way leaves the previous checkpoint in force', async () => {
-  const run = new RunDirectory(join(tmp, 'atomic'));
-  run.create(config({ epochs: 1 }));
-  await trainAdversarial(newModel(), train, heldOut, config({ epochs: 1 }), run, {});
-  const before = readFileSync(join(run.dir, 'checkpoint.json'), 'utf8');
-  // A crash while writing epoch 2's folder: half a model.json, no weights, pointer not yet replaced.
-  mkdirSync(join(run.dir, 'checkpoints', 'e-0002'), { recursive: true });
-  writeFileSync(join(run.dir, 'checkpoints', 'e-0002', 'model.json'), '{"modelTopology": {"cla');
-  assert.equal(readFileSync(join(run.dir, 'checkpoint.json'), 'utf8'), before);
-  const ck = run.latestCheckpoint()!;
-  assert.equal(ck.epoch, 1);
-  const model = newModel();
-  const opt = makeOptimizer('adam', 0.01);
-  const state = await run.restoreCheckpoint<{ epoch: number }>(ck, model, opt);
-  assert.equal(state.epoch, 1);
-});
-
-test('a run directory refuses to be created twice', () => {
-  const run = new RunDirectory(join(tmp, 'full'));
-  assert.throws(() => run.create(config()), (e: any) => e.code === 'E_CONFIG' && /already holds a run/.test(e.message));
+test('resume after a crash mid-epoch (store kept in memory) produces the same metrics as an uninterrupted run', async () => {
+  const kept = new MemoryTrainingStore();
+  await assertResumeReproduces(new MemoryTrainingStore(), () => kept);
+  assert.ok(kept.savedModel('model') && kept.savedModel('best'), 'final and best models stored');
 });
 
 test('tf.js memory: numTensors does not grow across adversarial training epochs', async () => {
   const model = newModel();
   const c = config({ method: 'pgd', steps: 2, epochs: 1, evalEvery: 0 });
-  const r1 = new RunDirectory(join(tmp, 'mem1'));
-  r1.create(c);
+  const r1 = new MemoryTrainingStore();
   await trainAdversarial(model, train, heldOut, c, r1, {});
+  r1.dispose();
   const before = tf.memory().numTensors;
-  const r2 = new RunDirectory(join(tmp, 'mem2'));
-  r2.create({ ...c, epochs: 2 });
-  await trainAdversarial(model, train, heldOut, { ...c, epochs: 2 }, r2, {});
+  const r2 = new MemoryTrainingStore();
+  await trainAdversarial(model, train, heldOut, c, r2, {});
+  const heldAfterOneEpoch = tf.memory().numTensors - before;
+  const r3 = new MemoryTrainingStore();
+  await trainAdversarial(model, train, heldOut, { ...c, epochs: 2 }, r3, {});
+  assert.equal(tf.memory().numTensors - before, 2 * heldAfterOneEpoch, 'a store holds one checkpoint, best and final, whatever the epochs');
+  r2.dispose();
+  r3.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('standard training through the same loop: loss falls, deterministic per seed, typed option errors', async () => {
   const c = config({ method: 'standard', epochs: 5, evalEvery: 0, schedule: 'constant' });
   const weights = async (name: string, seed: number) => {
-    const run = new RunDirectory(join(tmp, name));
-    run.create({ ...c, seed });
+    const run = new MemoryTrainingStore();
     const model = newModel();
     const r = await trainAdversarial(model, train, heldOut, { ...c, seed }, run, {});
     return { w: model.getWeights().flatMap((t) => Array.from(t.dataSync())), m: r.metrics };
@@ -162,7 +116,7 @@ test('standard training through the same loop: loss falls, deterministic per see
   assert.ok(a.m.at(-1)!.clean_acc > 0.8, `held-out clean accuracy ${a.m.at(-1)!.clean_acc}`);
   assert.deepEqual(a.w, b.w, 'same seed, same weights');
   assert.notDeepEqual(a.w, other.w);
-  const run = new RunDirectory(join(tmp, 'bad'));
+  const run = new MemoryTrainingStore();
   await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, epochs: 0 }, run, {}), /--epochs/);
   await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, batchSize: 0 }, run, {}), /--batch-size/);
   await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, lr: -1 }, run, {}), /--lr/);
@@ -172,8 +126,7 @@ test('a run that never leaves chance is marked at_chance on its end-of-epoch lin
   // All-zero weights and a vanishing learning rate: constant logits, loss ln 4, accuracy = class 0's share.
   const dead = newModel();
   dead.setWeights(dead.getWeights().map((w) => tf.zerosLike(w)));
-  const run = new RunDirectory(join(tmp, 'dead'));
-  run.create(config({ epochs: 2, lr: 1e-9 }));
+  const run = new MemoryTrainingStore();
   const events: string[] = [];
   const r = await trainAdversarial(dead, train, heldOut, config({ epochs: 2, lr: 1e-9 }), run, {}, { onEvent: (e) => events.push(e) });
   const epochEnds = r.metrics.filter((l) => l.step % 8 === 0);
@@ -182,9 +135,8 @@ test('a run that never leaves chance is marked at_chance on its end-of-epoch lin
   assert.ok(r.metrics.filter((l) => l.step % 8 !== 0).every((l) => l.at_chance === undefined), 'only whole epochs are judged');
   assert.equal(events.filter((e) => /still at chance/.test(e)).length, 2);
 
-  const alive = new RunDirectory(join(tmp, 'alive'));
+  const alive = new MemoryTrainingStore();
   const learning = config({ epochs: 3, method: 'standard', schedule: 'constant' });
-  alive.create(learning);
   const a = await trainAdversarial(newModel(), train, heldOut, learning, alive, {});
   assert.ok(a.metrics.at(-1)!.clean_acc > 0.5, `the fixture learns: clean ${a.metrics.at(-1)!.clean_acc}`);
   assert.ok(a.metrics.every((l) => l.at_chance === undefined));

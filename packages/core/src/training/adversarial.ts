@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 import type { ImageSet } from '../data/types.ts';
 import { batchTensors, chunks, range } from '../eval/batches.ts';
 import { classifierFromLayersModel } from '../models/classifier.ts';
-import type { ModelMeta } from '../models/io.ts';
+import type { ModelMeta } from '../models/meta.ts';
 import { runAttack } from '../attacks/run.ts';
 import { threatModel } from '../threat/threat.ts';
 import { CoMonitor, type CoThresholds, type CoRule } from '../diagnostics/co-monitor.ts';
@@ -15,7 +15,7 @@ import { Rng } from '../util/rng.ts';
 import { makeObjective, type Forward, type MethodName } from './objectives.ts';
 import { epsilonAt, learningRate, type LrSchedule } from './schedules.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
-import type { RunDirectory } from './run-dir.ts';
+import type { TrainingStore } from './store.ts';
 
 export type CoPolicy = 'warn' | 'stop' | 'rollback';
 
@@ -140,7 +140,7 @@ export async function trainAdversarial(
   train: ImageSet,
   heldOut: ImageSet,
   c: AdversarialTrainingConfig,
-  run: RunDirectory,
+  run: TrainingStore,
   meta: ModelMeta,
   hooks: TrainingHooks = {},
 ): Promise<{ metrics: MetricsLine[]; stoppedByCo: boolean }> {
@@ -156,7 +156,7 @@ export async function trainAdversarial(
   if (ckpt) {
     state = await run.restoreCheckpoint<LoopState>(ckpt, model, optimizer);
     run.truncateMetrics((l) => (l.epoch as number) <= state.epoch);
-    hooks.onEvent?.(`resumed from epoch ${state.epoch} (${ckpt.dir})`);
+    hooks.onEvent?.(`resumed from epoch ${state.epoch} (${ckpt.location})`);
   } else if (run.readMetrics().length > 0) {
     run.truncateMetrics(() => false); // killed before the first checkpoint: start over cleanly
   }
@@ -278,7 +278,7 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
  * Rollback policy: restore the newest checkpoint (the end of the last epoch before CO was seen) and
  * continue more cautiously — first with half the FGSM step, then with GradAlign.
  */
-async function rollback(run: RunDirectory, model: tfl.LayersModel, optimizer: tf.Optimizer, state: LoopState, c: AdversarialTrainingConfig) {
+async function rollback(run: TrainingStore, model: tfl.LayersModel, optimizer: tf.Optimizer, state: LoopState, c: AdversarialTrainingConfig) {
   const ckpt = run.latestCheckpoint();
   // Two rollbacks (smaller α, then GradAlign) at most: a run that still collapses is reported, not looped.
   if (!ckpt || state.rollbacks >= 2) return undefined;

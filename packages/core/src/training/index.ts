@@ -1,5 +1,5 @@
 export * from './optim.ts';
 export * from './schedules.ts';
 export * from './objectives.ts';
-export * from './run-dir.ts';
+export * from './store.ts';
 export * from './adversarial.ts';

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PNG } from 'pngjs';
-import { createCanvas, divergingColormap, drawImage, encodePng, fillRect, getPixel, toByte } from './canvas.ts';
+import { createCanvas, divergingColormap, drawImage, fillRect, getPixel, toByte } from './canvas.ts';
 import { ConfigError, ShapeError } from '../errors.ts';
 
 test('createCanvas fills the background; fillRect is clipped to the canvas', () => {
@@ -69,13 +68,4 @@ test('drawImage rejects a buffer of the wrong size or channel count', () => {
 
 test('toByte rounds and clips', () => {
   assert.deepEqual([0, 0.5, 1, -1, 2, Number.NaN, 0.4].map(toByte), [0, 128, 255, 0, 255, 0, 102]);
-});
-
-test('encodePng round-trips through PNG.sync.read', () => {
-  const c = createCanvas(5, 3, [10, 20, 30]);
-  fillRect(c, 1, 1, 2, 1, [200, 100, 50, 128]);
-  const png = PNG.sync.read(encodePng(c));
-  assert.equal(png.width, 5);
-  assert.equal(png.height, 3);
-  assert.deepEqual(new Uint8Array(png.data), c.data);
 });

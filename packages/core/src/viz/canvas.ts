@@ -1,9 +1,8 @@
 /**
  * A minimal RGBA raster for rendering figures without a browser, node-canvas or tf.js: fill rectangles,
  * blit float images (HWC in [0,1]) with nearest-neighbour integer upscaling and an optional colour map,
- * and encode the result as PNG with pngjs.
+ * so figures render the same in Node and in a browser (@advlab/node encodes them as PNG).
  */
-import { PNG } from 'pngjs';
 import { ConfigError, ShapeError } from '../errors.ts';
 
 /** RGBA pixels, row-major, 4 bytes per pixel: `data[(y * width + x) * 4 + k]`. */
@@ -141,16 +140,4 @@ export function drawImage(
       fillRect(canvas, x + c * scale, y + r * scale, scale, scale, rgb);
     }
   }
-}
-
-/** Encode as an 8-bit RGBA PNG. */
-export function encodePng(canvas: Canvas): Buffer {
-  if (canvas.data.length !== canvas.width * canvas.height * 4) {
-    throw new ShapeError(
-      `encodePng: expected ${canvas.width}x${canvas.height}x4 = ${canvas.width * canvas.height * 4} bytes, found ${canvas.data.length}`,
-    );
-  }
-  const png = new PNG({ width: canvas.width, height: canvas.height });
-  png.data = Buffer.from(canvas.data.buffer, canvas.data.byteOffset, canvas.data.byteLength);
-  return PNG.sync.write(png);
 }

@@ -11,7 +11,7 @@
  */
 import { ConfigError, ShapeError } from '../errors.ts';
 import type { Canvas, Color } from './canvas.ts';
-import { createCanvas, divergingColormap, drawImage, encodePng, fillRect, strokeRect, WHITE } from './canvas.ts';
+import { createCanvas, divergingColormap, drawImage, fillRect, strokeRect, WHITE } from './canvas.ts';
 import { drawText, GLYPH_ASCENT, GLYPH_HEIGHT, LINE_HEIGHT, textWidth } from './font.ts';
 
 export interface GridRow {
@@ -302,9 +302,4 @@ export function renderAdversarialGrid(rows: readonly GridRow[], opts: GridOption
   });
 
   return { canvas, amplify, scale, title: titleText, headers, tiles };
-}
-
-/** PNG bytes of the adversarial-example grid (see `renderAdversarialGrid`). */
-export function adversarialGrid(rows: GridRow[], opts: GridOptions = {}): Buffer {
-  return encodePng(renderAdversarialGrid(rows, opts).canvas);
 }

@@ -5,9 +5,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PNG } from 'pngjs';
-import { ConfigError, DataFormatError } from '../errors.ts';
+import { ConfigError, DataFormatError, type Dataset, type ImageSet } from '@advlab/core';
 import { errText, MiB, readFileCapped, statPath } from './files.ts';
-import type { Dataset, ImageSet } from './types.ts';
 
 /** Default cap on one image's declared width × height. */
 export const PNG_MAX_PIXELS = 4096 * 4096;

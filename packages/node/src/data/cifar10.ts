@@ -5,9 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DataFormatError, DataMissingError } from '../errors.ts';
+import { DataFormatError, DataMissingError, type Dataset, type ImageSet } from '@advlab/core';
 import { errText, GiB, readFileCapped, statFile, statPath } from './files.ts';
-import type { Dataset, ImageSet } from './types.ts';
 
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'airplane',

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import assert from 'node:assert/strict';
-import { DataFormatError } from '../errors.ts';
+import { DataFormatError } from '@advlab/core';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DataFormatError, DataMissingError } from '../errors.ts';
+import { ConfigError, DataFormatError, DataMissingError } from '@advlab/core';
 import { DATASETS, FASHION_MNIST_CLASSES, loadDataset } from './index.ts';
 import { makeTempDir, pngBytes, writeCifarDataset, writeIdxDataset } from './testing.ts';
 

@@ -9,9 +9,8 @@
 import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { constants as zconst, gunzipSync } from 'node:zlib';
-import { DataFormatError, DataMissingError } from '../errors.ts';
+import { DataFormatError, DataMissingError, type Dataset, type ImageSet } from '@advlab/core';
 import { errText, fmtBytes, GiB, readFileCapped, readPrefix, statFile, statPath } from './files.ts';
-import type { Dataset, ImageSet } from './types.ts';
 
 export type IdxDtype = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;

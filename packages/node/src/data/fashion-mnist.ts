@@ -1,8 +1,7 @@
 /** Fashion-MNIST (and plain MNIST) from the four IDX files, as shipped by Debian's dataset-fashion-mnist. */
-import { DataFormatError } from '../errors.ts';
+import { DataFormatError, type Dataset } from '@advlab/core';
 import { statPath } from './files.ts';
 import { loadIdxDataset, type IdxDatasetOptions } from './idx.ts';
-import type { Dataset } from './types.ts';
 
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_HINT = 'apt-get install dataset-fashion-mnist';

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../util/fs.ts';
+import { writeFileAtomic } from '../fs.ts';
 
 const CODES = { u8: 0x08, f32: 0x0d } as const;
 

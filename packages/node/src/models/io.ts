@@ -12,19 +12,10 @@ import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AdvlabError, ModelFormatError, ModelMissingError } from '../errors.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { AdvlabError, ModelFormatError, ModelMissingError } from '@advlab/core';
+import { writeFileAtomic } from '../fs.ts';
 
-/** advlab's own metadata, stored under the `advlab` key of model.json. Extra keys round-trip as is. */
-export interface ModelMeta {
-  dataset?: string;
-  classNames?: string[];
-  inputShape?: [number, number, number];
-  numClasses?: number;
-  /** Free-form description of training (attack, eps, epochs, seed, ...). */
-  trainedWith?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+import type { ModelMeta } from '@advlab/core';
 
 export interface LoadedModel {
   model: tfl.LayersModel;
@@ -306,27 +297,4 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     );
   }
   return { model, meta };
-}
-
-// ---------------------------------------------------------------------------------------------
-// inspection
-
-type AnyLayer = { getClassName(): string; getConfig(): Record<string, unknown> };
-
-function lastLayerIsSoftmax(layer: AnyLayer): boolean {
-  if (layer.getClassName() === 'Softmax') return true;
-  // A nested model as the last layer: look at its own last layer.
-  const inner = (layer as unknown as { layers?: AnyLayer[] }).layers;
-  if (Array.isArray(inner) && inner.length > 0 && layer instanceof tfl.LayersModel) {
-    return lastLayerIsSoftmax(inner[inner.length - 1]!);
-  }
-  const act = layer.getConfig().activation;
-  return act === 'softmax' || (isObject(act) && act.class_name === 'Softmax') || (isObject(act) && act.className === 'Softmax');
-}
-
-/** True if the model's (single) output comes out of a softmax: a layer with activation 'softmax' or a Softmax layer. */
-export function isProbabilityModel(model: tfl.LayersModel): boolean {
-  const outs = (model as unknown as { outputLayers?: AnyLayer[] }).outputLayers;
-  const last = outs && outs.length > 0 ? outs[outs.length - 1] : model.layers[model.layers.length - 1];
-  return last !== undefined && lastLayerIsSoftmax(last);
 }

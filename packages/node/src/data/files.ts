@@ -1,6 +1,6 @@
 /** Small file helpers shared by the data loaders: every failure becomes a DataMissingError / DataFormatError. */
 import { closeSync, openSync, readSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { DataFormatError, DataMissingError } from '../errors.ts';
+import { DataFormatError, DataMissingError } from '@advlab/core';
 
 /** 1 GiB = 2^30 bytes. */
 export const GiB = 1024 ** 3;

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DataFormatError, DataMissingError } from '../errors.ts';
+import { DataFormatError, DataMissingError } from '@advlab/core';
 import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, hasCifarBatches, loadCifar10, readCifar10Batch } from './cifar10.ts';
 import { cifarRecord, makeTempDir, writeCifarDataset, throwsFormat } from './testing.ts';
 

@@ -2,9 +2,9 @@ import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, 
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AdvlabError, ConfigError } from '../errors.ts';
-import { loadModel, saveModel, type ModelMeta } from '../models/io.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { AdvlabError, ConfigError, type CheckpointRef, type ModelMeta, type TrainingStore } from '@advlab/core';
+import { loadModel, saveModel } from '../models/io.ts';
+import { writeFileAtomic } from '../fs.ts';
 
 /**
  * A training run on disk:
@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/fs.ts';
  *                      fully written, so a write interrupted mid-way leaves the previous one in force
  *   best/              the model with the best held-out PGD accuracy;  model/  the final model
  */
-export class RunDirectory {
+export class RunDirectory implements TrainingStore {
   constructor(readonly dir: string) {}
 
   get configPath(): string {
@@ -93,26 +93,28 @@ export class RunDirectory {
   }
 
   /** The newest complete checkpoint, or undefined when the run has none yet. */
-  latestCheckpoint(): { dir: string; epoch: number } | undefined {
+  latestCheckpoint(): (CheckpointRef & { dir: string }) | undefined {
     const p = join(this.dir, 'checkpoint.json');
     if (!existsSync(p)) return undefined;
     const { latest, epoch } = JSON.parse(readFileSync(p, 'utf8')) as { latest: string; epoch: number };
-    return { dir: join(this.dir, 'checkpoints', latest), epoch };
+    const dir = join(this.dir, 'checkpoints', latest);
+    return { dir, epoch, location: dir };
   }
 
   /** Restores weights into `model` and state into `optimizer`; returns the loop state saved with them. */
-  async restoreCheckpoint<S>(ckpt: { dir: string }, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S> {
-    const loaded = await loadModel(ckpt.dir);
+  async restoreCheckpoint<S>(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S> {
+    const dir = join(this.dir, 'checkpoints', `e-${String(ckpt.epoch).padStart(4, '0')}`);
+    const loaded = await loadModel(dir);
     model.setWeights(loaded.model.getWeights());
     loaded.model.dispose();
-    const { specs, data } = JSON.parse(readFileSync(join(ckpt.dir, 'optimizer.json'), 'utf8')) as {
+    const { specs, data } = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as {
       specs: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[];
       data: number[][];
     };
     const named = specs.map((s, i) => ({ name: s.name, tensor: tf.tensor(data[i]!, s.shape, s.dtype) }));
     await optimizer.setWeights(named); // copies into the optimiser's own variables
     tf.dispose(named.map((w) => w.tensor));
-    return JSON.parse(readFileSync(join(ckpt.dir, 'state.json'), 'utf8')) as S;
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as S;
   }
 
   async saveModelAs(sub: 'best' | 'model', model: tfl.LayersModel, meta: ModelMeta): Promise<void> {

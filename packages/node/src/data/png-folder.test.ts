@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { ConfigError, DataFormatError } from '../errors.ts';
+import { ConfigError, DataFormatError } from '@advlab/core';
 import { hasPngClassFolders, isTestIndex, loadPngFolder, readPngHeader } from './png-folder.ts';
 import { makeTempDir, pngBytes, throwsFormat } from './testing.ts';
 

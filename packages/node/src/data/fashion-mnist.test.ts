@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataMissingError } from '../errors.ts';
+import { DataMissingError } from '@advlab/core';
 import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadFashionMnist, loadMnist, MNIST_CLASSES } from './fashion-mnist.ts';
 import { makeTempDir, writeIdxDataset } from './testing.ts';
 

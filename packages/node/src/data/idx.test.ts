@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DataFormatError, DataMissingError } from '../errors.ts';
+import { DataFormatError, DataMissingError } from '@advlab/core';
 import { IDX_MAX_BYTES, loadIdxDataset, readIdx, readIdxImages, readIdxLabels } from './idx.ts';
 import { idxBytes, makeTempDir, writeIdxDataset, throwsFormat } from './testing.ts';
 

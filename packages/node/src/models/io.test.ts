@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
-import { AdvlabError, ModelFormatError } from '../errors.ts';
-import { createModel, MODEL_NAMES, type ModelName } from './zoo.ts';
-import { saveModel, loadModel, isProbabilityModel, type ModelMeta } from './io.ts';
+import { AdvlabError, ModelFormatError, createModel, isProbabilityModel, MODEL_NAMES, type ModelMeta, type ModelName } from '@advlab/core';
+import { saveModel, loadModel } from './io.ts';
 
 await tf.setBackend('cpu');
 
