@@ -2,17 +2,20 @@
 export class ProgressBar {
   private readonly tty = process.stderr.isTTY === true;
   private lastPct = -1;
-  private readonly start = performance.now();
+  /** The first update: callers create the bar when the first unit is already done, so the rate counts from here. */
+  private origin: { done: number; time: number } | undefined;
   constructor(private readonly label: string) {}
 
   update(done: number, total: number, extra = ''): void {
     const frac = total > 0 ? done / total : 1;
-    const elapsed = (performance.now() - this.start) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
-    const eta = rate > 0 ? (total - done) / rate : 0;
+    const now = performance.now();
+    this.origin ??= { done, time: now };
+    const elapsed = (now - this.origin.time) / 1000;
+    const rate = done > this.origin.done && elapsed > 0 ? (done - this.origin.done) / elapsed : undefined;
+    const eta = rate !== undefined ? (total - done) / rate : done >= total ? 0 : Number.NaN;
     const width = 24;
     const filled = Math.round(frac * width);
-    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}${extra ? ` ${extra}` : ''}`;
+    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${rate !== undefined ? rate.toFixed(1) : '?'}/s ETA ${formatSeconds(eta)}${extra ? ` ${extra}` : ''}`;
     if (this.tty) {
       process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\x1b[K`);
       if (done >= total) process.stderr.write('\n');

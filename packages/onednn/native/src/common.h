@@ -51,7 +51,7 @@ double NumArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 
 /**
  * Primitive attributes fusing tf.js's activation into a convolution / matmul as a oneDNN post-op.
- * act: 0 none, 1 relu, 2 relu6, 3 leakyrelu(alpha), 4 elu, 5 sigmoid (the codes kernels/fused.ts sends).
+ * act: 0 none, 1 relu, 2 relu6, 3 leakyrelu(alpha), 4 elu, 5 sigmoid (ACTIVATION_CODES in src/native.ts; sent by kernels/activation.ts).
  */
 dnnl::primitive_attr ActivationAttr(int64_t act, float alpha);
 
