@@ -18,7 +18,25 @@
 import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { backendInfo, batchTensors, chunks, classifierFromLayersModel, createModel, makeObjective, makeOptimizer, range, runAttack, threatModel, trainableVariables, useBackend, Rng, type BackendName, type Forward, type ImageSet, type ObjectiveConfig } from '@advlab/core';
+import {
+  backendInfo,
+  batchTensors,
+  chunks,
+  classifierFromLayersModel,
+  createModel,
+  makeObjective,
+  makeOptimizer,
+  range,
+  runAttack,
+  threatModel,
+  trainableVariables,
+  useBackend,
+  Rng,
+  type BackendName,
+  type Forward,
+  type ImageSet,
+  type ObjectiveConfig,
+} from '@advlab/core';
 import { loadFashionMnist } from '@advlab/node';
 import { BENCH_MODELS, WORKLOAD_NAMES, peakConvFlops, type BenchModel, type WorkloadName } from './flops.ts';
 
@@ -34,7 +52,7 @@ const OBJECTIVES: Record<Exclude<WorkloadName, 'pgd20-eval'>, ObjectiveConfig> =
 };
 
 function emit(obj: object): void {
-  process.stdout.write(PROTOCOL_PREFIX + JSON.stringify(obj) + '\n');
+  process.stdout.write(`${PROTOCOL_PREFIX + JSON.stringify(obj)}\n`);
 }
 
 function median(xs: number[]): number {
@@ -109,7 +127,8 @@ class AdvlabBench {
     private readonly eps: number,
   ) {
     const data = loadFashionMnist();
-    if (batch > data.train.n || evalN > data.test.n) throw new Error(`advlab-worker: --batch ${batch} / --eval-n ${evalN} exceed the data set`);
+    if (batch > data.train.n || evalN > data.test.n)
+      throw new Error(`advlab-worker: --batch ${batch} / --eval-n ${evalN} exceed the data set`);
     this.train = data.train;
     this.test = data.test;
     this.rssAfterLoadKb = rssKb();
@@ -120,8 +139,10 @@ class AdvlabBench {
   }
 
   run(modelName: string, workload: string, warmup: number, reps: number) {
-    if (!(BENCH_MODELS as readonly string[]).includes(modelName)) throw new Error(`model: expected one of ${BENCH_MODELS.join(', ')}, found ${modelName}`);
-    if (!(WORKLOAD_NAMES as readonly string[]).includes(workload)) throw new Error(`workload: expected one of ${WORKLOAD_NAMES.join(', ')}, found ${workload}`);
+    if (!(BENCH_MODELS as readonly string[]).includes(modelName))
+      throw new Error(`model: expected one of ${BENCH_MODELS.join(', ')}, found ${modelName}`);
+    if (!(WORKLOAD_NAMES as readonly string[]).includes(workload))
+      throw new Error(`workload: expected one of ${WORKLOAD_NAMES.join(', ')}, found ${workload}`);
     const before = tf.memory().numTensors;
     const model = this.model(modelName as BenchModel);
     let times: number[];
@@ -150,7 +171,15 @@ class AdvlabBench {
       leaked = tf.memory().numTensors - before - model.weights.length;
     }
     model.dispose();
-    return { model: modelName, workload, times_ms: times, median_ms: median(times), leaked_tensors: leaked, peak_rss_kb: peakRssKb(), rss_kb: rssKb() };
+    return {
+      model: modelName,
+      workload,
+      times_ms: times,
+      median_ms: median(times),
+      leaked_tensors: leaked,
+      peak_rss_kb: peakRssKb(),
+      rss_kb: rssKb(),
+    };
   }
 
   /**
@@ -179,15 +208,25 @@ class AdvlabBench {
 function peakConv(batch: number, warmup: number, reps: number) {
   const x = tf.randomUniform([batch, 56, 56, 64], 0, 1, 'float32', 1) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 64, 64], 0, 0.05, 'float32', 2) as tf.Tensor4D;
-  const times = timeReps(() => {
-    const out = tf.conv2d(x, w, 1, 'same');
-    out.dataSync();
-    out.dispose();
-  }, warmup, reps);
+  const times = timeReps(
+    () => {
+      const out = tf.conv2d(x, w, 1, 'same');
+      out.dataSync();
+      out.dispose();
+    },
+    warmup,
+    reps,
+  );
   tf.dispose([x, w]);
   const med = median(times);
   const flops = peakConvFlops(batch);
-  return { shape: `NHWC [${batch},56,56,64] * 3x3x64x64 s1 same, forward`, flops, times_ms: times, median_ms: med, gflops: flops / (med / 1000) / 1e9 };
+  return {
+    shape: `NHWC [${batch},56,56,64] * 3x3x64x64 s1 same, forward`,
+    flops,
+    times_ms: times,
+    median_ms: med,
+    gflops: flops / (med / 1000) / 1e9,
+  };
 }
 
 async function main(): Promise<void> {
@@ -196,7 +235,12 @@ async function main(): Promise<void> {
   await useBackend(backend);
   const info = await describeBackend();
   if (args.peak) {
-    emit({ ok: true, ...info, peak: peakConv(intArg(args, 'peak-batch', 128), intArg(args, 'warmup', 1), intArg(args, 'reps', 5)), peak_rss_kb: peakRssKb() });
+    emit({
+      ok: true,
+      ...info,
+      peak: peakConv(intArg(args, 'peak-batch', 128), intArg(args, 'warmup', 1), intArg(args, 'reps', 5)),
+      peak_rss_kb: peakRssKb(),
+    });
     return;
   }
   const eps = typeof args.eps === 'string' ? Number(args.eps) : 0.1;

@@ -23,7 +23,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdvlabError, ConfigError } from '../packages/core/src/errors.ts';
 import { writeFileAtomic } from '@advlab/node';
-import { BENCH_MODELS, WORKLOAD_NAMES, WORKLOADS, forwardFlops, peakConvFlops, workloadFlops, type BenchModel, type WorkloadName } from './flops.ts';
+import {
+  BENCH_MODELS,
+  WORKLOAD_NAMES,
+  WORKLOADS,
+  forwardFlops,
+  peakConvFlops,
+  workloadFlops,
+  type BenchModel,
+  type WorkloadName,
+} from './flops.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -80,9 +89,14 @@ function positiveInt(flag: string, v: string): number {
 }
 
 function listOf<T extends string>(flag: string, v: string, choices: readonly T[]): T[] {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new ConfigError(flag, `a comma-separated list of ${choices.join(', ')}`, JSON.stringify(v));
-  for (const s of items) if (!(choices as readonly string[]).includes(s)) throw new ConfigError(flag, `a comma-separated list of ${choices.join(', ')}`, JSON.stringify(s));
+  for (const s of items)
+    if (!(choices as readonly string[]).includes(s))
+      throw new ConfigError(flag, `a comma-separated list of ${choices.join(', ')}`, JSON.stringify(s));
   return [...new Set(items)] as T[];
 }
 
@@ -103,8 +117,24 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     flags.set(name === '--backend' ? '--backends' : name, value);
   }
   if (flags.has('--help') || flags.has('-h')) return 'help';
-  const known = new Set(['--quick', '--no-peak', '--backends', '--models', '--workloads', '--threads', '--warmup', '--reps', '--eval-reps',
-    '--eval-n', '--peak-batch', '--seed', '--out', '--python', '--batch', '--eps']);
+  const known = new Set([
+    '--quick',
+    '--no-peak',
+    '--backends',
+    '--models',
+    '--workloads',
+    '--threads',
+    '--warmup',
+    '--reps',
+    '--eval-reps',
+    '--eval-n',
+    '--peak-batch',
+    '--seed',
+    '--out',
+    '--python',
+    '--batch',
+    '--eps',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new ConfigError(k, `one of ${[...known].join(', ')}`, 'an unknown flag');
   const str = (k: string) => {
     const v = flags.get(k);
@@ -136,7 +166,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     python: str('--python') ?? '/usr/bin/python3',
   };
   if (o.evalN > 10000) throw new ConfigError('--eval-n', 'at most the 10000 test images', String(o.evalN));
-  if (!existsSync(o.python)) throw new ConfigError('--python', 'a Python with torch (Debian: apt-get install python3-torch → /usr/bin/python3)', `${o.python} does not exist`);
+  if (!existsSync(o.python))
+    throw new ConfigError(
+      '--python',
+      'a Python with torch (Debian: apt-get install python3-torch → /usr/bin/python3)',
+      `${o.python} does not exist`,
+    );
   return o;
 }
 
@@ -153,13 +188,17 @@ class Child {
   private waiting: { resolve: (m: Msg) => void; reject: (e: Error) => void } | null = null;
   private exitInfo: string | null = null;
 
-  constructor(readonly label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly label: string,
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout!.setEncoding('utf8');
     this.proc.stdout!.on('data', (chunk: string) => {
       this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
+      for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
         if (!line.startsWith(PROTOCOL_PREFIX)) continue;
@@ -196,7 +235,8 @@ class Child {
 
   /** The next protocol message; an {ok: false} message becomes an exception. */
   async next(): Promise<Msg> {
-    const msg = this.inbox.shift() ??
+    const msg =
+      this.inbox.shift() ??
       (await new Promise<Msg>((resolve, reject) => {
         if (this.exitInfo) reject(new Error(this.exitInfo));
         else this.waiting = { resolve, reject };
@@ -207,7 +247,7 @@ class Child {
 
   request(req: object): Promise<Msg> {
     if (this.exitInfo) return Promise.reject(new Error(this.exitInfo));
-    this.proc.stdin!.write(JSON.stringify(req) + '\n');
+    this.proc.stdin!.write(`${JSON.stringify(req)}\n`);
     return this.next();
   }
 
@@ -342,13 +382,20 @@ async function main(): Promise<number> {
   const started = new Date();
   const loadStart = os.loadavg();
   const cores = os.availableParallelism();
-  if (loadStart[0]! > 0.5 * cores) log(`note: load average ${loadStart[0]!.toFixed(2)} on ${cores} logical CPUs at start — other processes share the CPU, timings will be noisy`);
+  if (loadStart[0]! > 0.5 * cores)
+    log(
+      `note: load average ${loadStart[0]!.toFixed(2)} on ${cores} logical CPUs at start — other processes share the CPU, timings will be noisy`,
+    );
   const unit = { batch: o.batch, evalN: o.evalN };
 
   // 1. advlab workers, one per backend (each prints its resolved backend and thread count).
   const sides: Side[] = [];
   for (const requested of o.backends) {
-    const child = advlabChild(`advlab[${requested}]`, ['--backend', requested, '--seed', String(o.seed), '--batch', String(o.batch), '--eval-n', String(o.evalN), '--eps', String(o.eps)], o.threads);
+    const child = advlabChild(
+      `advlab[${requested}]`,
+      ['--backend', requested, '--seed', String(o.seed), '--batch', String(o.batch), '--eval-n', String(o.evalN), '--eps', String(o.eps)],
+      o.threads,
+    );
     let ready: Msg;
     try {
       ready = await child.next();
@@ -364,8 +411,13 @@ async function main(): Promise<number> {
       continue;
     }
     const threads = Number(ready.threads ?? 1);
-    if (o.threads !== undefined && threads !== o.threads) log(`note: --threads ${o.threads}, but advlab's ${backend} backend computes with ${threads} thread(s); PyTorch is given ${threads} for this comparison`);
-    log(`advlab: backend ${backend} (${threads} thread${threads === 1 ? '' : 's'}${ready.isa ? `, ${String(ready.isa)}` : ''}), tf.js ${String(ready.tfjs)}, data loaded, RSS ${mb(ready.rss_after_load_kb)} MB`);
+    if (o.threads !== undefined && threads !== o.threads)
+      log(
+        `note: --threads ${o.threads}, but advlab's ${backend} backend computes with ${threads} thread(s); PyTorch is given ${threads} for this comparison`,
+      );
+    log(
+      `advlab: backend ${backend} (${threads} thread${threads === 1 ? '' : 's'}${ready.isa ? `, ${String(ready.isa)}` : ''}), tf.js ${String(ready.tfjs)}, data loaded, RSS ${mb(ready.rss_after_load_kb)} MB`,
+    );
     sides.push({ requested, backend, threads, child, ready, rows: [], bye: null });
   }
 
@@ -373,10 +425,24 @@ async function main(): Promise<number> {
   const pys = new Map<number, PySide>();
   for (const s of sides) {
     if (pys.has(s.threads)) continue;
-    const child = pythonChild(o, `pytorch[${s.threads} threads]`, ['--serve', '--threads', String(s.threads), '--seed', String(o.seed), '--batch', String(o.batch), '--eval-n', String(o.evalN), '--eps', String(o.eps)]);
+    const child = pythonChild(o, `pytorch[${s.threads} threads]`, [
+      '--serve',
+      '--threads',
+      String(s.threads),
+      '--seed',
+      String(o.seed),
+      '--batch',
+      String(o.batch),
+      '--eval-n',
+      String(o.evalN),
+      '--eps',
+      String(o.eps),
+    ]);
     try {
       const ready = await child.next();
-      log(`pytorch: ${String(ready.torch)} (oneDNN ${String(ready.onednn)}, ${String(ready.cpu_capability)}), ${String(ready.threads)} thread(s) (its default here: ${String(ready.default_threads)}), data loaded, RSS ${mb(ready.rss_after_load_kb)} MB`);
+      log(
+        `pytorch: ${String(ready.torch)} (oneDNN ${String(ready.onednn)}, ${String(ready.cpu_capability)}), ${String(ready.threads)} thread(s) (its default here: ${String(ready.default_threads)}), data loaded, RSS ${mb(ready.rss_after_load_kb)} MB`,
+      );
       pys.set(s.threads, { threads: s.threads, child, ready, cache: new Map(), bye: null });
     } catch (e) {
       log(`bench: PyTorch side failed to start: ${messageOf(e)}`);
@@ -433,7 +499,9 @@ async function main(): Promise<number> {
           pytorch_times_ms: p instanceof Error ? [] : p.times_ms.map((t) => round(t)!),
           ...(errors.length ? { error: errors.join('; ') } : {}),
         });
-        log(`  ${workload.padEnd(10)} ${model.padEnd(8)} advlab[${s.backend}] ${aMs === null ? 'FAILED' : `${aMs.toFixed(1)} ms`}  pytorch ${pMs === null ? 'FAILED' : `${pMs.toFixed(1)} ms`}${errors.length ? `\n    ${errors.join('\n    ')}` : ''}`);
+        log(
+          `  ${workload.padEnd(10)} ${model.padEnd(8)} advlab[${s.backend}] ${aMs === null ? 'FAILED' : `${aMs.toFixed(1)} ms`}  pytorch ${pMs === null ? 'FAILED' : `${pMs.toFixed(1)} ms`}${errors.length ? `\n    ${errors.join('\n    ')}` : ''}`,
+        );
       }
     }
   }
@@ -443,7 +511,17 @@ async function main(): Promise<number> {
   // 4. The conv peak, in fresh processes (a [128,64,56,56] conv would dominate the workloads' peak RSS).
   if (o.peak) {
     for (const py of pys.values()) {
-      const c = pythonChild(o, `pytorch peak[${py.threads}]`, ['--peak', '--threads', String(py.threads), '--batch', String(o.peakBatch), '--warmup', '1', '--reps', String(o.peakReps)]);
+      const c = pythonChild(o, `pytorch peak[${py.threads}]`, [
+        '--peak',
+        '--threads',
+        String(py.threads),
+        '--batch',
+        String(o.peakBatch),
+        '--warmup',
+        '1',
+        '--reps',
+        String(o.peakReps),
+      ]);
       try {
         py.peak = (await c.next()).peak as Msg;
       } catch (e) {
@@ -452,7 +530,11 @@ async function main(): Promise<number> {
       await c.quit();
     }
     for (const s of sides) {
-      const c = advlabChild(`advlab peak[${s.backend}]`, ['--backend', s.backend, '--peak', '--peak-batch', String(o.peakBatch), '--warmup', '1', '--reps', String(o.peakReps)], o.threads);
+      const c = advlabChild(
+        `advlab peak[${s.backend}]`,
+        ['--backend', s.backend, '--peak', '--peak-batch', String(o.peakBatch), '--warmup', '1', '--reps', String(o.peakReps)],
+        o.threads,
+      );
       try {
         s.peak = (await c.next()).peak as Msg;
       } catch (e) {
@@ -525,9 +607,18 @@ async function main(): Promise<number> {
     backend: primary.backend,
     quick: o.quick,
     settings: {
-      batch: o.batch, eval_n: o.evalN, eps: o.eps, seed: o.seed, warmup: o.warmup, reps: o.reps, eval_reps: o.evalReps,
-      optimizer: 'adam lr 1e-3', pgd_at: 'PGD-7, α = ε/4, random start', fgsm_at: 'zero init, α = ε',
-      gradalign: 'λ = 0.2, FGSM α = ε, η ~ U(−ε, ε)', eval: 'PGD-20, α = ε/4, random start, batch 256',
+      batch: o.batch,
+      eval_n: o.evalN,
+      eps: o.eps,
+      seed: o.seed,
+      warmup: o.warmup,
+      reps: o.reps,
+      eval_reps: o.evalReps,
+      optimizer: 'adam lr 1e-3',
+      pgd_at: 'PGD-7, α = ε/4, random start',
+      fgsm_at: 'zero init, α = ε',
+      gradalign: 'λ = 0.2, FGSM α = ε, η ~ U(−ε, ε)',
+      eval: 'PGD-20, α = ε/4, random start, batch 256',
       flops_per_image_forward: Object.fromEntries(o.models.map((m) => [m, forwardFlops(m)])),
       passes_per_image: Object.fromEntries(WORKLOADS.filter((w) => o.workloads.includes(w.name)).map((w) => [w.name, w.passes])),
     },
@@ -536,7 +627,7 @@ async function main(): Promise<number> {
     peak: primary.peak,
     runs,
   };
-  writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(o.out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(formatReport(result.machine, runs, o));
   const shown = relative(process.cwd(), o.out);
   console.log(`\nwrote ${shown && !shown.startsWith('..') ? shown : o.out}`);
@@ -551,10 +642,16 @@ type Run = {
   peak: { what: string; pytorch_gflops: number | null; advlab_gflops: number | null; onednn_peak_gflops: number | null };
 };
 
-function formatReport(machine: { cpu: string; cores: number; torch: unknown; load_average_start: number[] }, runs: Run[], o: BenchOptions): string {
+function formatReport(
+  machine: { cpu: string; cores: number; torch: unknown; load_average_start: number[] },
+  runs: Run[],
+  o: BenchOptions,
+): string {
   const lines: string[] = [];
   const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
-  lines.push(`advlab vs PyTorch ${String(machine.torch)} on ${machine.cpu} (${machine.cores} logical CPUs, load ${machine.load_average_start[0]} at start)${o.quick ? ' — QUICK smoke run, not a measurement' : ''}`);
+  lines.push(
+    `advlab vs PyTorch ${String(machine.torch)} on ${machine.cpu} (${machine.cores} logical CPUs, load ${machine.load_average_start[0]} at start)${o.quick ? ' — QUICK smoke run, not a measurement' : ''}`,
+  );
   const evalPart = o.workloads.includes('pgd20-eval') ? `, PGD-20 eval on the first ${o.evalN} test images` : '';
   const evalReps = o.workloads.includes('pgd20-eval') ? ` (eval ${o.evalReps})` : '';
   lines.push(`batch ${o.batch} (first training images)${evalPart}; median of ${o.reps} reps${evalReps} after ${o.warmup} warm-up`);
@@ -563,8 +660,14 @@ function formatReport(machine: { cpu: string; cores: number; torch: unknown; loa
     lines.push(`advlab backend ${r.backend}, ${r.threads} thread(s) — PyTorch ${r.threads} thread(s)`);
     const header = ['workload', 'model', 'advlab ms', 'PyTorch ms', 'ratio', 'advlab GFLOP/s', 'PyTorch GFLOP/s', '% of peak (a/p)'];
     const rows = r.workloads.map((w) => [
-      w.name, w.model, f(w.advlab_ms), f(w.pytorch_ms), w.ratio === null ? '-' : `${w.ratio.toFixed(2)}×`,
-      f(w.advlab_gflops, 2), f(w.pytorch_gflops, 2), `${f(w.advlab_pct_of_peak)} / ${f(w.pytorch_pct_of_peak)}`,
+      w.name,
+      w.model,
+      f(w.advlab_ms),
+      f(w.pytorch_ms),
+      w.ratio === null ? '-' : `${w.ratio.toFixed(2)}×`,
+      f(w.advlab_gflops, 2),
+      f(w.pytorch_gflops, 2),
+      `${f(w.advlab_pct_of_peak)} / ${f(w.pytorch_pct_of_peak)}`,
     ]);
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
     const fmt = (row: string[]) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
@@ -572,10 +675,17 @@ function formatReport(machine: { cpu: string; cores: number; torch: unknown; loa
     lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const row of rows) lines.push(fmt(row));
     for (const w of r.workloads) if (w.error) lines.push(`  ! ${w.name} ${w.model}: ${w.error}`);
-    lines.push(`ratio = advlab ms / PyTorch ms (> 1: advlab slower). Training rows: one step on the batch; pgd20-eval: the whole evaluation.`);
+    lines.push(
+      `ratio = advlab ms / PyTorch ms (> 1: advlab slower). Training rows: one step on the batch; pgd20-eval: the whole evaluation.`,
+    );
     if (!o.peak) lines.push('peak: not measured (--no-peak)');
-    else lines.push(`peak (one conv2d forward, [${o.peakBatch},56,56,64] ⊛ 64@3×3, ${r.threads} thread(s)): PyTorch/oneDNN ${f(r.peak.pytorch_gflops, 2)} GFLOP/s, advlab ${r.backend} ${f(r.peak.advlab_gflops, 2)} GFLOP/s; "% of peak" is against the oneDNN peak ${f(r.peak.onednn_peak_gflops, 2)} GFLOP/s`);
-    lines.push(`peak RSS: advlab ${f(r.memory.advlab_peak_rss_mb ?? null, 0)} MB, PyTorch ${f(r.memory.pytorch_peak_rss_mb ?? null, 0)} MB (after loading Fashion-MNIST as float32: ${f(r.memory.advlab_rss_after_data_load_mb ?? null, 0)} MB / ${f(r.memory.pytorch_rss_after_data_load_mb ?? null, 0)} MB)`);
+    else
+      lines.push(
+        `peak (one conv2d forward, [${o.peakBatch},56,56,64] ⊛ 64@3×3, ${r.threads} thread(s)): PyTorch/oneDNN ${f(r.peak.pytorch_gflops, 2)} GFLOP/s, advlab ${r.backend} ${f(r.peak.advlab_gflops, 2)} GFLOP/s; "% of peak" is against the oneDNN peak ${f(r.peak.onednn_peak_gflops, 2)} GFLOP/s`,
+      );
+    lines.push(
+      `peak RSS: advlab ${f(r.memory.advlab_peak_rss_mb ?? null, 0)} MB, PyTorch ${f(r.memory.pytorch_peak_rss_mb ?? null, 0)} MB (after loading Fashion-MNIST as float32: ${f(r.memory.advlab_rss_after_data_load_mb ?? null, 0)} MB / ${f(r.memory.pytorch_rss_after_data_load_mb ?? null, 0)} MB)`,
+    );
   }
   return lines.join('\n');
 }

@@ -6,9 +6,16 @@ import { printMarkdownTable } from './markdown-table.ts';
 
 const dir = process.argv[2] ?? 'runs/at-pytorch';
 if (!existsSync(dir)) throw new Error(`${dir}: no such folder (run scripts/at-pytorch.sh first)`);
-const rows: string[][] = [['run', 'clean (1k)', 'PGD-20 final iterate (1k)', 'PGD-20 any iterate (1k)', 'peak PGD-10 (epoch)', 'PGD-10 per epoch (final iterate)']];
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
-  const lines = readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const rows: string[][] = [
+  ['run', 'clean (1k)', 'PGD-20 final iterate (1k)', 'PGD-20 any iterate (1k)', 'peak PGD-10 (epoch)', 'PGD-10 per epoch (final iterate)'],
+];
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.jsonl'))
+  .sort()) {
+  const lines = readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const fin = lines.find((l) => l.final);
   const measured = lines.filter((l) => !l.final);
   const perEpoch = new Map<number, number>();

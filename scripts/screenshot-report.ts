@@ -16,6 +16,8 @@ const problems = [
   ...page.charts.filter((c) => c.marks === 0).map((c) => `chart ${c.kind} has no drawn marks`),
   ...page.images.filter((i) => !i.complete || i.naturalWidth === 0).map((i) => `image not loaded: ${i.alt}`),
 ];
-process.stdout.write(`${file}: sections ${page.sections.join(', ')}; ${page.charts.length} charts (${page.charts.reduce((a, c) => a + c.marks, 0)} marks), ${page.images.length} images; screenshot ${png}\n`);
+process.stdout.write(
+  `${file}: sections ${page.sections.join(', ')}; ${page.charts.length} charts (${page.charts.reduce((a, c) => a + c.marks, 0)} marks), ${page.images.length} images; screenshot ${png}\n`,
+);
 for (const p of problems) process.stderr.write(`problem: ${p}\n`);
 process.exit(problems.length ? 1 : 0);

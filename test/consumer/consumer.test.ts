@@ -34,14 +34,21 @@ let packed: { name: string; filename: string; files: { path: string }[] }[] = []
 
 before(() => {
   for (const p of ['core', 'node']) {
-    assert.ok(existsSync(join(ROOT, 'packages', p, 'dist', 'index.js')), `packages/${p}/dist: expected a build, found none (npm run build)`);
+    assert.ok(
+      existsSync(join(ROOT, 'packages', p, 'dist', 'index.js')),
+      `packages/${p}/dist: expected a build, found none (npm run build)`,
+    );
   }
   packed = JSON.parse(run('npm', ['pack', '-w', '@advlab/core', '-w', '@advlab/node', '--pack-destination', work, '--json'], ROOT));
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   const tarballs = packed.map((p) => join(work, p.filename));
   // tf.js comes from the registry as the packages' peers; the converter and @types/node are the consumer's own.
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs, `@tensorflow/tfjs-converter@${TFJS}`, '@types/node@20'], project);
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs, `@tensorflow/tfjs-converter@${TFJS}`, '@types/node@20'],
+    project,
+  );
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -50,8 +57,13 @@ test('the tarballs hold built JavaScript, declarations, README and LICENSE, and 
   assert.deepEqual(packed.map((p) => p.name).sort(), ['@advlab/core', '@advlab/node']);
   for (const p of packed) {
     const files = p.files.map((f) => f.path);
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'package.json']) assert.ok(files.includes(f), `${p.name}: ${f}`);
-    assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /test|testing/.test(f)), [], p.name);
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'package.json'])
+      assert.ok(files.includes(f), `${p.name}: ${f}`);
+    assert.deepEqual(
+      files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /test|testing/.test(f)),
+      [],
+      p.name,
+    );
   }
   const installed = JSON.parse(readFileSync(join(project, 'node_modules/@advlab/core/package.json'), 'utf8'));
   assert.match(installed.peerDependencies['@tensorflow/tfjs-core'], /^\^4\./, 'tf.js is a peer with a range');
@@ -86,22 +98,38 @@ test('TypeScript: a consumer type-checks and compiles against the .d.ts with an 
   writeFileSync(
     join(project, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, esModuleInterop: true, skipLibCheck: true, outDir: 'out', types: ['node'] },
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        esModuleInterop: true,
+        skipLibCheck: true,
+        outDir: 'out',
+        types: ['node'],
+      },
       files: ['typed-consumer.ts'],
     }),
   );
   run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);
   const r = lastJson(run(process.execPath, ['out/typed-consumer.js', 'model'], project));
   assert.ok(r.clean >= 0.9, JSON.stringify(r));
-  assert.deepEqual(r.attacks.map((a: [string, number]) => a[0]), ['fgsm', 'pgd']);
+  assert.deepEqual(
+    r.attacks.map((a: [string, number]) => a[0]),
+    ['fgsm', 'pgd'],
+  );
   for (const [name, acc] of r.attacks) assert.ok(acc < r.clean, `${name}: ${acc} vs clean ${r.clean}`);
 });
 
 function bundle(entry: string, outfile: string): string {
-  const r = spawnSync(join(BIN, 'esbuild'), [entry, '--bundle', '--platform=browser', '--format=esm', `--outfile=${outfile}`, '--log-level=warning'], {
-    cwd: project,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    join(BIN, 'esbuild'),
+    [entry, '--bundle', '--platform=browser', '--format=esm', `--outfile=${outfile}`, '--log-level=warning'],
+    {
+      cwd: project,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, `esbuild ${entry}: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /error/i, r.stderr);
   const code = readFileSync(join(project, outfile), 'utf8');
@@ -115,7 +143,13 @@ test('esbuild bundles the whole of @advlab/core for the browser with no error an
   assert.match(code, /function runAttack/);
 });
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.bin': 'application/octet-stream', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+};
 
 test('in Chromium: PGD lowers the accuracy of a LayersModel and of a GraphModel loaded by URL', async () => {
   const site = join(project, 'site');
@@ -134,11 +168,14 @@ test('in Chromium: PGD lowers the accuracy of a LayersModel and of a GraphModel 
     await context.route('**/*', async (route) => {
       const url = new URL(route.request().url());
       const file = join(site, decodeURIComponent(url.pathname));
-      if (url.host !== 'advlab.test' || !file.startsWith(site + '/') || !existsSync(file)) return route.fulfill({ status: 404, body: 'not found' });
+      if (url.host !== 'advlab.test' || !file.startsWith(`${site}/`) || !existsSync(file))
+        return route.fulfill({ status: 404, body: 'not found' });
       return route.fulfill({ status: 200, body: readFileSync(file), contentType: TYPES[extname(file)] ?? 'application/octet-stream' });
     });
     await page.goto('http://advlab.test/index.html?backend=cpu');
-    await page.waitForFunction(() => (window as unknown as { advlabResult?: unknown }).advlabResult !== undefined, undefined, { timeout: 240_000 });
+    await page.waitForFunction(() => (window as unknown as { advlabResult?: unknown }).advlabResult !== undefined, undefined, {
+      timeout: 240_000,
+    });
     const r = await page.evaluate(() => (window as unknown as { advlabResult: unknown }).advlabResult);
     return { r: r as any, errors };
   });

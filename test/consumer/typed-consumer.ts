@@ -20,7 +20,12 @@ const { model } = await loadModel(process.argv[2] ?? 'model');
 const classifier: Classifier = classifierFromLayersModel(model);
 const threat: ThreatModel = threatModel('linf', 0.2);
 const { test } = loadDataset('synthetic:tiny');
-const { report }: { report: EvaluationReport } = evaluateRobustness(classifier, test, { attacks: ['fgsm', 'pgd'], eps: [threat.eps] }, 'synthetic:tiny');
+const { report }: { report: EvaluationReport } = evaluateRobustness(
+  classifier,
+  test,
+  { attacks: ['fgsm', 'pgd'], eps: [threat.eps] },
+  'synthetic:tiny',
+);
 
 const x = tf.tensor4d(test.images, [test.n, test.height, test.width, test.channels]);
 const y = tf.tensor1d(test.labels, 'int32');
@@ -36,4 +41,10 @@ export function misuses(): void {
   threatModel('l3', 0.1);
 }
 
-console.log(JSON.stringify({ clean: report.clean_accuracy, attacks: report.attacks.map((a) => [a.name, a.robust_accuracy]), fgsmFooled: fooled / test.n }));
+console.log(
+  JSON.stringify({
+    clean: report.clean_accuracy,
+    attacks: report.attacks.map((a) => [a.name, a.robust_accuracy]),
+    fgsmFooled: fooled / test.n,
+  }),
+);

@@ -18,20 +18,63 @@ function advlab(...args: string[]) {
 }
 
 test('train → eval → attack on synthetic data, with JSON keys and files as documented', () => {
-  const t = advlab('train', '--model', 'wong-cnn', '--data', 'synthetic:tiny', '--epochs', '3', '--out', model, '--backend', 'cpu', '--lr', '0.01');
+  const t = advlab(
+    'train',
+    '--model',
+    'wong-cnn',
+    '--data',
+    'synthetic:tiny',
+    '--epochs',
+    '3',
+    '--out',
+    model,
+    '--backend',
+    'cpu',
+    '--lr',
+    '0.01',
+  );
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /test accuracy (\d+\.\d+)%/);
   const acc = Number(/test accuracy (\d+\.\d+)%/.exec(t.out)![1]);
   assert.ok(acc > 80, `the tiny task is learnt: ${acc}%`);
-  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'model/model.json', 'model/weights.bin', 'best/model.json', 'checkpoint.json']) {
+  for (const f of [
+    'config.json',
+    'metrics.jsonl',
+    'summary.json',
+    'model/model.json',
+    'model/weights.bin',
+    'best/model.json',
+    'checkpoint.json',
+  ]) {
     assert.ok(existsSync(join(model, f)), f);
   }
-  const lines = readFileSync(join(model, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(join(model, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 3, 'one metrics line per epoch');
   for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in lines[0], k);
 
   const json = join(dir, 'eval.json');
-  const e = advlab('eval', '--model', model, '--attacks', 'fgsm,pgd', '--eps', '0.1,0.3', '--n', '100', '--json', json, '--backend', 'cpu', '--apgd-steps', '10', '--steps', '10');
+  const e = advlab(
+    'eval',
+    '--model',
+    model,
+    '--attacks',
+    'fgsm,pgd',
+    '--eps',
+    '0.1,0.3',
+    '--n',
+    '100',
+    '--json',
+    json,
+    '--backend',
+    'cpu',
+    '--apgd-steps',
+    '10',
+    '--steps',
+    '10',
+  );
   assert.equal(e.code, 0, e.err);
   assert.match(e.out, /sanity checks/);
   const r = JSON.parse(readFileSync(json, 'utf8'));
@@ -56,7 +99,25 @@ test('train → eval → attack on synthetic data, with JSON keys and files as d
   const png = PNG.sync.read(readFileSync(join(out, 'grid.png')));
   // --target turns pgd into pgd-targeted: success means the target class was hit.
   const tOut = join(dir, 'targeted');
-  const tr = advlab('attack', '--model', model, '--attack', 'pgd', '--eps', '0.5', '--n', '8', '--target', '2', '--out', tOut, '--backend', 'cpu', '--steps', '30');
+  const tr = advlab(
+    'attack',
+    '--model',
+    model,
+    '--attack',
+    'pgd',
+    '--eps',
+    '0.5',
+    '--n',
+    '8',
+    '--target',
+    '2',
+    '--out',
+    tOut,
+    '--backend',
+    'cpu',
+    '--steps',
+    '30',
+  );
   assert.equal(tr.code, 0, tr.err);
   const tres = JSON.parse(readFileSync(join(tOut, 'result.json'), 'utf8'));
   assert.equal(tres.attack, 'pgd-targeted');

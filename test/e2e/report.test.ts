@@ -11,7 +11,10 @@ import { makeFakeRuns } from '../../packages/report/src/fixtures.ts';
 // and checks that it renders: no console or page error, every chart has drawn marks, every image loaded.
 
 test('the report opens from disk in Chromium: no errors, no network, charts drawn, images loaded', { timeout: 120_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: the browser test needs Debian's Chromium (apt-get install -y chromium; scripts/setup.sh installs it)`);
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} not found: the browser test needs Debian's Chromium (apt-get install -y chromium; scripts/setup.sh installs it)`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'advlab-report-e2e-'));
   const runs = makeFakeRuns(join(dir, 'runs'), { xss: true });
   const file = join(dir, 'report.html');
@@ -24,7 +27,10 @@ test('the report opens from disk in Chromium: no errors, no network, charts draw
   assert.deepEqual(dialogs, [], 'no script ran (the <script> run name is text)');
   assert.equal(dom.scripts, 0, 'no <script> element in the page');
   assert.deepEqual(dom.sections, ['overview', 'curves', 'evaluations', 'frontier', 'checks', 'gallery', 'details']);
-  assert.ok(dom.overviewNames.includes('<script>alert(1)<∕script>'), `the hostile run name is shown as text: ${dom.overviewNames.join(' | ')}`);
+  assert.ok(
+    dom.overviewNames.includes('<script>alert(1)<∕script>'),
+    `the hostile run name is shown as text: ${dom.overviewNames.join(' | ')}`,
+  );
   // 2 runs × (accuracy + alignment) + 3 evaluations × (ε curve + per class) + the frontier.
   assert.equal(charts.length, 11, JSON.stringify(charts.map((c) => c.kind)));
   for (const c of charts) {

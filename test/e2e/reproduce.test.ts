@@ -15,7 +15,10 @@ test('advlab reproduce (smoke size): every finding is summarised from real runs,
   assert.equal(first.status, 0, first.stderr.slice(-2000));
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(r.missing, []);
-  assert.deepEqual(r.tradeoff.map((t: { run: string }) => t.run), ['standard-e0.1', 'pgd-e0.1']);
+  assert.deepEqual(
+    r.tradeoff.map((t: { run: string }) => t.run),
+    ['standard-e0.1', 'pgd-e0.1'],
+  );
   for (const t of r.tradeoff) {
     assert.ok(inRange(t.clean) && inRange(t.pgd20) && inRange(t.worstCase), JSON.stringify(t));
     assert.ok(t.worstCase <= t.pgd20, 'the worst case is at most every single attack');
@@ -35,10 +38,12 @@ test('advlab reproduce (smoke size): every finding is summarised from real runs,
   assert.ok(r.frontier.points.some((p: { onFrontier: boolean }) => p.onFrontier));
   assert.ok(r.danskin.relativeError < 1e-3 && r.danskin.deltaIsExact);
   const md = readFileSync(join(out, 'results.md'), 'utf8');
-  for (const h of ['## Trade-off', '## Catastrophic overfitting', '## Per-class', '## Minority', '## Clean–robust frontier', "## Danskin"]) assert.ok(md.includes(h), h);
+  for (const h of ['## Trade-off', '## Catastrophic overfitting', '## Per-class', '## Minority', '## Clean–robust frontier', '## Danskin'])
+    assert.ok(md.includes(h), h);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   for (const id of ['t-tradeoff', 't-co', 't-fairness', 't-minority', 'frontier', 'gallery']) assert.ok(html.includes(`id="${id}"`), id);
-  for (const run of ['standard-e0.1', 'pgd-e0.1']) assert.ok(existsSync(join(out, run, 'grid.png')), `${run}: adversarial examples for the gallery`);
+  for (const run of ['standard-e0.1', 'pgd-e0.1'])
+    assert.ok(existsSync(join(out, run, 'grid.png')), `${run}: adversarial examples for the gallery`);
 
   const again = reproduce();
   assert.equal(again.status, 0, again.stderr.slice(-2000));

@@ -8,12 +8,34 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'advlab-resume-'));
-const args = ['--model', 'wong-cnn', '--data', 'synthetic:tiny', '--method', 'fgsm-rs', '--eps', '0.1', '--epochs', '5', '--lr', '0.01', '--eval-every', '2', '--held-out', '64', '--backend', 'cpu'];
+const args = [
+  '--model',
+  'wong-cnn',
+  '--data',
+  'synthetic:tiny',
+  '--method',
+  'fgsm-rs',
+  '--eps',
+  '0.1',
+  '--epochs',
+  '5',
+  '--lr',
+  '0.01',
+  '--eval-every',
+  '2',
+  '--held-out',
+  '64',
+  '--backend',
+  'cpu',
+];
 const metrics = (run: string) =>
-  readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
-    const { seconds: _s, examples_per_s: _e, ...rest } = JSON.parse(l);
-    return rest;
-  });
+  readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { seconds: _s, examples_per_s: _e, ...rest } = JSON.parse(l);
+      return rest;
+    });
 
 test('advlab train --resume after kill -9 gives the same metrics as an uninterrupted run', async () => {
   const full = join(dir, 'full');
@@ -36,7 +58,9 @@ test('advlab train --resume after kill -9 gives the same metrics as an uninterru
 });
 
 test('--resume refuses a changed configuration, naming what changed', () => {
-  const r = spawnSync(process.execPath, [bin, 'train', '--resume', join(dir, 'full'), '--eps', '0.2', '--backend', 'cpu'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'train', '--resume', join(dir, 'full'), '--eps', '0.2', '--backend', 'cpu'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /\[E_CONFIG\] --resume: expected the configuration in .*config\.json, found changed eps: 0\.1 → 0\.2/);
 });

@@ -6,15 +6,25 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Parses `argv` against `spec`; unknown flags become a ConfigError with a "did you mean" hint. */
 export function parse(argv: string[], spec: OptionSpec): Record<string, string | boolean | undefined> {
   try {
-    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
     if (m) {
       const hint = suggest(m[1]!.replace(/^--?/, ''), Object.keys(spec));
-      throw new ConfigError(m[1]!, `one of ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`, `an unknown flag${hint ? ` (did you mean --${hint}?)` : ''}`);
+      throw new ConfigError(
+        m[1]!,
+        `one of ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+        `an unknown flag${hint ? ` (did you mean --${hint}?)` : ''}`,
+      );
     }
     const amb = /Option '(--?[^ ']+)[^']*' argument is ambiguous/.exec((e as Error).message);
-    if (amb) throw new ConfigError(amb[1]!, `a value; write ${amb[1]}=VALUE for a value starting with '-'`, 'a value that looks like a flag');
+    if (amb)
+      throw new ConfigError(amb[1]!, `a value; write ${amb[1]}=VALUE for a value starting with '-'`, 'a value that looks like a flag');
     const v = /Option '(--?[^ ']+)[^']*' argument missing/.exec((e as Error).message);
     if (v) throw new ConfigError(v[1]!, 'a value', 'nothing');
     throw new ConfigError('arguments', 'valid flags', (e as Error).message);

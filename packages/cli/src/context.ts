@@ -1,7 +1,25 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ModelMissingError, backendInfo, batchTensors, classifierFromLayersModel, parseNorm, runAttack, threatModel, useBackend, viz, type AttackResult, type BackendName, type Classifier, type Dataset, type ImageSet, type ModelMeta, type Norm } from '@advlab/core';
+import {
+  ConfigError,
+  ModelMissingError,
+  backendInfo,
+  batchTensors,
+  classifierFromLayersModel,
+  parseNorm,
+  runAttack,
+  threatModel,
+  useBackend,
+  type viz,
+  type AttackResult,
+  type BackendName,
+  type Classifier,
+  type Dataset,
+  type ImageSet,
+  type ModelMeta,
+  type Norm,
+} from '@advlab/core';
 import { adversarialGrid, loadDataset, loadModel } from '@advlab/node';
 import { num, str } from './args.ts';
 
@@ -25,9 +43,13 @@ export interface LoadedClassifier {
 
 export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
   // A run directory from `advlab train` holds its final model in model/.
-  const dir = !existsSync(join(dirOrRun, 'model.json')) && existsSync(join(dirOrRun, 'model', 'model.json')) ? join(dirOrRun, 'model') : dirOrRun;
+  const dir =
+    !existsSync(join(dirOrRun, 'model.json')) && existsSync(join(dirOrRun, 'model', 'model.json')) ? join(dirOrRun, 'model') : dirOrRun;
   if (!existsSync(join(dir, 'model.json')) && !dir.endsWith('.json')) {
-    throw new ModelMissingError(join(dir, 'model.json'), "--model expects a folder written by 'advlab train' or any tf.js LayersModel folder");
+    throw new ModelMissingError(
+      join(dir, 'model.json'),
+      "--model expects a folder written by 'advlab train' or any tf.js LayersModel folder",
+    );
   }
   const { model, meta } = await loadModel(dir);
   return { classifier: classifierFromLayersModel(model, { name: dir }), meta, dir };
@@ -42,9 +64,14 @@ export function datasetFor(flag: unknown, meta: ModelMeta | undefined, seed: num
 export function checkCompatible(c: Classifier, d: Dataset): void {
   const [h, w, ch] = c.inputShape;
   if (h !== d.test.height || w !== d.test.width || ch !== d.test.channels) {
-    throw new ConfigError('--data', `images of ${h}×${w}×${ch} (the model's input)`, `${d.test.height}×${d.test.width}×${d.test.channels} in ${d.name}`);
+    throw new ConfigError(
+      '--data',
+      `images of ${h}×${w}×${ch} (the model's input)`,
+      `${d.test.height}×${d.test.width}×${d.test.channels} in ${d.name}`,
+    );
   }
-  if (c.numClasses !== d.numClasses) throw new ConfigError('--data', `${c.numClasses} classes (the model's output)`, `${d.numClasses} in ${d.name}`);
+  if (c.numClasses !== d.numClasses)
+    throw new ConfigError('--data', `${c.numClasses} classes (the model's output)`, `${d.numClasses} in ${d.name}`);
 }
 
 export function normOf(v: unknown): Norm {
@@ -112,7 +139,11 @@ export function fooledGrid(
   const fooledAt = indices.filter((i) => clean.pred[i] === set.labels[i] && result.success[i]);
   const pick = fooledAt.slice(0, opts.rows ?? 8);
   const png = pick.length
-    ? renderGrid({ set, classNames, indices, clean: x.dataSync() as Float32Array, result, cleanPred: clean.pred, cleanConf: clean.conf }, pick, `${attack} ${norm} eps=${eps}, ${fooledAt.length} of the first ${indices.length} fooled; shown`)
+    ? renderGrid(
+        { set, classNames, indices, clean: x.dataSync() as Float32Array, result, cleanPred: clean.pred, cleanConf: clean.conf },
+        pick,
+        `${attack} ${norm} eps=${eps}, ${fooledAt.length} of the first ${indices.length} fooled; shown`,
+      )
     : Buffer.alloc(0);
   tf.dispose([x, y, result.xAdv]);
   return { png, fooled: fooledAt.length, shown: pick.length };

@@ -17,7 +17,9 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', run: list },
 };
 
-const USAGE = `advlab: adversarial robustness for tf.js image classifiers\n\n${Object.values(COMMANDS).map((c) => c.help).join('\n\n')}\n`;
+const USAGE = `advlab: adversarial robustness for tf.js image classifiers\n\n${Object.values(COMMANDS)
+  .map((c) => c.help)
+  .join('\n\n')}\n`;
 
 /** Runs one command; every AdvlabError is reported here, once, with its stable code. Returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -30,7 +32,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!c) {
     const { suggest } = await import('@advlab/core');
     const hint = suggest(cmd, Object.keys(COMMANDS));
-    process.stderr.write(`advlab: [E_CONFIG] command: expected one of ${Object.keys(COMMANDS).join(', ')}, found ${cmd}${hint ? ` (did you mean ${hint}?)` : ''}\n`);
+    process.stderr.write(
+      `advlab: [E_CONFIG] command: expected one of ${Object.keys(COMMANDS).join(', ')}, found ${cmd}${hint ? ` (did you mean ${hint}?)` : ''}\n`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -23,5 +23,8 @@ test('the rate is measured between updates: unknown at the first, then units per
 });
 
 test('formatSeconds', () => {
-  assert.deepEqual([formatSeconds(5.2), formatSeconds(125), formatSeconds(3 * 3600 + 60), formatSeconds(Number.NaN)], ['5s', '2m05s', '3h01m', '?']);
+  assert.deepEqual(
+    [formatSeconds(5.2), formatSeconds(125), formatSeconds(3 * 3600 + 60), formatSeconds(Number.NaN)],
+    ['5s', '2m05s', '3h01m', '?'],
+  );
 });

@@ -33,5 +33,9 @@ export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(0)}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${Math.round(s % 60).toString().padStart(2, '0')}s` : `${Math.floor(m / 60)}h${(m % 60).toString().padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${Math.round(s % 60)
+        .toString()
+        .padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${(m % 60).toString().padStart(2, '0')}m`;
 }

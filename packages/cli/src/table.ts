@@ -9,8 +9,15 @@ export function formatReport(r: EvaluationReport, classNames: string[]): string 
   const name = (k: number) => classNames[k] ?? String(k);
   const rows: [string, string, string, string][] = [['attack', 'eps', 'accuracy', 'worst class']];
   rows.push(['clean', '-', pct(r.clean_accuracy), `${name(r.clean_summary.worst_class)} ${pct(r.clean_summary.worst)}`]);
-  for (const a of r.attacks) rows.push([a.name, String(a.eps), pct(a.robust_accuracy), `${name(a.summary.worst_class)} ${pct(a.summary.worst)}`]);
-  for (const w of r.worst_case_by_eps) rows.push([`worst case (${w.attacks.join('+')})`, String(w.eps), pct(w.robust_accuracy), `${name(w.summary.worst_class)} ${pct(w.summary.worst)}`]);
+  for (const a of r.attacks)
+    rows.push([a.name, String(a.eps), pct(a.robust_accuracy), `${name(a.summary.worst_class)} ${pct(a.summary.worst)}`]);
+  for (const w of r.worst_case_by_eps)
+    rows.push([
+      `worst case (${w.attacks.join('+')})`,
+      String(w.eps),
+      pct(w.robust_accuracy),
+      `${name(w.summary.worst_class)} ${pct(w.summary.worst)}`,
+    ]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   rows.forEach((row, i) => {
     lines.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
@@ -20,6 +27,9 @@ export function formatReport(r: EvaluationReport, classNames: string[]): string 
   lines.push('sanity checks (docs/checks.md):');
   for (const c of r.checks) lines.push(`  ${c.skipped ? 'skip' : c.passed ? 'ok  ' : 'FAIL'} ${c.code.padEnd(25)} ${c.detail}`);
   const failed = r.checks.filter((c) => !c.passed);
-  if (failed.length) lines.push(`  ${failed.length} check(s) failed: the robust accuracy above may overestimate robustness (${failed.map((c) => CHECK_DOCS[c.code]).join('; ')})`);
+  if (failed.length)
+    lines.push(
+      `  ${failed.length} check(s) failed: the robust accuracy above may overestimate robustness (${failed.map((c) => CHECK_DOCS[c.code]).join('; ')})`,
+    );
   return lines.join('\n');
 }

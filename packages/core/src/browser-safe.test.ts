@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 
-const ALLOWED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm'];
+const ALLOWED_PACKAGES = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-backend-wasm',
+];
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\1/g;
 
 function importGraph(entry: string): Map<string, string[]> {
@@ -16,7 +21,9 @@ function importGraph(entry: string): Map<string, string[]> {
     const file = todo.pop()!;
     if (graph.has(file)) continue;
     // Comments may quote import syntax; only code counts.
-    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const code = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     const specs = [...code.matchAll(SPECIFIER)].map((m) => m[2]!);
     graph.set(file, specs);
     for (const s of specs) if (s.startsWith('.')) todo.push(join(dirname(file), s));

@@ -24,26 +24,41 @@ export class AdvlabError extends Error {
 
 /** A data file did not match its format. Message names the file, what was expected and what was found. */
 export class DataFormatError extends AdvlabError {
-  constructor(readonly file: string, readonly expected: string, readonly found: string) {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
     super('E_DATA_FORMAT', `${file}: expected ${expected}, found ${found}`);
   }
 }
 
 export class DataMissingError extends AdvlabError {
-  constructor(readonly file: string, hint = '') {
+  constructor(
+    readonly file: string,
+    hint = '',
+  ) {
     super('E_DATA_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
   }
 }
 
 export class ModelFormatError extends AdvlabError {
-  constructor(readonly file: string, readonly expected: string, readonly found: string) {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
     super('E_MODEL_FORMAT', `${file}: expected ${expected}, found ${found}`);
   }
 }
 
 /** A flag or option value is invalid. `option` is the flag name as the user typed it (e.g. `--eps`). */
 export class ConfigError extends AdvlabError {
-  constructor(readonly option: string, readonly expected: string, readonly found: string) {
+  constructor(
+    readonly option: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
     super('E_CONFIG', `${option}: expected ${expected}, found ${found}`);
   }
 }
@@ -67,7 +82,10 @@ export function assert(cond: unknown, msg: () => string): asserts cond {
 
 /** A model folder, model.json or weight shard does not exist. */
 export class ModelMissingError extends AdvlabError {
-  constructor(readonly file: string, hint = '') {
+  constructor(
+    readonly file: string,
+    hint = '',
+  ) {
     super('E_MODEL_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
   }
 }

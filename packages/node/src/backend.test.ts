@@ -15,7 +15,10 @@ async function onednnInstalled(): Promise<boolean> {
 }
 
 test("importing @advlab/node registers 'onednn' first in 'auto' order; auto picks it when it is built, silently", async (t) => {
-  assert.deepEqual(backendProviders().map((b) => b.name), ['onednn', 'wasm', 'cpu']);
+  assert.deepEqual(
+    backendProviders().map((b) => b.name),
+    ['onednn', 'wasm', 'cpu'],
+  );
   const printed: unknown[][] = [];
   for (const m of ['log', 'warn', 'error', 'info'] as const) t.mock.method(console, m, (...args: unknown[]) => printed.push(args));
   const name = await useBackend('auto');

@@ -37,7 +37,10 @@ registerBackendProvider({
     }
     if (typeof mod.register === 'function') await mod.register();
     if (tf.findBackendFactory('onednn') == null) {
-      throw new AdvlabError('E_BACKEND', `--backend onednn: expected ${ONEDNN_PACKAGE} to register a tf.js backend named 'onednn', found none`);
+      throw new AdvlabError(
+        'E_BACKEND',
+        `--backend onednn: expected ${ONEDNN_PACKAGE} to register a tf.js backend named 'onednn', found none`,
+      );
     }
     onednnModule = mod;
   },

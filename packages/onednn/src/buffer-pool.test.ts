@@ -55,7 +55,8 @@ test('foreign arrays are ignored, idle bytes are capped, and a disabled pool nev
   p.noteStored(foreign);
   p.noteReleased(foreign);
   assert.notEqual(p.alloc(10), foreign);
-  const a = p.alloc(100), b = p.alloc(100);
+  const a = p.alloc(100),
+    b = p.alloc(100);
   for (const x of [a, b]) {
     p.noteStored(x);
     p.noteReleased(x);
@@ -71,7 +72,8 @@ test('foreign arrays are ignored, idle bytes are capped, and a disabled pool nev
 
 /** A PageAllocator over plain ArrayBuffers that records what it was asked to release. */
 function fakePages(): PageAllocator & { made: ArrayBuffer[]; released: ArrayBuffer[] } {
-  const made: ArrayBuffer[] = [], released: ArrayBuffer[] = [];
+  const made: ArrayBuffer[] = [],
+    released: ArrayBuffer[] = [];
   return {
     made,
     released,
@@ -122,7 +124,8 @@ test('an evicted page-backed buffer stays cold and serves the next miss of its l
 
 test('over the cap, huge-page buffers are evicted before smaller page-backed ones', () => {
   const pages = fakePages();
-  const small = PAGE_ALLOC_MIN_BYTES / 4, huge = HUGE_PAGE_BYTES / 4;
+  const small = PAGE_ALLOC_MIN_BYTES / 4,
+    huge = HUGE_PAGE_BYTES / 4;
   const p = new BufferPool({ enabled: true, maxIdleBytes: 4 * (small + huge), pages });
   const s1 = cycle(p, small); // the oldest
   const h1 = cycle(p, huge);
@@ -133,7 +136,8 @@ test('over the cap, huge-page buffers are evicted before smaller page-backed one
 
 test('over the byte cap the oldest idle buffers go first', () => {
   const p = new BufferPool({ enabled: true, maxIdleBytes: 4 * 300 });
-  const a = cycle(p, 100), b = cycle(p, 150);
+  const a = cycle(p, 100),
+    b = cycle(p, 150);
   const c = cycle(p, 120); // 370 floats idle: a (the oldest) must go
   assert.equal(p.stats().idleBytes, 4 * 270);
   assert.equal(p.alloc(120), c);

@@ -93,7 +93,10 @@ export class AgedLists {
   add(array: Float32Array, stamp: number): void {
     const e: Entry = { array, stamp, present: true };
     let list = this.byLength.get(array.length);
-    if (!list) this.byLength.set(array.length, (list = []));
+    if (!list) {
+      list = [];
+      this.byLength.set(array.length, list);
+    }
     list.push(e);
     this.queue.push(e);
     this.count++;

@@ -27,7 +27,8 @@ function cases(count: number, seed: number): Case[] {
     const kind = rng.int(4);
     // with a numeric pad tf.js sizes both output dims from the filter height (a tf.js quirk the addon does
     // not reproduce: such convolutions fall back, tested below), so numeric pads get square filters
-    const kh = 1 + rng.int(5), kw = kind === 2 ? kh : 1 + rng.int(5);
+    const kh = 1 + rng.int(5),
+      kw = kind === 2 ? kh : 1 + rng.int(5);
     // tf.js requires strides or dilations to be 1
     const dilated = rng.int(4) === 0;
     const dilations: [number, number] = dilated ? (kind === 2 ? [2, 2] : [1 + rng.int(2), 2]) : [1, 1];
@@ -39,7 +40,13 @@ function cases(count: number, seed: number): Case[] {
     else if (kind === 2) {
       pad = rng.int(3);
       rounding = (['floor', 'round', 'ceil'] as const)[rng.int(3)];
-    } else pad = [[0, 0], [rng.int(3), rng.int(3)], [rng.int(3), rng.int(3)], [0, 0]];
+    } else
+      pad = [
+        [0, 0],
+        [rng.int(3), rng.int(3)],
+        [rng.int(3), rng.int(3)],
+        [0, 0],
+      ];
     out.push({
       n: 1 + rng.int(3),
       h: (kh - 1) * dilations[0] + 1 + rng.int(8),
@@ -70,7 +77,23 @@ function outShape(c: Case): number[] {
 const CASES = [
   ...cases(48, 1),
   { n: 2, h: 9, w: 8, ci: 1, co: 5, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
-  { n: 3, h: 10, w: 11, ci: 1, co: 4, kh: 4, kw: 4, strides: [2, 2], dilations: [1, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  {
+    n: 3,
+    h: 10,
+    w: 11,
+    ci: 1,
+    co: 4,
+    kh: 4,
+    kw: 4,
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
   { n: 1, h: 7, w: 9, ci: 2, co: 3, kh: 2, kw: 3, strides: [3, 2], dilations: [1, 1], pad: 'valid' },
   { n: 2, h: 8, w: 8, ci: 2, co: 6, kh: 5, kw: 5, strides: [1, 3], dilations: [1, 1], pad: 'same' },
 ] as Case[];
@@ -104,7 +127,10 @@ test('Conv2D gradients (Conv2DBackpropInput, Conv2DBackpropFilter) match cpu', {
     const xv = randomArray(rng, c.n * c.h * c.w * c.ci);
     const fv = randomArray(rng, c.kh * c.kw * c.ci * c.co, 0.5);
     const ys = outShape(c);
-    const rv = randomArray(rng, ys.reduce((a, b) => a * b, 1));
+    const rv = randomArray(
+      rng,
+      ys.reduce((a, b) => a * b, 1),
+    );
     await compare(
       describe(c),
       () => {
@@ -154,7 +180,18 @@ test('FusedConv2D with bias and every activation matches cpu; its gradient too',
     `gradient of fused relu conv ${describe(c)}`,
     () =>
       tf.grads((x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.square(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: c.strides, pad: c.pad as 'same', bias: b, activation: 'relu' }))),
+        tf.sum(
+          tf.square(
+            tf.fused.conv2d({
+              x: x as tf.Tensor4D,
+              filter: f as tf.Tensor4D,
+              strides: c.strides,
+              pad: c.pad as 'same',
+              bias: b,
+              activation: 'relu',
+            }),
+          ),
+        ),
       )([tf.tensor4d(xv, [c.n, c.h, c.w, c.ci]), tf.tensor4d(fv, [c.kh, c.kw, c.ci, c.co]), tf.tensor1d(bv)]),
     // (under a gradient tape tf.js runs a fused relu conv unfused: Conv2D + Add + Relu)
     { tol: 1e-4, native: ['Conv2D', 'Add', 'Relu', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Step', 'Sum'] },
@@ -163,7 +200,8 @@ test('FusedConv2D with bias and every activation matches cpu; its gradient too',
 
 test('unsupported convolutions fall back to the cpu kernel with the same result', { skip: SKIP }, async () => {
   const rng = new Rng(5);
-  const xv = randomArray(rng, 2 * 3 * 7 * 6), fv = randomArray(rng, 3 * 3 * 3 * 4);
+  const xv = randomArray(rng, 2 * 3 * 7 * 6),
+    fv = randomArray(rng, 3 * 3 * 3 * 4);
   // NCHW input
   await compare('NCHW', () => tf.conv2d(tf.tensor4d(xv, [2, 3, 7, 6]), tf.tensor4d(fv, [3, 3, 3, 4]), 1, 'same', 'NCHW'), {
     tol: 1e-5,
@@ -187,7 +225,8 @@ test('unsupported convolutions fall back to the cpu kernel with the same result'
   // numeric pad with a non-square filter: tf.js sizes the output width from the filter height
   await compare(
     'numeric pad, non-square filter',
-    () => tf.conv2d(tf.tensor4d(xv.subarray(0, 2 * 7 * 6 * 3), [2, 7, 6, 3]), tf.tensor4d(fv.subarray(0, 3 * 1 * 3 * 4), [3, 1, 3, 4]), 1, 1),
+    () =>
+      tf.conv2d(tf.tensor4d(xv.subarray(0, 2 * 7 * 6 * 3), [2, 7, 6, 3]), tf.tensor4d(fv.subarray(0, 3 * 1 * 3 * 4), [3, 1, 3, 4]), 1, 1),
     { tol: 1e-5, fallback: ['Conv2D'] },
   );
 });

@@ -59,7 +59,8 @@ test('unary kernels reproduce tf.js on NaN, ±0, ±∞', { skip: SKIP }, async (
     const [want] = await valuesOn('cpu', () => f(tf.tensor1d(special)));
     const [got] = await valuesOn('onednn', () => f(tf.tensor1d(special)));
     for (let i = 0; i < special.length; i++) {
-      const w = want![i]!, g = got![i]!;
+      const w = want![i]!,
+        g = got![i]!;
       // +0 vs −0 is not observable through tf.js ops that matter here; compare as numbers, NaN with NaN
       const same = Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= 1e-6 * Math.abs(w);
       assert.ok(same, `${name}(${special[i]}): got ${g}, cpu ${w}`);
@@ -79,33 +80,57 @@ const BINARY: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
 
 /** Shape pairs: same shape, scalars, trailing / leading / middle broadcasts, both sides broadcasting. */
 const PAIRS: [number[], number[]][] = [
-  [[6, 5], [6, 5]],
-  [[300, 400], [300, 400]],
+  [
+    [6, 5],
+    [6, 5],
+  ],
+  [
+    [300, 400],
+    [300, 400],
+  ],
   [[4, 7], []],
   [[], [4, 7]],
   [[128, 10], [10]],
   [[10], [128, 10]],
   [[32, 7, 7, 16], [16]],
-  [[8, 5], [8, 1]],
-  [[5, 1], [1, 6]],
-  [[2, 3, 4, 5], [3, 1, 5]],
-  [[2, 1, 4], [1, 3, 1]],
-  [[64, 64, 16], [64, 1, 16]],
+  [
+    [8, 5],
+    [8, 1],
+  ],
+  [
+    [5, 1],
+    [1, 6],
+  ],
+  [
+    [2, 3, 4, 5],
+    [3, 1, 5],
+  ],
+  [
+    [2, 1, 4],
+    [1, 3, 1],
+  ],
+  [
+    [64, 64, 16],
+    [64, 1, 16],
+  ],
   [[1, 1, 5], [5]],
 ];
 
 test('binary kernels match cpu over broadcasting patterns', { skip: SKIP }, async () => {
   const rng = new Rng(2);
   for (const [as, bs] of PAIRS) {
-    const av = randomArray(rng, size(as)), bv = randomArray(rng, size(bs));
+    const av = randomArray(rng, size(as)),
+      bv = randomArray(rng, size(bs));
     for (let i = 0; i < bv.length; i++) if (Math.abs(bv[i]!) < 0.05) bv[i] = 0.5; // keep divisions tame
     for (const [name, f] of BINARY) {
       await compare(`${name} [${as}] [${bs}]`, () => f(tf.tensor(av, as), tf.tensor(bv, bs)), { tol: 1e-6, native: [name] });
     }
   }
   // more than four alternating broadcast groups: the cpu kernel
-  const as = [2, 1, 2, 1, 2], bs = [1, 3, 1, 3, 1];
-  const av = randomArray(rng, size(as)), bv = randomArray(rng, size(bs));
+  const as = [2, 1, 2, 1, 2],
+    bs = [1, 3, 1, 3, 1];
+  const av = randomArray(rng, size(as)),
+    bv = randomArray(rng, size(bs));
   await compare('Add, 5 broadcast groups', () => tf.add(tf.tensor(av, as), tf.tensor(bv, bs)), { tol: 0, fallback: ['Add'] });
   // int32 operands: the cpu kernel
   await compare('Add int32', () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')), {
@@ -115,7 +140,8 @@ test('binary kernels match cpu over broadcasting patterns', { skip: SKIP }, asyn
 });
 
 test('Maximum / Minimum propagate NaN like tf.js', { skip: SKIP }, async () => {
-  const a = Float32Array.from([NaN, 1, NaN, -2]), b = Float32Array.from([1, NaN, NaN, 3]);
+  const a = Float32Array.from([NaN, 1, NaN, -2]),
+    b = Float32Array.from([1, NaN, NaN, 3]);
   for (const f of [tf.maximum, tf.minimum]) {
     const [got] = await valuesOn('onednn', () => f(tf.tensor1d(a), tf.tensor1d(b)));
     const [want] = await valuesOn('cpu', () => f(tf.tensor1d(a), tf.tensor1d(b)));
@@ -141,7 +167,8 @@ test('FusedBatchNorm matches cpu with per-channel and scalar statistics', { skip
   );
   await compare(
     'keepDims stats [1,1,1,7], no offset / scale',
-    () => tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.tensor4d(m, [1, 1, 1, 7]), tf.tensor4d(v, [1, 1, 1, 7]), undefined, undefined, 1e-5),
+    () =>
+      tf.batchNorm(tf.tensor4d(x, [6, 5, 5, 7]), tf.tensor4d(m, [1, 1, 1, 7]), tf.tensor4d(v, [1, 1, 1, 7]), undefined, undefined, 1e-5),
     { tol: 1e-5, native: ['FusedBatchNorm'] },
   );
   await compare(
@@ -158,7 +185,10 @@ test('ZerosLike gives zeros even in a recycled buffer; int32 falls back', { skip
   for (let i = 0; i < 3; i++) {
     tf.tidy(() => void tf.neg(x)); // leaves a dirty buffer of x's size in the pool
     const z = tf.zerosLike(x);
-    assert.ok(z.dataSync().every((v) => v === 0), 'zerosLike returned a non-zero value');
+    assert.ok(
+      z.dataSync().every((v) => v === 0),
+      'zerosLike returned a non-zero value',
+    );
     z.dispose();
   }
   assert.equal(counts('ZerosLike').native - before.native, 3);

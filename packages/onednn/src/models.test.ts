@@ -35,7 +35,8 @@ function setup(name: ModelName, batch: number, seed: number): Setup {
 function gradients(s: Setup): Float32Array[] {
   const vars = trainableVariables(s.model);
   return tf.tidy(() => {
-    const x = tf.tensor(s.x, s.xShape), y = tf.tensor2d(s.onehot, [s.xShape[0]!, 10]);
+    const x = tf.tensor(s.x, s.xShape),
+      y = tf.tensor2d(s.onehot, [s.xShape[0]!, 10]);
     const loss = (xx: tf.Tensor) => crossEntropy(s.model.apply(xx, { training: true }) as tf.Tensor, y);
     const gx = tf.grad(loss)(x);
     const { grads } = tf.variableGrads(() => loss(x), vars);
@@ -77,13 +78,20 @@ test('wong-cnn: second order, ∇ₓ Σ(∇ₓ CE)², on onednn matches cpu', { 
     tf.tidy(() => {
       const y = tf.tensor2d(s.onehot, [4, 10]);
       const inner = (xx: tf.Tensor) => tf.grad((z: tf.Tensor) => crossEntropy(s.model.apply(z) as tf.Tensor, y))(xx);
-      return Float32Array.from(tf.grad((xx: tf.Tensor) => tf.sum(tf.square(inner(xx))))(tf.tensor(s.x, s.xShape)).dataSync());
+      return Float32Array.from(
+        tf
+          .grad((xx: tf.Tensor) => tf.sum(tf.square(inner(xx))))(tf.tensor(s.x, s.xShape))
+          .dataSync(),
+      );
     });
   await useBackend('cpu');
   const want = run();
   await useBackend('onednn');
   const got = run();
-  assert.ok(want.some((v) => v !== 0), 'non-trivial second-order gradient');
+  assert.ok(
+    want.some((v) => v !== 0),
+    'non-trivial second-order gradient',
+  );
   const e = relErr(got, want);
   assert.ok(e <= 1e-4, `relative error ${e}`);
   s.model.dispose();
@@ -94,7 +102,8 @@ test('100 wong-cnn training steps leak neither tensors nor pooled buffers', { sk
   const s = setup('wong-cnn', 32, 13);
   const vars = trainableVariables(s.model);
   const opt = tf.train.sgd(0.05);
-  const x = tf.tensor(s.x, s.xShape), y = tf.tensor2d(s.onehot, [32, 10]);
+  const x = tf.tensor(s.x, s.xShape),
+    y = tf.tensor2d(s.onehot, [32, 10]);
   const step = () =>
     tf.tidy(() => {
       const loss = opt.minimize(() => crossEntropy(s.model.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;

@@ -21,8 +21,10 @@ function cases(count: number, seed: number): Case[] {
     const kind = rng.int(3);
     // with a numeric pad tf.js sizes both output dims from the window height and stride height (see
     // conv.test.ts), so numeric pads get square windows and strides
-    const fh = 1 + rng.int(3), fw = kind === 2 ? fh : 1 + rng.int(3);
-    const sh = 1 + rng.int(3), sw = kind === 2 ? sh : 1 + rng.int(3);
+    const fh = 1 + rng.int(3),
+      fw = kind === 2 ? fh : 1 + rng.int(3);
+    const sh = 1 + rng.int(3),
+      sw = kind === 2 ? sh : 1 + rng.int(3);
     const c: Case = {
       shape: [1 + rng.int(3), fh + rng.int(9), fw + rng.int(9), 1 + rng.int(17)],
       size: [fh, fw],
@@ -46,7 +48,10 @@ for (const type of ['max', 'avg'] as const) {
     const rng = new Rng(2);
     let native = 0;
     for (const c of CASES) {
-      const xv = randomArray(rng, c.shape.reduce((a, b) => a * b));
+      const xv = randomArray(
+        rng,
+        c.shape.reduce((a, b) => a * b),
+      );
       // 'ceil' rounding can add a window that lies wholly in the padding (tf.js yields -Infinity / NaN
       // there); oneDNN rejects such shapes, so they go to the cpu kernel
       const supported = poolParams(c.shape, { filterSize: c.size, strides: c.strides, pad: c.pad, dimRoundingMode: c.rounding }) !== null;
@@ -63,12 +68,21 @@ for (const type of ['max', 'avg'] as const) {
     const rng = new Rng(3);
     for (const c of CASES.filter((k) => !k.rounding)) {
       // distinct values: ties in a max window may legitimately route the gradient to either element
-      const xv = randomArray(rng, c.shape.reduce((a, b) => a * b));
+      const xv = randomArray(
+        rng,
+        c.shape.reduce((a, b) => a * b),
+      );
       const ys = backend_util.computePool2DInfo(c.shape, c.size, c.strides, 1, c.pad).outShape;
-      const rv = randomArray(rng, ys.reduce((a, b) => a * b));
+      const rv = randomArray(
+        rng,
+        ys.reduce((a, b) => a * b),
+      );
       await compare(
         describe(c),
-        () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(op(x as tf.Tensor4D, c.size, c.strides, c.pad), tf.tensor(rv, ys))))(tf.tensor4d(xv, c.shape)),
+        () =>
+          tf.grad((x: tf.Tensor) => tf.sum(tf.mul(op(x as tf.Tensor4D, c.size, c.strides, c.pad), tf.tensor(rv, ys))))(
+            tf.tensor4d(xv, c.shape),
+          ),
         { tol: 1e-4, native: [`${kernel}Grad`] },
       );
     }

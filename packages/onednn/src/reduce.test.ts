@@ -38,17 +38,26 @@ for (const kernel of ['Sum', 'Mean'] as const) {
     for (const [shape, axis, keepDims] of CASES) {
       const xv = randomArray(rng, size(shape));
       const supported = reducePlan(shape, axis ?? undefined, keepDims) !== null;
-      await compare(`${kernel} [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`, () => op(tf.tensor(xv, shape), axis ?? undefined, keepDims), {
-        tol: 1e-5,
-        ...(supported ? { native: [kernel] } : { fallback: [kernel] }),
-      });
+      await compare(
+        `${kernel} [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`,
+        () => op(tf.tensor(xv, shape), axis ?? undefined, keepDims),
+        {
+          tol: 1e-5,
+          ...(supported ? { native: [kernel] } : { fallback: [kernel] }),
+        },
+      );
     }
   });
 }
 
 test('Softmax matches cpu', { skip: SKIP }, async () => {
   const rng = new Rng(2);
-  for (const shape of [[1, 3], [128, 10], [4, 5, 100], [2000, 40]]) {
+  for (const shape of [
+    [1, 3],
+    [128, 10],
+    [4, 5, 100],
+    [2000, 40],
+  ]) {
     const xv = randomArray(rng, size(shape), 5);
     await compare(`Softmax [${shape}]`, () => tf.softmax(tf.tensor(xv, shape)), { tol: 1e-6, native: ['Softmax'] });
   }

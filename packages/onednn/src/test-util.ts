@@ -28,7 +28,14 @@ export function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
 }
 
 export function randomTensorData(rng: Rng, shape: number[], scale = 1): { shape: number[]; values: Float32Array } {
-  return { shape, values: randomArray(rng, shape.reduce((a, b) => a * b, 1), scale) };
+  return {
+    shape,
+    values: randomArray(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+  };
 }
 
 /** Values of fn's result tensor(s), computed on `backend` (inputs must be created inside fn). */
@@ -62,7 +69,8 @@ export interface CompareOptions {
  * are zeroed, so relErr compares the finite values and still fails on any other NaN / infinity.
  */
 export function finitePairs(a: Float32Array, b: Float32Array): [Float32Array, Float32Array] {
-  const x = Float32Array.from(a), y = Float32Array.from(b);
+  const x = Float32Array.from(a),
+    y = Float32Array.from(b);
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(y[i]!) && Object.is(x[i], y[i])) x[i] = y[i] = 0;
   }

@@ -33,7 +33,16 @@ export async function withChromium<T>(use: (context: BrowserContext) => Promise<
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   try {
@@ -74,20 +83,34 @@ export async function inspectReport(file: string, screenshot: string, opts: { ma
         return {
           kind: f.getAttribute('data-chart'),
           // Vega puts every drawn mark item inside a group with the role-mark class (axes and legends have their own roles).
-          marks: svg ? svg.querySelectorAll('g.role-mark > path, g.role-mark > circle, g.role-mark > rect, g.role-mark > line, g.role-mark > text').length : 0,
+          marks: svg
+            ? svg.querySelectorAll('g.role-mark > path, g.role-mark > circle, g.role-mark > rect, g.role-mark > line, g.role-mark > text')
+                .length
+            : 0,
           width: box?.width ?? 0,
           height: box?.height ?? 0,
         };
       }),
     );
-    const images = await page.evaluate(() => [...document.images].map((i) => ({ alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth, shown: i.getBoundingClientRect().width })));
+    const images = await page.evaluate(() =>
+      [...document.images].map((i) => ({
+        alt: i.alt,
+        complete: i.complete,
+        naturalWidth: i.naturalWidth,
+        shown: i.getBoundingClientRect().width,
+      })),
+    );
     const dom = await page.evaluate(() => ({
       scripts: document.querySelectorAll('script').length,
       sections: [...document.querySelectorAll('section')].map((s) => s.id),
       title: document.title,
       overviewNames: [...document.querySelectorAll('#overview td strong')].map((e) => e.textContent),
     }));
-    await page.screenshot({ path: screenshot, fullPage: true, ...(opts.maxHeight ? { clip: { x: 0, y: 0, width: 1280, height: opts.maxHeight } } : {}) });
+    await page.screenshot({
+      path: screenshot,
+      fullPage: true,
+      ...(opts.maxHeight ? { clip: { x: 0, y: 0, width: 1280, height: opts.maxHeight } } : {}),
+    });
     return { errors, external, dialogs, charts, images, ...dom };
   });
 }

@@ -112,13 +112,21 @@ function markerLayers(d: CurveData): Spec[] {
   if (d.co.length) {
     layers.push(
       { data: { values: d.co }, mark: { type: 'rule', color: COLORS.co, strokeDash: [4, 3], strokeWidth: 1.5 }, encoding: { x } },
-      { data: { values: d.co }, mark: { type: 'text', color: COLORS.co, fontWeight: 'bold', fontSize: 10, baseline: 'bottom', dy: -3 }, encoding: { x, y: { value: 0 }, text: { field: 'label' } } },
+      {
+        data: { values: d.co },
+        mark: { type: 'text', color: COLORS.co, fontWeight: 'bold', fontSize: 10, baseline: 'bottom', dy: -3 },
+        encoding: { x, y: { value: 0 }, text: { field: 'label' } },
+      },
     );
   }
   if (d.events.length) {
     layers.push(
       { data: { values: d.events }, mark: { type: 'rule', color: COLORS.event, strokeDash: [1, 3], strokeWidth: 2 }, encoding: { x } },
-      { data: { values: d.events }, mark: { type: 'text', color: COLORS.event, fontSize: 10, baseline: 'top', align: 'left', dx: 3, dy: 3 }, encoding: { x, y: { value: 0 }, text: { field: 'label' } } },
+      {
+        data: { values: d.events },
+        mark: { type: 'text', color: COLORS.event, fontSize: 10, baseline: 'top', align: 'left', dx: 3, dy: 3 },
+        encoding: { x, y: { value: 0 }, text: { field: 'label' } },
+      },
     );
   }
   return layers;
@@ -136,7 +144,13 @@ function lineLayer(d: CurveData, domain: string[], range: string[], y: Spec): Sp
     // Abandoned attempts dashed, the one the run finished with solid.
     const names = Array.from({ length: d.attempts }, (_, i) => attemptName(i + 1));
     const dashes = names.map((_, i) => (i === names.length - 1 ? [1, 0] : i === 0 ? [5, 3] : [2, 2]));
-    encoding.strokeDash = { field: 'attempt', type: 'nominal', title: null, scale: { domain: names, range: dashes }, legend: { symbolType: 'stroke', symbolStrokeColor: '#555', symbolSize: 300 } };
+    encoding.strokeDash = {
+      field: 'attempt',
+      type: 'nominal',
+      title: null,
+      scale: { domain: names, range: dashes },
+      legend: { symbolType: 'stroke', symbolStrokeColor: '#555', symbolSize: 300 },
+    };
   }
   return { data: { values: d.rows }, mark: { type: 'line', point: { filled: true, size: 28 } }, encoding };
 }
@@ -145,38 +159,66 @@ function lineLayer(d: CurveData, domain: string[], range: string[], y: Spec): Sp
 export function accuracySpec(name: string, run: TrainingRun): Spec | undefined {
   const k = run.config?.pgdEvalSteps ?? 10;
   const pgd = `PGD-${k}`;
-  const d = curveData(run, [['clean_acc', 'clean'], ['fgsm_acc', 'FGSM'], ['pgd_acc', pgd]]);
+  const d = curveData(run, [
+    ['clean_acc', 'clean'],
+    ['fgsm_acc', 'FGSM'],
+    ['pgd_acc', pgd],
+  ]);
   if (d.rows.length === 0) return undefined;
   const eps = run.config?.eps ?? run.metrics.at(-1)?.eps;
-  const layers: Spec[] = [lineLayer(d, ['clean', 'FGSM', pgd], [COLORS.clean, COLORS.fgsm, COLORS.pgd], pctAxis('held-out accuracy', { scale: { domain: [0, 1] } }))];
+  const layers: Spec[] = [
+    lineLayer(
+      d,
+      ['clean', 'FGSM', pgd],
+      [COLORS.clean, COLORS.fgsm, COLORS.pgd],
+      pctAxis('held-out accuracy', { scale: { domain: [0, 1] } }),
+    ),
+  ];
   const rings = d.co.filter((c) => typeof c.pgd === 'number');
   if (rings.length) {
-    layers.push({ data: { values: rings }, mark: { type: 'point', shape: 'circle', size: 150, strokeWidth: 2, color: COLORS.co, filled: false }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'pgd', type: 'quantitative' } } });
+    layers.push({
+      data: { values: rings },
+      mark: { type: 'point', shape: 'circle', size: 150, strokeWidth: 2, color: COLORS.co, filled: false },
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'pgd', type: 'quantitative' } },
+    });
   }
   layers.push(...markerLayers(d));
   return {
     width: 420,
     height: 230,
-    title: { text: `${name}: held-out accuracy`, subtitle: `clean, FGSM and ${pgd}${eps !== undefined ? ` at ε = ${eps}` : ''}${d.co.length ? '; red: catastrophic overfitting flagged' : ''}` },
+    title: {
+      text: `${name}: held-out accuracy`,
+      subtitle: `clean, FGSM and ${pgd}${eps !== undefined ? ` at ε = ${eps}` : ''}${d.co.length ? '; red: catastrophic overfitting flagged' : ''}`,
+    },
     layer: layers,
   };
 }
 
 /** Gradient alignment and cos(FGSM, PGD direction) against the epoch (or step). */
 export function alignmentSpec(name: string, run: TrainingRun): Spec | undefined {
-  const d = curveData(run, [['grad_align', 'gradient alignment'], ['fgsm_pgd_cos', 'cos(FGSM, PGD)']]);
+  const d = curveData(run, [
+    ['grad_align', 'gradient alignment'],
+    ['fgsm_pgd_cos', 'cos(FGSM, PGD)'],
+  ]);
   if (d.rows.length === 0) return undefined;
   const lo = Math.min(0, ...d.rows.map((r) => r.value));
   return {
     width: 420,
     height: 230,
     title: { text: `${name}: gradient alignment`, subtitle: 'E[cos(∇ₓℓ(x), ∇ₓℓ(x+η))] and the cosine of the FGSM and PGD directions' },
-    layer: [lineLayer(d, ['gradient alignment', 'cos(FGSM, PGD)'], [COLORS.align, COLORS.cos], { title: 'cosine', scale: { domain: [lo, 1] } }), ...markerLayers(d)],
+    layer: [
+      lineLayer(d, ['gradient alignment', 'cos(FGSM, PGD)'], [COLORS.align, COLORS.cos], { title: 'cosine', scale: { domain: [lo, 1] } }),
+      ...markerLayers(d),
+    ],
   };
 }
 
 export function classNamesOf(r: EvalFile): string[] {
-  const k = Math.max(r.clean_per_class?.length ?? 0, r.worst_case?.per_class?.length ?? 0, ...r.attacks.map((a) => a.per_class?.length ?? 0));
+  const k = Math.max(
+    r.clean_per_class?.length ?? 0,
+    r.worst_case?.per_class?.length ?? 0,
+    ...r.attacks.map((a) => a.per_class?.length ?? 0),
+  );
   return Array.from({ length: k }, (_, i) => r.class_names?.[i] ?? `class ${i}`);
 }
 
@@ -213,10 +255,21 @@ export function perClassSpec(name: string, r: EvalFile): Spec | undefined {
     data: { values: rows },
     mark: { type: 'bar', cornerRadiusEnd: 1 },
     encoding: {
-      x: { field: 'class', type: 'nominal', title: null, sort: names, axis: { labelAngle: long ? -35 : 0, labelAlign: long ? 'right' : 'center', labelLimit: 120 } },
+      x: {
+        field: 'class',
+        type: 'nominal',
+        title: null,
+        sort: names,
+        axis: { labelAngle: long ? -35 : 0, labelAlign: long ? 'right' : 'center', labelLimit: 120 },
+      },
       xOffset: { field: 'series', type: 'nominal', sort: ['clean', robust.label] },
       y: { field: 'value', type: 'quantitative', ...pctAxis('accuracy', { scale: { domain: [0, 1] } }) },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['clean', robust.label], range: [COLORS.clean, COLORS.robust] } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['clean', robust.label], range: [COLORS.clean, COLORS.robust] },
+      },
     },
   };
 }
@@ -232,9 +285,16 @@ export function epsSpec(name: string, r: EvalFile): Spec | undefined {
   return {
     width: 420,
     height: 230,
-    title: { text: `${name}: robust accuracy vs ε`, subtitle: `${r.norm ?? ''} threat model; dashed: clean accuracy ${(100 * r.clean_accuracy).toFixed(1)}%` },
+    title: {
+      text: `${name}: robust accuracy vs ε`,
+      subtitle: `${r.norm ?? ''} threat model; dashed: clean accuracy ${(100 * r.clean_accuracy).toFixed(1)}%`,
+    },
     layer: [
-      { data: { values: [{ clean: r.clean_accuracy }] }, mark: { type: 'rule', color: COLORS.clean, strokeDash: [6, 4] }, encoding: { y: { field: 'clean', type: 'quantitative' } } },
+      {
+        data: { values: [{ clean: r.clean_accuracy }] },
+        mark: { type: 'rule', color: COLORS.clean, strokeDash: [6, 4] },
+        encoding: { y: { field: 'clean', type: 'quantitative' } },
+      },
       {
         data: { values: rows },
         mark: { type: 'line', point: { filled: true, size: 30 } },
@@ -268,19 +328,34 @@ export function frontierSpec(points: FrontierPoint[], frontier: FrontierPoint[])
     else labels.set(key, { clean: p.clean, robust: p.robust, label: p.label });
   }
   const x = { field: 'clean', type: 'quantitative', ...pctAxis('clean accuracy', { scale: { domain: span(points.map((p) => p.clean)) } }) };
-  const y = { field: 'robust', type: 'quantitative', ...pctAxis('robust accuracy', { scale: { domain: span(points.map((p) => p.robust)) } }) };
+  const y = {
+    field: 'robust',
+    type: 'quantitative',
+    ...pctAxis('robust accuracy', { scale: { domain: span(points.map((p) => p.robust)) } }),
+  };
   return {
     width: 520,
     height: 320,
-    title: { text: 'Clean vs robust accuracy', subtitle: 'one point per run (held-out PGD) and per evaluation × ε (worst case); line: the Pareto frontier' },
+    title: {
+      text: 'Clean vs robust accuracy',
+      subtitle: 'one point per run (held-out PGD) and per evaluation × ε (worst case); line: the Pareto frontier',
+    },
     layer: [
-      { data: { values: frontier }, mark: { type: 'line', color: COLORS.frontier, strokeWidth: 1.5, strokeDash: [5, 3] }, encoding: { x, y, order: { field: 'clean', type: 'quantitative' } } },
+      {
+        data: { values: frontier },
+        mark: { type: 'line', color: COLORS.frontier, strokeWidth: 1.5, strokeDash: [5, 3] },
+        encoding: { x, y, order: { field: 'clean', type: 'quantitative' } },
+      },
       {
         data: { values: points },
         mark: { type: 'point', filled: true, size: 90, opacity: 0.9 },
         encoding: { x, y, color: { field: 'kind', type: 'nominal', title: null }, shape: { field: 'kind', type: 'nominal', title: null } },
       },
-      { data: { values: [...labels.values()] }, mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 6, dy: -3, fontSize: 10, color: '#333', limit: 320 }, encoding: { x, y, text: { field: 'label' } } },
+      {
+        data: { values: [...labels.values()] },
+        mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 6, dy: -3, fontSize: 10, color: '#333', limit: 320 },
+        encoding: { x, y, text: { field: 'label' } },
+      },
     ],
   };
 }

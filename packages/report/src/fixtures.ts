@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { viz } from '@advlab/core';
+import type { viz } from '@advlab/core';
 import { adversarialGrid } from '@advlab/node';
 
 export const XSS_NAME = '<script>alert(1)</script>';
@@ -14,8 +14,20 @@ const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress'];
 
 function metricsLine(epoch: number, step: number, clean: number, fgsm: number, pgd: number, align: number, extra: object = {}) {
   return {
-    epoch, step, loss: 1.2 / epoch, clean_acc: clean, fgsm_acc: fgsm, pgd_acc: pgd, grad_align: align, fgsm_pgd_cos: align * 0.9,
-    eps: 0.1, lr: 0.001, method: 'fgsm', seconds: 12.5 * epoch, examples_per_s: 400, ...extra,
+    epoch,
+    step,
+    loss: 1.2 / epoch,
+    clean_acc: clean,
+    fgsm_acc: fgsm,
+    pgd_acc: pgd,
+    grad_align: align,
+    fgsm_pgd_cos: align * 0.9,
+    eps: 0.1,
+    lr: 0.001,
+    method: 'fgsm',
+    seconds: 12.5 * epoch,
+    examples_per_s: 400,
+    ...extra,
   };
 }
 
@@ -24,7 +36,18 @@ export function tinyGridPng(): Buffer {
   const row = (seed: number): viz.GridRow => {
     const clean = new Float32Array(64).map((_, i) => ((i * 7 + seed * 13) % 17) / 16);
     const adversarial = clean.map((v, i) => Math.min(1, Math.max(0, v + (i % 2 ? 0.1 : -0.1))));
-    return { clean, adversarial, height: 8, width: 8, channels: 1, trueLabel: CLASSES[seed]!, cleanPred: CLASSES[seed]!, cleanConf: 0.9, advPred: CLASSES[(seed + 1) % 4]!, advConf: 0.7 };
+    return {
+      clean,
+      adversarial,
+      height: 8,
+      width: 8,
+      channels: 1,
+      trueLabel: CLASSES[seed]!,
+      cleanPred: CLASSES[seed]!,
+      cleanConf: 0.9,
+      advPred: CLASSES[(seed + 1) % 4]!,
+      advConf: 0.7,
+    };
   };
   return adversarialGrid([row(0), row(1)], { title: 'PGD linf eps=0.1' });
 }
@@ -33,20 +56,59 @@ export function evalReport(opts: { clean?: number; worst?: number[]; failCheck?:
   const clean = opts.clean ?? 0.86;
   const worst = opts.worst ?? [0.41, 0.12];
   const pc = (base: number) => CLASSES.map((_, k) => Math.max(0, Math.min(1, base + (k - 1.5) * 0.06)));
-  const summary = (per: number[]) => ({ worst_class: 0, worst: Math.min(...per), best: Math.max(...per), spread: Math.max(...per) - Math.min(...per) });
-  const attack = (name: string, eps: number, acc: number) => ({ name, norm: 'linf', eps, robust_accuracy: acc, per_class: pc(acc), summary: summary(pc(acc)), cost: name === 'fgsm' ? 1 : 20, seconds: 1.5 });
-  const wc = [0.1, 0.3].map((eps, i) => ({ eps, robust_accuracy: worst[i]!, per_class: pc(worst[i]!), summary: summary(pc(worst[i]!)), attacks: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t'] }));
+  const summary = (per: number[]) => ({
+    worst_class: 0,
+    worst: Math.min(...per),
+    best: Math.max(...per),
+    spread: Math.max(...per) - Math.min(...per),
+  });
+  const attack = (name: string, eps: number, acc: number) => ({
+    name,
+    norm: 'linf',
+    eps,
+    robust_accuracy: acc,
+    per_class: pc(acc),
+    summary: summary(pc(acc)),
+    cost: name === 'fgsm' ? 1 : 20,
+    seconds: 1.5,
+  });
+  const wc = [0.1, 0.3].map((eps, i) => ({
+    eps,
+    robust_accuracy: worst[i]!,
+    per_class: pc(worst[i]!),
+    summary: summary(pc(worst[i]!)),
+    attacks: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t'],
+  }));
   return {
-    dataset: 'synthetic:tiny', model: 'wong-cnn', n: 200, norm: 'linf', eps: [0.1, 0.3],
-    clean_accuracy: clean, clean_per_class: [...pc(clean).slice(0, 3), null], clean_summary: summary(pc(clean)),
-    attacks: [attack('fgsm', 0.1, worst[0]! + 0.1), attack('pgd', 0.1, worst[0]! + 0.02), attack('fgsm', 0.3, worst[1]! + 0.1), attack('pgd', 0.3, worst[1]! + 0.03)],
-    worst_case: wc[0], worst_case_by_eps: wc,
+    dataset: 'synthetic:tiny',
+    model: 'wong-cnn',
+    n: 200,
+    norm: 'linf',
+    eps: [0.1, 0.3],
+    clean_accuracy: clean,
+    clean_per_class: [...pc(clean).slice(0, 3), null],
+    clean_summary: summary(pc(clean)),
+    attacks: [
+      attack('fgsm', 0.1, worst[0]! + 0.1),
+      attack('pgd', 0.1, worst[0]! + 0.02),
+      attack('fgsm', 0.3, worst[1]! + 0.1),
+      attack('pgd', 0.3, worst[1]! + 0.03),
+    ],
+    worst_case: wc[0],
+    worst_case_by_eps: wc,
     checks: [
       { code: 'monotone-eps', passed: true, skipped: false, detail: 'robust accuracy non-increasing in ε for every attack' },
-      { code: 'pgd-le-fgsm', passed: !opts.failCheck, skipped: false, detail: opts.failCheck ? '3 examples survive PGD but fall to FGSM' : 'no example survives PGD but falls to FGSM' },
+      {
+        code: 'pgd-le-fgsm',
+        passed: !opts.failCheck,
+        skipped: false,
+        detail: opts.failCheck ? '3 examples survive PGD but fall to FGSM' : 'no example survives PGD but falls to FGSM',
+      },
       { code: 'large-eps', passed: true, skipped: true, detail: 'skipped: no correctly classified example' },
     ],
-    seed: 0, seconds: 9.8, class_names: CLASSES,
+    seed: 0,
+    seconds: 9.8,
+    class_names: CLASSES,
   };
 }
 
@@ -66,28 +128,73 @@ export function makeFakeRuns(root: string, opts: { xss?: boolean } = {}): FakeRu
   const coRun = join(root, opts.xss ? XSS_NAME.replace(/\//g, '∕') : 'fgsm-co');
   mkdirSync(coRun, { recursive: true });
   const config = {
-    model: 'wong-cnn', data: 'synthetic:tiny', method: 'fgsm', eps: 0.1, epochs: 6, batchSize: 64, optimizer: 'adam', lr: 0.001, momentum: 0.9,
-    weightDecay: 0, schedule: 'constant', epsRampEpochs: 0, seed: 7, heldOut: 200, evalEvery: 0, alignExamples: 64, pgdEvalSteps: 10, onCo: 'rollback', co: {},
-    environment: { backend: { name: 'cpu', tfjs: '4.22.0' }, node: 'v20.0.0', advlab: '0.1.0', date: '2026-01-01T00:00:00.000Z', note: '<b>not bold</b>' },
+    model: 'wong-cnn',
+    data: 'synthetic:tiny',
+    method: 'fgsm',
+    eps: 0.1,
+    epochs: 6,
+    batchSize: 64,
+    optimizer: 'adam',
+    lr: 0.001,
+    momentum: 0.9,
+    weightDecay: 0,
+    schedule: 'constant',
+    epsRampEpochs: 0,
+    seed: 7,
+    heldOut: 200,
+    evalEvery: 0,
+    alignExamples: 64,
+    pgdEvalSteps: 10,
+    onCo: 'rollback',
+    co: {},
+    environment: {
+      backend: { name: 'cpu', tfjs: '4.22.0' },
+      node: 'v20.0.0',
+      advlab: '0.1.0',
+      date: '2026-01-01T00:00:00.000Z',
+      note: '<b>not bold</b>',
+    },
   };
   writeFileSync(join(coRun, 'config.json'), JSON.stringify(config, null, 2));
   const lines = [
     metricsLine(1, 10, 0.62, 0.35, 0.3, 0.62),
     metricsLine(2, 20, 0.71, 0.42, 0.37, 0.55),
     metricsLine(3, 30, 0.78, 0.47, 0.41, 0.48),
-    metricsLine(4, 40, 0.83, 0.86, 0.04, 0.05, { co: true, co_rules: ['pgd-drop', 'fgsm-above-clean'], co_detail: 'PGD 4.0% < 0.5 × best 41.0%; FGSM above clean' }),
+    metricsLine(4, 40, 0.83, 0.86, 0.04, 0.05, {
+      co: true,
+      co_rules: ['pgd-drop', 'fgsm-above-clean'],
+      co_detail: 'PGD 4.0% < 0.5 × best 41.0%; FGSM above clean',
+    }),
     { epoch: 4, step: 40, event: 'catastrophic overfitting: rolled back to epoch 3, continuing with fgsm α=0.0500' },
     metricsLine(4, 40, 0.79, 0.5, 0.43, 0.5),
     metricsLine(5, 50, 0.81, 0.52, 0.45, 0.52),
     metricsLine(6, 60, 0.82, 0.53, 0.46, 0.53),
   ];
   writeFileSync(join(coRun, 'metrics.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-  writeFileSync(join(coRun, 'summary.json'), JSON.stringify({ ...config, dataset: 'synthetic:tiny', test_examples: 400, test_accuracy: 0.8, stopped_by_co: false, co_epochs: [4], seconds_per_epoch: [12.5, 12.5, 12.5, 12.5, 12.5, 12.5], final: lines.at(-1) }));
+  writeFileSync(
+    join(coRun, 'summary.json'),
+    JSON.stringify({
+      ...config,
+      dataset: 'synthetic:tiny',
+      test_examples: 400,
+      test_accuracy: 0.8,
+      stopped_by_co: false,
+      co_epochs: [4],
+      seconds_per_epoch: [12.5, 12.5, 12.5, 12.5, 12.5, 12.5],
+      final: lines.at(-1),
+    }),
+  );
 
   const stdRun = join(root, 'standard');
   mkdirSync(join(stdRun, 'model'), { recursive: true });
-  writeFileSync(join(stdRun, 'config.json'), JSON.stringify({ ...config, method: 'standard', eps: 0.1, epochs: 2, evalEvery: 5, onCo: 'warn', environment: undefined }));
-  const std = [5, 10, 15, 20].map((step, i) => ({ ...metricsLine(step <= 10 ? 1 : 2, step, 0.7 + 0.06 * i, 0.2 - 0.03 * i, 0.1 - 0.02 * i, 0.9), method: 'standard' }));
+  writeFileSync(
+    join(stdRun, 'config.json'),
+    JSON.stringify({ ...config, method: 'standard', eps: 0.1, epochs: 2, evalEvery: 5, onCo: 'warn', environment: undefined }),
+  );
+  const std = [5, 10, 15, 20].map((step, i) => ({
+    ...metricsLine(step <= 10 ? 1 : 2, step, 0.7 + 0.06 * i, 0.2 - 0.03 * i, 0.1 - 0.02 * i, 0.9),
+    method: 'standard',
+  }));
   writeFileSync(join(stdRun, 'metrics.jsonl'), std.map((l) => `${JSON.stringify(l)}\n`).join(''));
   writeFileSync(join(stdRun, 'eval.json'), JSON.stringify(evalReport({ clean: 0.9, worst: [0.05, 0.0], failCheck: true })));
 

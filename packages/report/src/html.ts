@@ -7,8 +7,8 @@ export function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-
-export const pct = (v: number | undefined | null, digits = 1): string => (typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : '—');
+export const pct = (v: number | undefined | null, digits = 1): string =>
+  typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : '—';
 
 export function seconds(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '—';

@@ -1,4 +1,14 @@
 /** @advlab/report: one self-contained HTML report (inline SVG charts, no network) from run directories. */
 export { buildReport, writeReport, type ReportOptions, type TableSection } from './report.ts';
-export { loadSource, loadSources, readEvalFile, readMetricsFile, type Source, type TrainingRun, type Evaluation, type EvalFile, type GalleryImage } from './load.ts';
+export {
+  loadSource,
+  loadSources,
+  readEvalFile,
+  readMetricsFile,
+  type Source,
+  type TrainingRun,
+  type Evaluation,
+  type EvalFile,
+  type GalleryImage,
+} from './load.ts';
 export { frontierPoints, overviewRows, paretoFrontier, worstAt, type FrontierPoint, type OverviewRow } from './summarize.ts';

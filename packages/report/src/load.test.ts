@@ -55,7 +55,16 @@ test('an attack output folder (grid.png + result.json) is a gallery entry captio
   const png = loadSource(runs.evalDir).images[0]!;
   const d = dir('attack-out', {
     'grid.png': Buffer.from(png.dataUri.split(',')[1]!, 'base64'),
-    'result.json': JSON.stringify({ attack: 'pgd', norm: 'linf', eps: 0.3, examples: [{ label: 1, clean_pred: 1, success: true }, { label: 2, clean_pred: 2, success: false }, { label: 0, clean_pred: 3, success: true }] }),
+    'result.json': JSON.stringify({
+      attack: 'pgd',
+      norm: 'linf',
+      eps: 0.3,
+      examples: [
+        { label: 1, clean_pred: 1, success: true },
+        { label: 2, clean_pred: 2, success: false },
+        { label: 0, clean_pred: 3, success: true },
+      ],
+    }),
   });
   const s = loadSource(d);
   assert.equal(s.images[0]!.caption, 'pgd linf ε=0.3: fooled 1 of 2 correctly classified');
@@ -64,15 +73,30 @@ test('an attack output folder (grid.png + result.json) is a gallery entry captio
 test('two inputs with the same folder name are told apart by their paths', () => {
   const a = dir('a/run', { 'eval.json': JSON.stringify(evalReport()) });
   const b = dir('b/run', { 'eval.json': JSON.stringify(evalReport()) });
-  assert.deepEqual(loadSources([a, b]).map((s) => s.name), [a, b]);
+  assert.deepEqual(
+    loadSources([a, b]).map((s) => s.name),
+    [a, b],
+  );
 });
 
 test('bad inputs: typed errors naming the file, what was expected and what was found', () => {
   throwsAdvlab(() => loadSources([]), 'E_CONFIG', 'at least one run directory');
   assert.throws(() => loadSources([]), ConfigError);
-  throwsAdvlab(() => loadSource(join(root, 'nope')), 'E_DATA_MISSING', join(root, 'nope'), 'not found', 'expected a training run directory');
+  throwsAdvlab(
+    () => loadSource(join(root, 'nope')),
+    'E_DATA_MISSING',
+    join(root, 'nope'),
+    'not found',
+    'expected a training run directory',
+  );
   const unknown = dir('unknown', { 'notes.txt': 'hi', 'weights.bin': '' });
-  throwsAdvlab(() => loadSource(unknown), 'E_DATA_FORMAT', unknown, 'expected a training run directory', 'found a folder with notes.txt, weights.bin');
+  throwsAdvlab(
+    () => loadSource(unknown),
+    'E_DATA_FORMAT',
+    unknown,
+    'expected a training run directory',
+    'found a folder with notes.txt, weights.bin',
+  );
   // A folder of runs: the message says to pass the runs.
   throwsAdvlab(() => loadSource(join(root, 'runs')), 'E_DATA_FORMAT', 'are runs: pass them');
   const metricsFile = (body: string) => join(dir(`m${Math.random().toString(36).slice(2)}`, { 'metrics.jsonl': body }), 'metrics.jsonl');
@@ -122,14 +146,20 @@ test('the Pareto frontier keeps exactly the non-dominated points, sorted by clea
     { id: 'f', clean: 0.6, robust: 0.5 }, // duplicate of e: kept once
     { id: 'g', clean: 0.85, robust: 0.35 },
   ];
-  assert.deepEqual(paretoFrontier(pts).map((p) => p.id), ['e', 'b', 'g', 'a']);
+  assert.deepEqual(
+    paretoFrontier(pts).map((p) => p.id),
+    ['e', 'b', 'g', 'a'],
+  );
   assert.deepEqual(paretoFrontier([]), []);
 });
 
 test('overview rows and frontier points come from the last measurement and the worst case', () => {
   const sources = loadSources([runs.coRun, runs.stdRun, runs.evalDir]);
   const rows = overviewRows(sources);
-  assert.deepEqual(rows.map((r) => r.name), ['fgsm-co', 'standard', 'standard · eval', 'demo']);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ['fgsm-co', 'standard', 'standard · eval', 'demo'],
+  );
   const co = rows[0]!;
   assert.equal(co.clean, 0.82);
   assert.equal(co.pgd, 0.46);
@@ -140,7 +170,10 @@ test('overview rows and frontier points come from the last measurement and the w
   assert.equal(rows[3]!.pgd, 0.43);
   const pts = frontierPoints(sources);
   assert.equal(pts.length, 2 + 2 * 2);
-  assert.deepEqual(pts.find((p) => p.label === 'demo (ε=0.3)'), { label: 'demo (ε=0.3)', source: 'demo', kind: 'evaluation, worst case', eps: 0.3, clean: 0.86, robust: 0.12 });
+  assert.deepEqual(
+    pts.find((p) => p.label === 'demo (ε=0.3)'),
+    { label: 'demo (ε=0.3)', source: 'demo', kind: 'evaluation, worst case', eps: 0.3, clean: 0.86, robust: 0.12 },
+  );
   assert.equal(curveAxis(sources[0]!.run!), 'epoch', 'one line per epoch (the rollback starts a new attempt)');
   assert.equal(curveAxis(sources[1]!.run!), 'step', 'several lines per epoch');
 });

@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, DataFormatError, DataMissingError, type CheckResult, type MetricsLine } from '@advlab/core';
 
 /** A held-out measurement line of metrics.jsonl (the numeric fields a report uses may be missing). */
-export type MetricsRow = Pick<MetricsLine, 'epoch' | 'step' | 'clean_acc'> & Partial<Omit<MetricsLine, 'epoch' | 'step' | 'clean_acc' | 'event'>> & { event?: undefined };
+export type MetricsRow = Pick<MetricsLine, 'epoch' | 'step' | 'clean_acc'> &
+  Partial<Omit<MetricsLine, 'epoch' | 'step' | 'clean_acc' | 'event'>> & { event?: undefined };
 
 /** A line with an `event` key (e.g. a CO rollback). */
 export interface EventRow {
@@ -165,7 +166,12 @@ function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
     if (typeof v.event !== 'string') throw new DataFormatError(where, 'an event line: "event" a string', describe(v.event));
     return v as unknown as EventRow;
   }
-  if (!isNum(v.clean_acc)) throw new DataFormatError(where, `${expected}: "clean_acc" a number`, v.clean_acc === undefined ? 'no "clean_acc"' : describe(v.clean_acc));
+  if (!isNum(v.clean_acc))
+    throw new DataFormatError(
+      where,
+      `${expected}: "clean_acc" a number`,
+      v.clean_acc === undefined ? 'no "clean_acc"' : describe(v.clean_acc),
+    );
   for (const k of METRIC_NUMBERS) optionalNumber(v, k, where, expected);
   if (v.co !== undefined && typeof v.co !== 'boolean') throw new DataFormatError(where, `${expected}: "co" true`, describe(v.co));
   if (v.co_rules !== undefined && !(Array.isArray(v.co_rules) && v.co_rules.every((r) => typeof r === 'string'))) {
@@ -223,7 +229,8 @@ function readTrainingRun(dir: string): TrainingRun {
 }
 
 function validateAccuracy(v: unknown, file: string, what: string): void {
-  if (!(isNum(v) && v >= 0 && v <= 1)) throw new DataFormatError(file, `an evaluation report: ${what} a number in [0, 1]`, v === undefined ? 'nothing' : describe(v));
+  if (!(isNum(v) && v >= 0 && v <= 1))
+    throw new DataFormatError(file, `an evaluation report: ${what} a number in [0, 1]`, v === undefined ? 'nothing' : describe(v));
 }
 
 function validatePerClass(v: unknown, file: string, what: string): void {
@@ -252,22 +259,31 @@ export function readEvalFile(file: string): Evaluation {
   validatePerClass(r.clean_per_class, file, 'clean_per_class');
   if (!Array.isArray(r.attacks)) throw new DataFormatError(file, `${what}: "attacks" a list`, describe(r.attacks));
   r.attacks.forEach((a: unknown, i: number) => {
-    if (!isObject(a) || typeof a.name !== 'string') throw new DataFormatError(file, `an evaluation report: attacks[${i}] an object with a "name"`, describe(a));
+    if (!isObject(a) || typeof a.name !== 'string')
+      throw new DataFormatError(file, `an evaluation report: attacks[${i}] an object with a "name"`, describe(a));
     if (!isNum(a.eps)) throw new DataFormatError(file, `an evaluation report: attacks[${i}].eps a number`, describe(a.eps));
     validateAccuracy(a.robust_accuracy, file, `attacks[${i}].robust_accuracy`);
     validatePerClass(a.per_class, file, `attacks[${i}].per_class`);
   });
   if (r.worst_case !== undefined) validateWorst(r.worst_case, file, 'worst_case');
   if (r.worst_case_by_eps !== undefined) {
-    if (!Array.isArray(r.worst_case_by_eps)) throw new DataFormatError(file, 'an evaluation report: worst_case_by_eps a list', describe(r.worst_case_by_eps));
-    r.worst_case_by_eps.forEach((w: unknown, i: number) => validateWorst(w, file, `worst_case_by_eps[${i}]`));
+    if (!Array.isArray(r.worst_case_by_eps))
+      throw new DataFormatError(file, 'an evaluation report: worst_case_by_eps a list', describe(r.worst_case_by_eps));
+    r.worst_case_by_eps.forEach((w: unknown, i: number) => {
+      validateWorst(w, file, `worst_case_by_eps[${i}]`);
+    });
   }
-  if (r.eps !== undefined && !(Array.isArray(r.eps) && r.eps.every(isNum))) throw new DataFormatError(file, 'an evaluation report: eps a list of numbers', describe(r.eps));
+  if (r.eps !== undefined && !(Array.isArray(r.eps) && r.eps.every(isNum)))
+    throw new DataFormatError(file, 'an evaluation report: eps a list of numbers', describe(r.eps));
   if (r.checks !== undefined) {
     if (!Array.isArray(r.checks)) throw new DataFormatError(file, 'an evaluation report: checks a list', describe(r.checks));
     r.checks.forEach((c: unknown, i: number) => {
       if (!isObject(c) || typeof c.code !== 'string' || typeof c.passed !== 'boolean') {
-        throw new DataFormatError(file, `an evaluation report: checks[${i}] an object with code (string) and passed (boolean)`, describe(c));
+        throw new DataFormatError(
+          file,
+          `an evaluation report: checks[${i}] an object with code (string) and passed (boolean)`,
+          describe(c),
+        );
       }
     });
   }
@@ -283,7 +299,11 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 export function readPng(file: string, caption: string): GalleryImage {
   const bytes = readFileSync(file);
   if (bytes.length < 24 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') {
-    throw new DataFormatError(file, 'a PNG image (signature 89 50 4E 47 0D 0A 1A 0A, then IHDR)', `${bytes.length} bytes starting ${bytes.subarray(0, 8).toString('hex')}`);
+    throw new DataFormatError(
+      file,
+      'a PNG image (signature 89 50 4E 47 0D 0A 1A 0A, then IHDR)',
+      `${bytes.length} bytes starting ${bytes.subarray(0, 8).toString('hex')}`,
+    );
   }
   const width = bytes.readUInt32BE(16);
   const height = bytes.readUInt32BE(20);
@@ -308,7 +328,8 @@ function readImages(dir: string): GalleryImage[] {
   for (const name of IMAGE_FILES) {
     const file = join(dir, name);
     if (!existsSync(file)) continue;
-    const caption = name === 'grid.png' ? attackCaption(dir) ?? 'adversarial grid' : 'fooled examples (clean | perturbation | adversarial)';
+    const caption =
+      name === 'grid.png' ? (attackCaption(dir) ?? 'adversarial grid') : 'fooled examples (clean | perturbation | adversarial)';
     out.push(readPng(file, caption));
   }
   return out;
@@ -323,7 +344,8 @@ export function loadSource(input: string): Omit<Source, 'name'> & { name: string
     const base = basename(path);
     // A file of a run directory stands for its directory.
     if ((RUN_FILES as readonly string[]).includes(base)) return loadSource(dirname(input));
-    if (!base.endsWith('.json')) throw new DataFormatError(input, EXPECTED_INPUT, `a file that is neither a run directory nor a .json file`);
+    if (!base.endsWith('.json'))
+      throw new DataFormatError(input, EXPECTED_INPUT, `a file that is neither a run directory nor a .json file`);
     const evaluation = readEvalFile(path);
     const name = base === 'eval.json' ? basename(dirname(path)) : base.replace(/\.json$/, '');
     return { name, input, evaluation, images: [] };
@@ -339,8 +361,15 @@ export function loadSource(input: string): Omit<Source, 'name'> & { name: string
       const p = join(path, e);
       return statSync(p).isDirectory() && [...RUN_FILES, 'eval.json'].some((f) => existsSync(join(p, f)));
     });
-    const found = entries.length === 0 ? 'an empty folder' : `a folder with ${clip(entries.slice(0, 8).join(', '), 160)}${entries.length > 8 ? `, … (${entries.length} entries)` : ''}`;
-    throw new DataFormatError(input, EXPECTED_INPUT, `${found}${subRuns.length ? ` (its subfolders ${subRuns.slice(0, 3).join(', ')} are runs: pass them, e.g. ${join(input, '*')})` : ''}`);
+    const found =
+      entries.length === 0
+        ? 'an empty folder'
+        : `a folder with ${clip(entries.slice(0, 8).join(', '), 160)}${entries.length > 8 ? `, … (${entries.length} entries)` : ''}`;
+    throw new DataFormatError(
+      input,
+      EXPECTED_INPUT,
+      `${found}${subRuns.length ? ` (its subfolders ${subRuns.slice(0, 3).join(', ')} are runs: pass them, e.g. ${join(input, '*')})` : ''}`,
+    );
   }
   return {
     name: basename(path),

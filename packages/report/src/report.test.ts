@@ -14,15 +14,18 @@ const html = await buildReport(inputs, { title: `report of ${XSS_NAME}` });
 
 /** The charts of the page, each with its drawn mark items counted per mark type (vega's role-mark groups). */
 function charts(page: string): { kind: string; marks: Record<string, number>; svg: string }[] {
-  return page.split('<figure class="chart"').slice(1).map((part) => {
-    const svg = part.slice(0, part.indexOf('</figure>'));
-    const marks: Record<string, number> = {};
-    // A mark group holds leaf elements only (no nested group for these mark types): the lazy match is the whole group.
-    for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)) {
-      marks[m[1]!] = (marks[m[1]!] ?? 0) + (m[2]!.match(/<(path|rect|line|circle|text)\b/g)?.length ?? 0);
-    }
-    return { kind: /data-chart="([^"]+)"/.exec(svg)![1]!, marks, svg };
-  });
+  return page
+    .split('<figure class="chart"')
+    .slice(1)
+    .map((part) => {
+      const svg = part.slice(0, part.indexOf('</figure>'));
+      const marks: Record<string, number> = {};
+      // A mark group holds leaf elements only (no nested group for these mark types): the lazy match is the whole group.
+      for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)) {
+        marks[m[1]!] = (marks[m[1]!] ?? 0) + (m[2]!.match(/<(path|rect|line|circle|text)\b/g)?.length ?? 0);
+      }
+      return { kind: /data-chart="([^"]+)"/.exec(svg)![1]!, marks, svg };
+    });
 }
 
 test('the report has every section with data, in order, and a table of contents', () => {
@@ -34,7 +37,10 @@ test('the report has every section with data, in order, and a table of contents'
 
 test('11 vega charts rendered to inline SVG, each with drawn marks matching the data', () => {
   const cs = charts(html);
-  assert.deepEqual(cs.map((c) => c.kind), ['accuracy', 'alignment', 'accuracy', 'alignment', 'eps', 'per-class', 'eps', 'per-class', 'eps', 'per-class', 'frontier']);
+  assert.deepEqual(
+    cs.map((c) => c.kind),
+    ['accuracy', 'alignment', 'accuracy', 'alignment', 'eps', 'per-class', 'eps', 'per-class', 'eps', 'per-class', 'frontier'],
+  );
   for (const c of cs) {
     assert.match(c.svg, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     const total = Object.values(c.marks).reduce((a, b) => a + b, 0);
@@ -85,7 +91,8 @@ test('self-contained: the gallery image is a data URI of the PNG, nothing refers
 test('overview, evaluation and sanity-check tables carry the numbers', () => {
   const overview = html.slice(html.indexOf('<section id="overview"'), html.indexOf('<section id="curves"'));
   // CO run: last held-out line clean 82% / FGSM 53% / PGD 46%, test accuracy 80%, CO in epoch 4, 12.5 s per epoch.
-  for (const s of ['82.0%', '53.0%', '46.0%', '80.0%', '<span class="badge co">4</span>', '13 s', 'fgsm', '6 / 6']) assert.ok(overview.includes(s), s);
+  for (const s of ['82.0%', '53.0%', '46.0%', '80.0%', '<span class="badge co">4</span>', '13 s', 'fgsm', '6 / 6'])
+    assert.ok(overview.includes(s), s);
   // demo evaluation: worst case 41% at ε = 0.1.
   assert.ok(overview.includes('41.0%'));
   const evals = html.slice(html.indexOf('<section id="evaluations"'), html.indexOf('<section id="frontier"'));
@@ -128,7 +135,10 @@ test('a missing directory or a malformed metrics line is a typed error naming th
   });
   const bad = join(root, 'bad-run');
   mkdirSync(bad);
-  writeFileSync(join(bad, 'metrics.jsonl'), `${JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5 })}\n{"epoch": 2, "step":\n${JSON.stringify({ epoch: 3, step: 3, clean_acc: 0.5 })}\n`);
+  writeFileSync(
+    join(bad, 'metrics.jsonl'),
+    `${JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5 })}\n{"epoch": 2, "step":\n${JSON.stringify({ epoch: 3, step: 3, clean_acc: 0.5 })}\n`,
+  );
   await assert.rejects(buildReport([bad]), (e: unknown) => {
     assert.ok(e instanceof AdvlabError);
     assert.equal(e.code, 'E_DATA_FORMAT');

@@ -36,7 +36,14 @@ export interface ReportOptions {
 
 function tableSection(t: TableSection): Section {
   const cell = (c: string | string[]) => (Array.isArray(c) ? c.map(esc).join('<br>') : esc(c));
-  return { id: `t-${t.id}`, title: t.title, html: `${t.note ? `<p class="muted">${esc(t.note)}</p>` : ''}${table(t.headers.map(esc), t.rows.map((r) => r.map(cell)))}` };
+  return {
+    id: `t-${t.id}`,
+    title: t.title,
+    html: `${t.note ? `<p class="muted">${esc(t.note)}</p>` : ''}${table(
+      t.headers.map(esc),
+      t.rows.map((r) => r.map(cell)),
+    )}`,
+  };
 }
 
 interface Section {
@@ -87,7 +94,10 @@ function curveNotes(run: TrainingRun): string {
   const items: string[] = [];
   for (const l of run.lines) {
     if (isEvent(l)) items.push(`<li>epoch ${esc(l.epoch)}, step ${esc(l.step)}: ${esc(l.event)}</li>`);
-    else if (l.co) items.push(`<li><span class="co">CO</span> at epoch ${esc(l.epoch)}, step ${esc(l.step)}: ${esc((l.co_rules ?? []).join(', '))}${l.co_detail ? ` — ${esc(l.co_detail)}` : ''}</li>`);
+    else if (l.co)
+      items.push(
+        `<li><span class="co">CO</span> at epoch ${esc(l.epoch)}, step ${esc(l.step)}: ${esc((l.co_rules ?? []).join(', '))}${l.co_detail ? ` — ${esc(l.co_detail)}` : ''}</li>`,
+      );
   }
   for (const n of run.notes) items.push(`<li class="muted">${esc(n)}</li>`);
   return items.length ? `<ul class="notes">${items.join('')}</ul>` : '';
@@ -114,11 +124,21 @@ function evalTable(e: Evaluation): string {
     const at = eps.map((x) => r.attacks.find((a) => a.name === n && a.eps === x));
     const cost = at.find((a) => a?.cost !== undefined)?.cost;
     const time = at.reduce((t, a) => t + (a?.seconds ?? 0), 0);
-    rows.push([esc(n), ...at.map((a) => pct(a?.robust_accuracy)), cost === undefined ? '—' : esc(cost), seconds(at.some((a) => a?.seconds !== undefined) ? time : undefined)]);
+    rows.push([
+      esc(n),
+      ...at.map((a) => pct(a?.robust_accuracy)),
+      cost === undefined ? '—' : esc(cost),
+      seconds(at.some((a) => a?.seconds !== undefined) ? time : undefined),
+    ]);
   }
   if (r.worst_case_by_eps?.length || r.worst_case) {
     const used = (r.worst_case_by_eps?.[0] ?? r.worst_case)?.attacks;
-    rows.push([`<strong>worst case</strong>${used?.length ? `<br><span class="muted">${esc(used.join(' + '))}</span>` : ''}`, ...eps.map((x) => `<strong>${pct(worstAt(r, x)?.robust_accuracy)}</strong>`), '—', '—']);
+    rows.push([
+      `<strong>worst case</strong>${used?.length ? `<br><span class="muted">${esc(used.join(' + '))}</span>` : ''}`,
+      ...eps.map((x) => `<strong>${pct(worstAt(r, x)?.robust_accuracy)}</strong>`),
+      '—',
+      '—',
+    ]);
   }
   return table(head, rows, { numeric });
 }
@@ -137,7 +157,9 @@ async function evaluationsSection(sources: Source[]): Promise<Section | undefine
       r.seconds !== undefined && `${seconds(r.seconds)}`,
     ].filter(Boolean);
     const charts = (await figure(epsSpec(s.name, r), 'eps')) + (await figure(perClassSpec(s.name, r), 'per-class'));
-    parts.push(`<h3>${esc(s.name)}</h3><p class="meta">${meta.join(' · ')} — <span class="mono">${esc(s.evaluation.file)}</span></p>${evalTable(s.evaluation)}${charts ? `<div class="charts">${charts}</div>` : ''}`);
+    parts.push(
+      `<h3>${esc(s.name)}</h3><p class="meta">${meta.join(' · ')} — <span class="mono">${esc(s.evaluation.file)}</span></p>${evalTable(s.evaluation)}${charts ? `<div class="charts">${charts}</div>` : ''}`,
+    );
   }
   return parts.length ? { id: 'evaluations', title: 'Evaluations', html: parts.join('') } : undefined;
 }
@@ -148,7 +170,15 @@ async function frontierSection(sources: Source[], onlyEps?: number): Promise<Sec
   const front = paretoFrontier(points);
   // Equal points are all on the frontier (the frontier line keeps one of them).
   const onFront = new Set(points.filter((p) => front.some((f) => f.clean === p.clean && f.robust === p.robust)));
-  const rows = [...points].sort((a, b) => b.robust - a.robust || b.clean - a.clean).map((p) => [esc(p.label), esc(p.kind), pct(p.clean), pct(p.robust), onFront.has(p) ? '<span class="badge passed">on the frontier</span>' : '<span class="muted">dominated</span>']);
+  const rows = [...points]
+    .sort((a, b) => b.robust - a.robust || b.clean - a.clean)
+    .map((p) => [
+      esc(p.label),
+      esc(p.kind),
+      pct(p.clean),
+      pct(p.robust),
+      onFront.has(p) ? '<span class="badge passed">on the frontier</span>' : '<span class="muted">dominated</span>',
+    ]);
   const html = `<p class="muted">A point is on the frontier when no other point has both higher (or equal) clean and higher (or equal) robust accuracy. Points at different ε are not directly comparable: the ε is in each label.</p><div class="charts">${await figure(frontierSpec(points, front), 'frontier')}</div>${table(['point', 'measured as', 'clean', 'robust', ''], rows, { numeric: [2, 3] })}`;
   return { id: 'frontier', title: 'Clean–robust frontier', html };
 }
@@ -161,12 +191,23 @@ function checksSection(sources: Source[]): Section | undefined {
     const failed = checks.filter((c) => !c.passed).length;
     const rows = checks.map((c) => {
       const status = c.skipped ? 'skipped' : c.passed ? 'passed' : 'failed';
-      return [`<code>${esc(c.code)}</code>`, `<span class="badge ${status}">${status}</span>`, esc(c.detail ?? ''), `<span class="muted">${esc(CHECK_DOCS[c.code as CheckCode] ?? '')}</span>`];
+      return [
+        `<code>${esc(c.code)}</code>`,
+        `<span class="badge ${status}">${status}</span>`,
+        esc(c.detail ?? ''),
+        `<span class="muted">${esc(CHECK_DOCS[c.code as CheckCode] ?? '')}</span>`,
+      ];
     });
-    parts.push(`<h3>${esc(s.name)} <span class="badge ${failed ? 'failed' : 'passed'}">${failed ? `${failed} failed` : 'all passed'}</span></h3>${table(['check', 'status', 'detail', 'what it checks'], rows)}`);
+    parts.push(
+      `<h3>${esc(s.name)} <span class="badge ${failed ? 'failed' : 'passed'}">${failed ? `${failed} failed` : 'all passed'}</span></h3>${table(['check', 'status', 'detail', 'what it checks'], rows)}`,
+    );
   }
   return parts.length
-    ? { id: 'checks', title: 'Sanity checks', html: `<p class="muted">A failed check does not stop an evaluation; it says its robust accuracy may not be trusted (gradient masking, a weak attack, a broken threat model).</p>${parts.join('')}` }
+    ? {
+        id: 'checks',
+        title: 'Sanity checks',
+        html: `<p class="muted">A failed check does not stop an evaluation; it says its robust accuracy may not be trusted (gradient masking, a weak attack, a broken threat model).</p>${parts.join('')}`,
+      }
     : undefined;
 }
 
@@ -184,11 +225,14 @@ function gallerySection(sources: Source[]): Section | undefined {
 /** Flattens nested objects into "a.b" keys for a key/value table. */
 function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
   return Object.entries(o).flatMap(([k, v]): [string, string][] =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [[`${prefix}${k}`, Array.isArray(v) || typeof v === 'object' ? JSON.stringify(v) : String(v)]],
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? flatten(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, Array.isArray(v) || typeof v === 'object' ? JSON.stringify(v) : String(v)]],
   );
 }
 
-const kv = (pairs: [string, string][]) => `<div class="table-wrap"><table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono">${esc(v)}</td></tr>`).join('')}</tbody></table></div>`;
+const kv = (pairs: [string, string][]) =>
+  `<div class="table-wrap"><table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono">${esc(v)}</td></tr>`).join('')}</tbody></table></div>`;
 
 function detailsSection(sources: Source[]): Section {
   const parts = sources.map((s) => {
@@ -196,19 +240,51 @@ function detailsSection(sources: Source[]): Section {
     const config = s.run?.config;
     if (config) {
       const { environment, ...rest } = config as Record<string, unknown> & { environment?: unknown };
-      const key = ['model', 'data', 'method', 'eps', 'steps', 'alpha', 'lambda', 'beta', 'epochs', 'batchSize', 'optimizer', 'lr', 'schedule', 'seed', 'heldOut', 'onCo'];
+      const key = [
+        'model',
+        'data',
+        'method',
+        'eps',
+        'steps',
+        'alpha',
+        'lambda',
+        'beta',
+        'epochs',
+        'batchSize',
+        'optimizer',
+        'lr',
+        'schedule',
+        'seed',
+        'heldOut',
+        'onCo',
+      ];
       const cols = [`<div><h4>Configuration</h4>${kv(key.filter((k) => rest[k] !== undefined).map((k) => [k, String(rest[k])]))}</div>`];
-      if (environment && typeof environment === 'object') cols.push(`<div><h4>Environment (versions, backend, machine)</h4>${kv(flatten(environment as Record<string, unknown>))}</div>`);
+      if (environment && typeof environment === 'object')
+        cols.push(`<div><h4>Environment (versions, backend, machine)</h4>${kv(flatten(environment as Record<string, unknown>))}</div>`);
       blocks.push(`<div class="columns">${cols.join('')}</div>`);
       blocks.push(`<details><summary>config.json</summary><pre>${esc(JSON.stringify(config, null, 2))}</pre></details>`);
     }
-    if (s.run?.summary) blocks.push(`<details><summary>summary.json</summary><pre>${esc(JSON.stringify(s.run.summary, null, 2))}</pre></details>`);
+    if (s.run?.summary)
+      blocks.push(`<details><summary>summary.json</summary><pre>${esc(JSON.stringify(s.run.summary, null, 2))}</pre></details>`);
     if (s.evaluation) {
       const r = s.evaluation.report;
       const pairs: [string, string][] = (
-        [['model', r.model], ['dataset', r.dataset], ['n', r.n], ['norm', r.norm], ['ε', r.eps?.join(', ')], ['seed', r.seed], ['seconds', r.seconds], ['classes', r.class_names?.join(', ')]] as [string, unknown][]
-      ).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]);
-      blocks.push(`<h4>Evaluation</h4>${kv(pairs)}<details><summary>${esc(s.evaluation.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`);
+        [
+          ['model', r.model],
+          ['dataset', r.dataset],
+          ['n', r.n],
+          ['norm', r.norm],
+          ['ε', r.eps?.join(', ')],
+          ['seed', r.seed],
+          ['seconds', r.seconds],
+          ['classes', r.class_names?.join(', ')],
+        ] as [string, unknown][]
+      )
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]);
+      blocks.push(
+        `<h4>Evaluation</h4>${kv(pairs)}<details><summary>${esc(s.evaluation.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
+      );
     }
     return `<details class="source"><summary>${esc(s.name)}</summary>${blocks.join('')}</details>`;
   });
@@ -237,7 +313,10 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
     gallerySection(sources),
     detailsSection(sources),
   ].filter((s): s is Section => s !== undefined);
-  const generated = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const generated = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const runs = sources.filter((s) => s.run).length;
   const evals = sources.filter((s) => s.evaluation).length;
   return `<!DOCTYPE html>

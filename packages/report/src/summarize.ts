@@ -75,7 +75,10 @@ export function runRow(name: string, run: TrainingRun): OverviewRow {
     model: str(c.model),
     method: methodOf(run),
     eps: str(c.eps ?? f?.eps),
-    epochs: done === undefined && planned === undefined ? undefined : `${done ?? 0}${planned !== undefined ? ` / ${planned}` : ''}${run.summary?.stopped_by_co ? ' (stopped: CO)' : ''}`,
+    epochs:
+      done === undefined && planned === undefined
+        ? undefined
+        : `${done ?? 0}${planned !== undefined ? ` / ${planned}` : ''}${run.summary?.stopped_by_co ? ' (stopped: CO)' : ''}`,
     clean: f?.clean_acc,
     fgsm: num(f?.fgsm_acc),
     pgd: num(f?.pgd_acc),
@@ -142,7 +145,14 @@ export function frontierPoints(sources: Source[]): FrontierPoint[] {
   for (const s of sources) {
     const f = s.run ? finalLine(s.run) : undefined;
     if (f && num(f.pgd_acc) !== undefined) {
-      pts.push({ label: `${s.name} (ε=${f.eps ?? s.run!.config?.eps ?? '?'})`, source: s.name, kind: 'training, held-out PGD', eps: f.eps, clean: f.clean_acc, robust: f.pgd_acc! });
+      pts.push({
+        label: `${s.name} (ε=${f.eps ?? s.run!.config?.eps ?? '?'})`,
+        source: s.name,
+        kind: 'training, held-out PGD',
+        eps: f.eps,
+        clean: f.clean_acc,
+        robust: f.pgd_acc!,
+      });
     }
     const r = s.evaluation?.report;
     if (!r) continue;
@@ -151,7 +161,14 @@ export function frontierPoints(sources: Source[]): FrontierPoint[] {
       const attacks = r.attacks.filter((a) => a.eps === eps).map((a) => a.robust_accuracy);
       const robust = w ?? (attacks.length ? Math.min(...attacks) : undefined);
       if (robust === undefined) continue;
-      pts.push({ label: `${s.run ? `${s.name} · eval` : s.name} (ε=${eps})`, source: s.name, kind: w !== undefined ? 'evaluation, worst case' : 'evaluation, strongest attack', eps, clean: r.clean_accuracy, robust });
+      pts.push({
+        label: `${s.run ? `${s.name} · eval` : s.name} (ε=${eps})`,
+        source: s.name,
+        kind: w !== undefined ? 'evaluation, worst case' : 'evaluation, strongest attack',
+        eps,
+        clean: r.clean_accuracy,
+        robust,
+      });
     }
   }
   return pts;
@@ -159,7 +176,9 @@ export function frontierPoints(sources: Source[]): FrontierPoint[] {
 
 /** The points no other point dominates (at least as good on both axes, better on one), by clean accuracy. */
 export function paretoFrontier<T extends { clean: number; robust: number }>(points: T[]): T[] {
-  const front = points.filter((p) => !points.some((q) => q.clean >= p.clean && q.robust >= p.robust && (q.clean > p.clean || q.robust > p.robust)));
+  const front = points.filter(
+    (p) => !points.some((q) => q.clean >= p.clean && q.robust >= p.robust && (q.clean > p.clean || q.robust > p.robust)),
+  );
   // Identical points: keep one.
   const unique = front.filter((p, i) => front.findIndex((q) => q.clean === p.clean && q.robust === p.robust) === i);
   return unique.sort((a, b) => a.clean - b.clean || b.robust - a.robust);

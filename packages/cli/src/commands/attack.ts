@@ -13,8 +13,16 @@ export const attackHelp = `advlab attack --model DIR --attack NAME --eps E --out
 
 export async function attack(argv: string[]): Promise<void> {
   const v = parse(argv, {
-    ...COMMON, model: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' }, norm: { type: 'string' },
-    n: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, target: { type: 'string' }, data: { type: 'string' },
+    ...COMMON,
+    model: { type: 'string' },
+    attack: { type: 'string' },
+    eps: { type: 'string' },
+    norm: { type: 'string' },
+    n: { type: 'string' },
+    out: { type: 'string' },
+    steps: { type: 'string' },
+    target: { type: 'string' },
+    data: { type: 'string' },
   });
   const dir = required(v.model, '--model', 'a model folder');
   const out = required(v.out, '--out', 'an output folder');
@@ -31,28 +39,71 @@ export async function attack(argv: string[]): Promise<void> {
   const config = v.steps === undefined ? undefined : { steps: num(v.steps, '--steps', 20, positiveInt, 'an integer ≥ 1') };
   const idx = Array.from({ length: count }, (_, i) => i);
   const { x, y } = batchTensors(data.test, idx);
-  const target = v.target === undefined ? undefined : num(v.target, '--target', 0, (t) => Number.isInteger(t) && t >= 0 && t < classifier.numClasses, `a class index in [0, ${classifier.numClasses - 1}]`);
+  const target =
+    v.target === undefined
+      ? undefined
+      : num(
+          v.target,
+          '--target',
+          0,
+          (t) => Number.isInteger(t) && t >= 0 && t < classifier.numClasses,
+          `a class index in [0, ${classifier.numClasses - 1}]`,
+        );
   if (target !== undefined && !def.targeted) {
     // --target turns an attack into its targeted form; an attack without one cannot aim.
     const targeted = ATTACKS.get(`${def.name}-targeted`);
-    if (!targeted) throw new ConfigError('--target', `an attack with a targeted form (${[...ATTACKS.values()].filter((a) => a.targeted).map((a) => a.name).join(', ')})`, def.name);
+    if (!targeted)
+      throw new ConfigError(
+        '--target',
+        `an attack with a targeted form (${[...ATTACKS.values()]
+          .filter((a) => a.targeted)
+          .map((a) => a.name)
+          .join(', ')})`,
+        def.name,
+      );
     def = targeted;
   }
-  const targets = target === undefined ? undefined : tf.fill([count], target, 'int32') as tf.Tensor1D;
+  const targets = target === undefined ? undefined : (tf.fill([count], target, 'int32') as tf.Tensor1D);
   const r = runAttack(def, classifier, x, y, threatModel(norm, eps), { seed, config, targets });
   const clean = predictWithConfidence(classifier, x);
   writeIdx(join(out, 'adversarial.idx'), r.xAdv.shape, r.xAdv.dataSync() as Float32Array);
   writeIdx(join(out, 'labels.idx'), [count], Uint8Array.from(data.test.labels.subarray(0, count)));
   const examples = idx.map((i) => ({
-    index: i, label: data.test.labels[i], clean_pred: clean.pred[i], clean_conf: clean.conf[i],
-    adv_pred: r.pred[i], adv_conf: r.confidence[i], success: r.success[i] === 1, distance: r.distance[i],
+    index: i,
+    label: data.test.labels[i],
+    clean_pred: clean.pred[i],
+    clean_conf: clean.conf[i],
+    adv_pred: r.pred[i],
+    adv_conf: r.confidence[i],
+    success: r.success[i] === 1,
+    distance: r.distance[i],
   }));
   const rate = examples.filter((e) => e.success && e.clean_pred === e.label).length;
   const correct = examples.filter((e) => e.clean_pred === e.label).length;
-  writeFileAtomic(join(out, 'result.json'), `${JSON.stringify({ attack: def.name, norm, eps, target: target ?? null, seed, class_names: data.classNames, examples }, null, 2)}\n`);
+  writeFileAtomic(
+    join(out, 'result.json'),
+    `${JSON.stringify({ attack: def.name, norm, eps, target: target ?? null, seed, class_names: data.classNames, examples }, null, 2)}\n`,
+  );
   const pick = idx.slice(0, 12);
   const title = `${def.name} ${norm} eps=${eps}${target === undefined ? '' : ` target=${data.classNames[target] ?? target}`}`;
-  writeFileAtomic(join(out, 'grid.png'), renderGrid({ set: data.test, classNames: data.classNames, indices: idx, clean: x.dataSync() as Float32Array, result: r, cleanPred: clean.pred, cleanConf: clean.conf }, pick, title));
+  writeFileAtomic(
+    join(out, 'grid.png'),
+    renderGrid(
+      {
+        set: data.test,
+        classNames: data.classNames,
+        indices: idx,
+        clean: x.dataSync() as Float32Array,
+        result: r,
+        cleanPred: clean.pred,
+        cleanConf: clean.conf,
+      },
+      pick,
+      title,
+    ),
+  );
   tf.dispose([x, y, r.xAdv, ...(targets ? [targets] : [])]);
-  process.stdout.write(`${def.name} ${norm} ε=${eps}: ${target === undefined ? 'fooled' : `sent to class ${target}`} ${rate} of ${correct} correctly classified examples (of ${count}); wrote ${out}/{adversarial.idx,labels.idx,result.json,grid.png}\n`);
+  process.stdout.write(
+    `${def.name} ${norm} ε=${eps}: ${target === undefined ? 'fooled' : `sent to class ${target}`} ${rate} of ${correct} correctly classified examples (of ${count}); wrote ${out}/{adversarial.idx,labels.idx,result.json,grid.png}\n`,
+  );
 }

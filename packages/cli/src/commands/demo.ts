@@ -12,11 +12,21 @@ export const demoHelp = `advlab demo [--epochs 2] [--out out/demo] [--n 1000] [-
   OUT/eval.json and OUT/fooled.png (clean | perturbation | adversarial for fooled examples).`;
 
 export async function demo(argv: string[]): Promise<void> {
-  const v = parse(argv, { ...COMMON, epochs: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, data: { type: 'string' } });
+  const v = parse(argv, {
+    ...COMMON,
+    epochs: { type: 'string' },
+    out: { type: 'string' },
+    n: { type: 'string' },
+    data: { type: 'string' },
+  });
   const out = str(v.out, 'out/demo');
   const epochs = num(v.epochs, '--epochs', 2, positiveInt, 'an integer ≥ 1');
   const n = num(v.n, '--n', 1000, positiveInt, 'an integer ≥ 1');
-  const common = [...(v.backend ? ['--backend', String(v.backend)] : []), ...(v.seed ? ['--seed', String(v.seed)] : []), ...(v.data ? ['--data', String(v.data)] : [])];
+  const common = [
+    ...(v.backend ? ['--backend', String(v.backend)] : []),
+    ...(v.seed ? ['--seed', String(v.seed)] : []),
+    ...(v.data ? ['--data', String(v.data)] : []),
+  ];
   const runDir = join(out, 'run');
   // A finished run leaves summary.json; an interrupted one resumes from its last checkpoint.
   const summaryPath = join(runDir, 'summary.json');
@@ -28,7 +38,21 @@ export async function demo(argv: string[]): Promise<void> {
     await train(['--model', 'wong-cnn', '--epochs', String(epochs), '--out', runDir, ...common]);
   }
   const modelDir = runDir;
-  const report = await evaluate(['--model', modelDir, '--attacks', 'fgsm,pgd', '--eps', '0.1', '--steps', '20', '--n', String(n), '--json', join(out, 'eval.json'), ...common]);
+  const report = await evaluate([
+    '--model',
+    modelDir,
+    '--attacks',
+    'fgsm,pgd',
+    '--eps',
+    '0.1',
+    '--steps',
+    '20',
+    '--n',
+    String(n),
+    '--json',
+    join(out, 'eval.json'),
+    ...common,
+  ]);
   const { classifier, meta } = await openModel(modelDir);
   const data = datasetFor(v.data, meta, 0);
   const grid = fooledGrid(classifier, data.test, data.classNames, 'pgd', 'linf', 0.1, { rows: 8, scan: 256, config: { steps: 20 } });
@@ -36,5 +60,7 @@ export async function demo(argv: string[]): Promise<void> {
     writeFileAtomic(join(out, 'fooled.png'), grid.png);
     process.stdout.write(`wrote ${join(out, 'fooled.png')}: ${grid.shown} of ${grid.fooled} fooled examples among the first 256\n`);
   }
-  process.stdout.write(`clean ${(100 * report.clean_accuracy).toFixed(1)}% → worst case ${(100 * report.worst_case.robust_accuracy).toFixed(1)}% at ε = 0.1 (${out}/eval.json)\n`);
+  process.stdout.write(
+    `clean ${(100 * report.clean_accuracy).toFixed(1)}% → worst case ${(100 * report.worst_case.robust_accuracy).toFixed(1)}% at ε = 0.1 (${out}/eval.json)\n`,
+  );
 }

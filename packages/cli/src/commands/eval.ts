@@ -29,13 +29,28 @@ function attackConfig(v: Record<string, unknown>): Record<string, object> {
 
 export async function evaluate(argv: string[]): Promise<EvaluationReport> {
   const v = parse(argv, {
-    ...COMMON, model: { type: 'string' }, attacks: { type: 'string' }, eps: { type: 'string' }, norm: { type: 'string' },
-    n: { type: 'string' }, json: { type: 'string' }, steps: { type: 'string' }, restarts: { type: 'string' },
-    'apgd-steps': { type: 'string' }, 'apgd-targets': { type: 'string' }, 'no-worst-case': { type: 'boolean' }, 'final-iterate': { type: 'boolean' }, data: { type: 'string' }, 'batch-size': { type: 'string' },
+    ...COMMON,
+    model: { type: 'string' },
+    attacks: { type: 'string' },
+    eps: { type: 'string' },
+    norm: { type: 'string' },
+    n: { type: 'string' },
+    json: { type: 'string' },
+    steps: { type: 'string' },
+    restarts: { type: 'string' },
+    'apgd-steps': { type: 'string' },
+    'apgd-targets': { type: 'string' },
+    'no-worst-case': { type: 'boolean' },
+    'final-iterate': { type: 'boolean' },
+    data: { type: 'string' },
+    'batch-size': { type: 'string' },
   });
   const dir = required(v.model, '--model', 'a model folder');
   const seed = seedOf(v.seed);
-  const attacks = str(v.attacks, 'fgsm,pgd').split(',').map((s) => s.trim()).filter(Boolean);
+  const attacks = str(v.attacks, 'fgsm,pgd')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const eps = numList(v.eps, '--eps', [0.1]);
   const norm = normOf(v.norm);
@@ -54,7 +69,14 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
     classifier,
     data.test,
     {
-      attacks, eps, norm, n, batchSize, seed, worstCase: !v['no-worst-case'], attackConfig: config,
+      attacks,
+      eps,
+      norm,
+      n,
+      batchSize,
+      seed,
+      worstCase: !v['no-worst-case'],
+      attackConfig: config,
       onProgress: (p) => {
         if (p.stage !== stage) [stage, bar] = [p.stage, new ProgressBar(p.stage)];
         bar!.update(p.done, p.total);

@@ -7,10 +7,16 @@ export function list(): void {
     const w = Math.max(...items.map((i) => i.name.length));
     for (const i of items) process.stdout.write(`  ${i.name.padEnd(w)}  ${i.description}\n`);
   };
-  section('attacks', [...ATTACKS.values()].map((a) => ({ name: a.name, description: a.description })));
+  section(
+    'attacks',
+    [...ATTACKS.values()].map((a) => ({ name: a.name, description: a.description })),
+  );
   section('models', [...MODELS]);
   section('training methods', [...METHODS]);
   section('datasets', [...DATASETS]);
   section('backends', backendProviders());
-  section('sanity checks', Object.entries(CHECK_DOCS).map(([name, description]) => ({ name, description })));
+  section(
+    'sanity checks',
+    Object.entries(CHECK_DOCS).map(([name, description]) => ({ name, description })),
+  );
 }

@@ -1,6 +1,29 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ConfigError, INIT_SCHEMES, LR_SCHEDULES, METHODS, MODELS, assertModelName, backendInfo, classifierFromLayersModel, createModel, assertMinority, parseMinority, predictLabels, withMinority, type Minority, trainAdversarial, type AdversarialTrainingConfig, type CoPolicy, type LrSchedule, type InitScheme, type MethodName, type MetricsLine, type ModelName } from '@advlab/core';
+import {
+  ConfigError,
+  INIT_SCHEMES,
+  LR_SCHEDULES,
+  METHODS,
+  MODELS,
+  assertModelName,
+  backendInfo,
+  classifierFromLayersModel,
+  createModel,
+  assertMinority,
+  parseMinority,
+  predictLabels,
+  withMinority,
+  type Minority,
+  trainAdversarial,
+  type AdversarialTrainingConfig,
+  type CoPolicy,
+  type LrSchedule,
+  type InitScheme,
+  type MethodName,
+  type MetricsLine,
+  type ModelName,
+} from '@advlab/core';
 import { RunDirectory, loadDataset, writeFileAtomic } from '@advlab/node';
 import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
@@ -28,12 +51,31 @@ export interface RunConfig extends AdversarialTrainingConfig {
 }
 
 const SPEC = {
-  ...COMMON, model: { type: 'string' }, method: { type: 'string' }, eps: { type: 'string' }, steps: { type: 'string' },
-  alpha: { type: 'string' }, lambda: { type: 'string' }, beta: { type: 'string' }, epochs: { type: 'string' },
-  'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
-  'weight-decay': { type: 'string' }, schedule: { type: 'string' }, 'eps-ramp': { type: 'string' }, limit: { type: 'string' },
-  'held-out': { type: 'string' }, 'eval-every': { type: 'string' }, 'on-co': { type: 'string' }, run: { type: 'string' },
-  out: { type: 'string' }, resume: { type: 'string' }, data: { type: 'string' }, init: { type: 'string' },
+  ...COMMON,
+  model: { type: 'string' },
+  method: { type: 'string' },
+  eps: { type: 'string' },
+  steps: { type: 'string' },
+  alpha: { type: 'string' },
+  lambda: { type: 'string' },
+  beta: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  schedule: { type: 'string' },
+  'eps-ramp': { type: 'string' },
+  limit: { type: 'string' },
+  'held-out': { type: 'string' },
+  'eval-every': { type: 'string' },
+  'on-co': { type: 'string' },
+  run: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  data: { type: 'string' },
+  init: { type: 'string' },
   minority: { type: 'string' },
 } as const;
 
@@ -46,7 +88,12 @@ function oneOf<T extends string>(v: unknown, flag: string, allowed: readonly T[]
 function resolveConfig(v: Record<string, unknown>): RunConfig {
   const model = str(v.model, 'wong-cnn');
   assertModelName(model);
-  const method = oneOf<MethodName>(v.method, '--method', METHODS.map((m) => m.name), 'standard');
+  const method = oneOf<MethodName>(
+    v.method,
+    '--method',
+    METHODS.map((m) => m.name),
+    'standard',
+  );
   const optional = (flag: string, key: string, check = (x: number) => x > 0, expected = 'a number > 0') =>
     v[key] === undefined ? undefined : num(v[key], flag, 0, check, expected);
   const c: RunConfig = {
@@ -106,17 +153,32 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
   if (v.resume === undefined) {
-    runDir.create({ ...config, environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() } });
+    runDir.create({
+      ...config,
+      environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() },
+    });
   }
   const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' }); // configs written before --init existed were He-initialised
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
-  process.stderr.write(`training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`);
+  process.stderr.write(
+    `training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`,
+  );
   let bar: ProgressBar | undefined;
-  const meta = { dataset: config.data, classNames: data.classNames, inputShape, numClasses: data.numClasses, trainedWith: { ...config, backend } };
+  const meta = {
+    dataset: config.data,
+    classNames: data.classNames,
+    inputShape,
+    numClasses: data.numClasses,
+    trainedWith: { ...config, backend },
+  };
   const { metrics, stoppedByCo } = await trainAdversarial(model, data.train, data.test, config, runDir, meta, {
     onBatch: (p) => {
       if (p.batch === 1) bar = new ProgressBar(`epoch ${p.epoch}/${p.epochs}`);
-      bar!.update(p.batch, p.batches, `loss ${p.loss.toFixed(4)} ${config.method === 'standard' ? 'train' : 'adv'} acc ${(100 * p.advAcc).toFixed(1)}%${p.align !== undefined ? ` align ${p.align.toFixed(3)}` : ''}`);
+      bar!.update(
+        p.batch,
+        p.batches,
+        `loss ${p.loss.toFixed(4)} ${config.method === 'standard' ? 'train' : 'adv'} acc ${(100 * p.advAcc).toFixed(1)}%${p.align !== undefined ? ` align ${p.align.toFixed(3)}` : ''}`,
+      );
     },
     onMetrics: (m) => process.stderr.write(`${formatMetrics(m)}\n`),
     onEvent: (msg) => process.stderr.write(`advlab: ${msg}\n`),
@@ -127,7 +189,11 @@ export async function train(argv: string[]): Promise<TrainSummary> {
   const testAccuracy = pred.reduce((a, p, i) => a + (p === data.test.labels[i] ? 1 : 0), 0) / data.test.n;
   const epochLines = lastPerEpoch(metrics);
   const summary = {
-    ...config, dataset: data.name, test_examples: data.test.n, test_accuracy: testAccuracy, stopped_by_co: stoppedByCo,
+    ...config,
+    dataset: data.name,
+    test_examples: data.test.n,
+    test_accuracy: testAccuracy,
+    stopped_by_co: stoppedByCo,
     co_epochs: [...new Set(metrics.filter((m) => m.co).map((m) => m.epoch))],
     seconds_per_epoch: epochLines.map((m, i) => m.seconds - (i > 0 ? epochLines[i - 1]!.seconds : 0)),
     final: epochLines.at(-1) ?? null,
@@ -149,8 +215,15 @@ function savedConfigOf(runDir: RunDirectory): RunConfig {
 export function assertSameConfig(runDir: RunDirectory, flags: Record<string, unknown>, flag = '--resume'): RunConfig {
   const saved = savedConfigOf(runDir);
   const asked = resolveConfig({ ...flagsOf(saved), ...flags });
-  const changed = Object.keys({ ...asked, ...saved }).filter((k) => JSON.stringify((asked as any)[k]) !== JSON.stringify((saved as any)[k]));
-  if (changed.length) throw new ConfigError(flag, `the configuration in ${runDir.configPath}`, `changed ${changed.map((k) => `${k}: ${JSON.stringify((saved as any)[k])} → ${JSON.stringify((asked as any)[k])}`).join(', ')}`);
+  const before: Record<string, unknown> = { ...saved };
+  const after: Record<string, unknown> = { ...asked };
+  const changed = Object.keys({ ...asked, ...saved }).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
+  if (changed.length)
+    throw new ConfigError(
+      flag,
+      `the configuration in ${runDir.configPath}`,
+      `changed ${changed.map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`).join(', ')}`,
+    );
   return saved;
 }
 
@@ -160,12 +233,32 @@ export const parseTrainFlags = (argv: string[]) => parse(argv, SPEC);
 /** The config as CLI flags, so a resume with partial flags is compared against the full saved config. */
 function flagsOf(c: RunConfig): Record<string, unknown> {
   const f: Record<string, unknown> = {
-    model: c.model, init: c.init, data: c.data, method: c.method, eps: String(c.eps), epochs: String(c.epochs), 'batch-size': String(c.batchSize),
-    optimizer: c.optimizer, lr: String(c.lr), momentum: String(c.momentum), 'weight-decay': String(c.weightDecay), schedule: c.schedule,
-    'eps-ramp': String(c.epsRampEpochs), seed: String(c.seed), 'held-out': String(c.heldOut), 'eval-every': String(c.evalEvery), 'on-co': c.onCo,
+    model: c.model,
+    init: c.init,
+    data: c.data,
+    method: c.method,
+    eps: String(c.eps),
+    epochs: String(c.epochs),
+    'batch-size': String(c.batchSize),
+    optimizer: c.optimizer,
+    lr: String(c.lr),
+    momentum: String(c.momentum),
+    'weight-decay': String(c.weightDecay),
+    schedule: c.schedule,
+    'eps-ramp': String(c.epsRampEpochs),
+    seed: String(c.seed),
+    'held-out': String(c.heldOut),
+    'eval-every': String(c.evalEvery),
+    'on-co': c.onCo,
   };
   if (c.minority) f.minority = `${c.minority.class}:${c.minority.fraction}`;
-  for (const [flag, key] of [['steps', 'steps'], ['alpha', 'alpha'], ['lambda', 'lambda'], ['beta', 'beta'], ['limit', 'limit']] as const) {
+  for (const [flag, key] of [
+    ['steps', 'steps'],
+    ['alpha', 'alpha'],
+    ['lambda', 'lambda'],
+    ['beta', 'beta'],
+    ['limit', 'limit'],
+  ] as const) {
     if (c[key] !== undefined) f[flag] = String(c[key]);
   }
   return f;
@@ -183,14 +276,25 @@ export function formatMetrics(m: MetricsLine): string {
   return `epoch ${m.epoch} step ${m.step}: loss ${m.loss.toFixed(4)} clean ${pct(m.clean_acc)} FGSM ${pct(m.fgsm_acc)} PGD-10 ${pct(m.pgd_acc)} align ${m.grad_align.toFixed(3)} cos(FGSM,PGD) ${m.fgsm_pgd_cos.toFixed(3)} ε=${m.eps} ${formatSeconds(m.seconds)}${m.co ? `  ** CO: ${m.co_rules!.join(', ')}` : ''}${m.at_chance ? '  ** at chance' : ''}`;
 }
 
-function formatSummary(s: { method: string; test_accuracy: number; test_examples: number; co_epochs: number[]; seconds_per_epoch: number[]; final: MetricsLine | null }): string {
+function formatSummary(s: {
+  method: string;
+  test_accuracy: number;
+  test_examples: number;
+  co_epochs: number[];
+  seconds_per_epoch: number[];
+  final: MetricsLine | null;
+}): string {
   const per = s.seconds_per_epoch.length ? s.seconds_per_epoch.reduce((a, b) => a + b, 0) / s.seconds_per_epoch.length : 0;
   const f = s.final;
   return [
     `${s.method}: test accuracy ${pct(s.test_accuracy)} on ${s.test_examples} test images`,
-    f ? `held-out: clean ${pct(f.clean_acc)}, FGSM ${pct(f.fgsm_acc)}, PGD-10 ${pct(f.pgd_acc)} at ε=${f.eps}; alignment ${f.grad_align.toFixed(3)}` : '',
+    f
+      ? `held-out: clean ${pct(f.clean_acc)}, FGSM ${pct(f.fgsm_acc)}, PGD-10 ${pct(f.pgd_acc)} at ε=${f.eps}; alignment ${f.grad_align.toFixed(3)}`
+      : '',
     `time per epoch ${formatSeconds(per)}${s.co_epochs.length ? `; catastrophic overfitting flagged in epoch(s) ${s.co_epochs.join(', ')}` : '; no catastrophic overfitting flagged'}`,
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function readVersion(): string {

@@ -37,7 +37,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   await selectBackend(o.backend); // the Danskin check and the environment record need one even when every run is reused
   const backendFlag = o.backend ? ['--backend', o.backend] : [];
   const timingFile = join(o.out, 'timing.json');
-  const timing: Timing = existsSync(timingFile) ? JSON.parse(readFileSync(timingFile, 'utf8')) : { started: new Date().toISOString(), steps: {} };
+  const timing: Timing = existsSync(timingFile)
+    ? JSON.parse(readFileSync(timingFile, 'utf8'))
+    : { started: new Date().toISOString(), steps: {} };
   const timed = async (key: string, fn: () => Promise<unknown>) => {
     const t0 = performance.now();
     await fn();
@@ -74,7 +76,21 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
     // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
     const grid = join(dir, 'grid.png');
     if (e.findings.includes('tradeoff') && !existsSync(grid)) {
-      await timed(`gallery:${e.name}`, () => attack(['--model', join(dir, 'model'), '--attack', 'pgd', '--eps', String(e.evalEps[0]), '--n', '12', '--out', join(dir, 'gallery'), ...backendFlag]));
+      await timed(`gallery:${e.name}`, () =>
+        attack([
+          '--model',
+          join(dir, 'model'),
+          '--attack',
+          'pgd',
+          '--eps',
+          String(e.evalEps[0]),
+          '--n',
+          '12',
+          '--out',
+          join(dir, 'gallery'),
+          ...backendFlag,
+        ]),
+      );
       writeFileAtomic(grid, readFileSync(join(dir, 'gallery', 'grid.png')));
     }
   }
@@ -96,10 +112,14 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   const files = [join(o.out, 'results.json'), join(o.out, 'results.md'), join(o.out, 'report.html')];
   writeFileAtomic(files[0]!, `${JSON.stringify(results, null, 2)}\n`);
   writeFileAtomic(files[1]!, renderMarkdown(results));
-  await writeReport(experiments.map((e) => join(o.out, e.name)), files[2]!, {
-    title: `advlab reproduce --${o.profile.name}`,
-    sections: reportSections(results),
-    frontierEps: results.frontier.eps,
-  });
+  await writeReport(
+    experiments.map((e) => join(o.out, e.name)),
+    files[2]!,
+    {
+      title: `advlab reproduce --${o.profile.name}`,
+      sections: reportSections(results),
+      frontierEps: results.frontier.eps,
+    },
+  );
   return { results, files };
 }

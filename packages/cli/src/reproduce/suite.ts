@@ -54,20 +54,77 @@ export const MINORITY = { class: 0, fraction: 0.1 };
 const pgd = (eps: number, steps = 7) => ['--method', 'pgd', '--eps', String(eps), '--steps', String(steps)];
 
 export const EXPERIMENTS: readonly Experiment[] = [
-  { name: 'standard-e0.1', findings: ['tradeoff', 'fairness', 'frontier'], train: ['--method', 'standard', '--eps', '0.1'], evalEps: [EVAL_EPS], evalStrength: 'autoattack' },
+  {
+    name: 'standard-e0.1',
+    findings: ['tradeoff', 'fairness', 'frontier'],
+    train: ['--method', 'standard', '--eps', '0.1'],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'autoattack',
+  },
   { name: 'pgd-e0.1', findings: ['tradeoff', 'fairness', 'frontier'], train: pgd(0.1), evalEps: [EVAL_EPS], evalStrength: 'autoattack' },
   { name: 'pgd20-e0.1', findings: ['tradeoff', 'frontier'], train: pgd(0.1, 20), evalEps: [EVAL_EPS], evalStrength: 'autoattack' },
-  { name: 'fgsm-e0.2', findings: ['co'], train: ['--method', 'fgsm', '--eps', String(CO_EPS)], evalEps: [CO_EPS], evalStrength: 'light', watchClosely: true },
-  { name: 'fgsm-rs-e0.2', findings: ['co'], train: ['--method', 'fgsm-rs', '--eps', String(CO_EPS)], evalEps: [CO_EPS], evalStrength: 'light', watchClosely: true },
-  { name: 'gradalign-e0.2', findings: ['co'], train: ['--method', 'gradalign', '--eps', String(CO_EPS), '--lambda', '0.2'], evalEps: [CO_EPS], evalStrength: 'light', watchClosely: true },
+  {
+    name: 'fgsm-e0.2',
+    findings: ['co'],
+    train: ['--method', 'fgsm', '--eps', String(CO_EPS)],
+    evalEps: [CO_EPS],
+    evalStrength: 'light',
+    watchClosely: true,
+  },
+  {
+    name: 'fgsm-rs-e0.2',
+    findings: ['co'],
+    train: ['--method', 'fgsm-rs', '--eps', String(CO_EPS)],
+    evalEps: [CO_EPS],
+    evalStrength: 'light',
+    watchClosely: true,
+  },
+  {
+    name: 'gradalign-e0.2',
+    findings: ['co'],
+    train: ['--method', 'gradalign', '--eps', String(CO_EPS), '--lambda', '0.2'],
+    evalEps: [CO_EPS],
+    evalStrength: 'light',
+    watchClosely: true,
+  },
   { name: 'pgd-e0.2', findings: ['co', 'frontier'], train: pgd(CO_EPS), evalEps: [CO_EPS, EVAL_EPS], evalStrength: 'light' },
-  { name: 'standard-minority', findings: ['fairness'], train: ['--method', 'standard', '--eps', '0.1', '--minority', `${MINORITY.class}:${MINORITY.fraction}`], evalEps: [EVAL_EPS], evalStrength: 'autoattack' },
-  { name: 'pgd-e0.1-minority', findings: ['fairness'], train: [...pgd(0.1), '--minority', `${MINORITY.class}:${MINORITY.fraction}`], evalEps: [EVAL_EPS], evalStrength: 'autoattack' },
+  {
+    name: 'standard-minority',
+    findings: ['fairness'],
+    train: ['--method', 'standard', '--eps', '0.1', '--minority', `${MINORITY.class}:${MINORITY.fraction}`],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'autoattack',
+  },
+  {
+    name: 'pgd-e0.1-minority',
+    findings: ['fairness'],
+    train: [...pgd(0.1), '--minority', `${MINORITY.class}:${MINORITY.fraction}`],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'autoattack',
+  },
   { name: 'pgd-e0.05', findings: ['frontier'], train: pgd(0.05), evalEps: [EVAL_EPS], evalStrength: 'pgd' },
   { name: 'pgd-e0.15', findings: ['frontier'], train: pgd(0.15), evalEps: [EVAL_EPS], evalStrength: 'pgd' },
-  { name: 'trades-b1', findings: ['frontier'], train: ['--method', 'trades', '--eps', '0.1', '--beta', '1'], evalEps: [EVAL_EPS], evalStrength: 'pgd' },
-  { name: 'trades-b3', findings: ['frontier'], train: ['--method', 'trades', '--eps', '0.1', '--beta', '3'], evalEps: [EVAL_EPS], evalStrength: 'pgd' },
-  { name: 'trades-b6', findings: ['frontier'], train: ['--method', 'trades', '--eps', '0.1', '--beta', '6'], evalEps: [EVAL_EPS], evalStrength: 'pgd' },
+  {
+    name: 'trades-b1',
+    findings: ['frontier'],
+    train: ['--method', 'trades', '--eps', '0.1', '--beta', '1'],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'pgd',
+  },
+  {
+    name: 'trades-b3',
+    findings: ['frontier'],
+    train: ['--method', 'trades', '--eps', '0.1', '--beta', '3'],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'pgd',
+  },
+  {
+    name: 'trades-b6',
+    findings: ['frontier'],
+    train: ['--method', 'trades', '--eps', '0.1', '--beta', '6'],
+    evalEps: [EVAL_EPS],
+    evalStrength: 'pgd',
+  },
 ];
 
 /**
@@ -78,9 +135,27 @@ export const EXPERIMENTS: readonly Experiment[] = [
  */
 export const PROFILES: Record<ProfileName, Profile> = {
   full: { name: 'full', epochs: 10, heldOut: 1000, evalEvery: 117, evalN: 1000, apgdSteps: 100, pgdSteps: 20, model: 'wong-cnn' },
-  quick: { name: 'quick', epochs: 3, limit: 20000, heldOut: 500, evalEvery: 40, evalN: 500, apgdSteps: 50, pgdSteps: 20, model: 'wong-cnn' },
+  quick: {
+    name: 'quick',
+    epochs: 3,
+    limit: 20000,
+    heldOut: 500,
+    evalEvery: 40,
+    evalN: 500,
+    apgdSteps: 50,
+    pgdSteps: 20,
+    model: 'wong-cnn',
+  },
   smoke: {
-    name: 'smoke', epochs: 1, limit: 256, heldOut: 64, evalEvery: 1, evalN: 64, apgdSteps: 5, pgdSteps: 5, model: 'mlp',
+    name: 'smoke',
+    epochs: 1,
+    limit: 256,
+    heldOut: 64,
+    evalEvery: 1,
+    evalN: 64,
+    apgdSteps: 5,
+    pgdSteps: 5,
+    model: 'mlp',
     only: ['standard-e0.1', 'pgd-e0.1', 'fgsm-e0.2', 'standard-minority'],
   },
 };
@@ -92,16 +167,28 @@ export function experimentsOf(p: Profile): Experiment[] {
 /** The `advlab train` flags of an experiment in a profile (the run directory is the caller's). */
 export function trainArgs(e: Experiment, p: Profile): string[] {
   return [
-    '--model', p.model, '--epochs', String(p.epochs), ...(p.limit !== undefined ? ['--limit', String(p.limit)] : []),
+    '--model',
+    p.model,
+    '--epochs',
+    String(p.epochs),
+    ...(p.limit !== undefined ? ['--limit', String(p.limit)] : []),
     ...(p.heldOut !== 1000 ? ['--held-out', String(p.heldOut)] : []),
-    ...e.train, ...(e.watchClosely ? ['--eval-every', String(p.evalEvery)] : []),
+    ...e.train,
+    ...(e.watchClosely ? ['--eval-every', String(p.evalEvery)] : []),
   ];
 }
 
 /** The `advlab eval` settings of an experiment (the model and the output file are the caller's). */
 export function evalArgs(e: Experiment, p: Profile): string[] {
   return [
-    '--attacks', 'fgsm,pgd', '--eps', e.evalEps.join(','), '--n', String(p.evalN), '--steps', String(p.pgdSteps),
+    '--attacks',
+    'fgsm,pgd',
+    '--eps',
+    e.evalEps.join(','),
+    '--n',
+    String(p.evalN),
+    '--steps',
+    String(p.pgdSteps),
     ...(e.evalStrength === 'pgd'
       ? ['--no-worst-case']
       : e.evalStrength === 'light'

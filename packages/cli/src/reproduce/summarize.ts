@@ -111,7 +111,8 @@ interface Loaded {
 }
 
 const cleanAt = (r: EvalFile) => r.clean_accuracy;
-const attackAt = (r: EvalFile, name: string, eps: number) => r.attacks.find((a) => a.name === name && a.eps === eps)?.robust_accuracy ?? NaN;
+const attackAt = (r: EvalFile, name: string, eps: number) =>
+  r.attacks.find((a) => a.name === name && a.eps === eps)?.robust_accuracy ?? NaN;
 
 /** Forward+backward passes per example of one training step of the run's method (the objective's own count). */
 function passesOf(c: Record<string, unknown> | undefined): number {
@@ -172,8 +173,16 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     const r = l.source.evaluation.report;
     const spe = secondsPerEpoch(l.source);
     tradeoff.push({
-      run: name, method: methodLabel(l.source.run.config), clean: cleanAt(r), pgd20: attackAt(r, 'pgd', EVAL_EPS),
-      worstCase: worstAt(r, EVAL_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, meanSecondsPerEpoch: meanSecondsPerEpoch(l.source), relativeTime: relativeCost(l.source), passes: passesOf(l.source.run.config), seed: SEED_CIFAR[name]!,
+      run: name,
+      method: methodLabel(l.source.run.config),
+      clean: cleanAt(r),
+      pgd20: attackAt(r, 'pgd', EVAL_EPS),
+      worstCase: worstAt(r, EVAL_EPS)?.robust_accuracy ?? NaN,
+      secondsPerEpoch: spe,
+      meanSecondsPerEpoch: meanSecondsPerEpoch(l.source),
+      relativeTime: relativeCost(l.source),
+      passes: passesOf(l.source.run.config),
+      seed: SEED_CIFAR[name]!,
     });
   }
 
@@ -182,7 +191,8 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     const r = l.source.evaluation.report;
     const ends = new Map<number, CoEpoch>();
     const flagged = new Map<number, boolean>();
-    let best = -1, bestEpoch = 0;
+    let best = -1,
+      bestEpoch = 0;
     const rules = new Set<string>();
     for (const m of l.source.run.metrics) {
       if (m.co) {
@@ -190,14 +200,32 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
         for (const rule of m.co_rules ?? []) rules.add(rule);
       }
       if ((m.pgd_acc ?? -1) > best) [best, bestEpoch] = [m.pgd_acc!, m.epoch];
-      ends.set(m.epoch, { epoch: m.epoch, clean: m.clean_acc, fgsm: m.fgsm_acc ?? NaN, pgd10: m.pgd_acc ?? NaN, align: m.grad_align ?? NaN, co: false });
+      ends.set(m.epoch, {
+        epoch: m.epoch,
+        clean: m.clean_acc,
+        fgsm: m.fgsm_acc ?? NaN,
+        pgd10: m.pgd_acc ?? NaN,
+        align: m.grad_align ?? NaN,
+        co: false,
+      });
     }
     const epochs = [...ends.values()].sort((a, b) => a.epoch - b.epoch).map((x) => ({ ...x, co: flagged.get(x.epoch) ?? false }));
     const spe = secondsPerEpoch(l.source);
     co.push({
-      run: l.e.name, method: methodLabel(l.source.run.config), eps: CO_EPS, epochs, coEpoch: epochs.find((x) => x.co)?.epoch, coRules: [...rules],
-      bestPgd10: best, bestPgd10Epoch: bestEpoch, finalClean: cleanAt(r), finalPgd20: attackAt(r, 'pgd', CO_EPS),
-      finalWorstCase: worstAt(r, CO_EPS)?.robust_accuracy ?? NaN, secondsPerEpoch: spe, relativeTime: relativeCost(l.source), passes: passesOf(l.source.run.config),
+      run: l.e.name,
+      method: methodLabel(l.source.run.config),
+      eps: CO_EPS,
+      epochs,
+      coEpoch: epochs.find((x) => x.co)?.epoch,
+      coRules: [...rules],
+      bestPgd10: best,
+      bestPgd10Epoch: bestEpoch,
+      finalClean: cleanAt(r),
+      finalPgd20: attackAt(r, 'pgd', CO_EPS),
+      finalWorstCase: worstAt(r, CO_EPS)?.robust_accuracy ?? NaN,
+      secondsPerEpoch: spe,
+      relativeTime: relativeCost(l.source),
+      passes: passesOf(l.source.run.config),
     });
   }
 
@@ -209,33 +237,62 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     const robust = (worstAt(r, EVAL_EPS)?.per_class ?? []).map((v) => v ?? NaN);
     const finite = robust.filter(Number.isFinite);
     perClass.push({
-      run: name, clean: (r.clean_per_class ?? []).map((v) => v ?? NaN), robust,
-      worstClass: robust.indexOf(Math.min(...finite)), spread: Math.max(...finite) - Math.min(...finite),
+      run: name,
+      clean: (r.clean_per_class ?? []).map((v) => v ?? NaN),
+      robust,
+      worstClass: robust.indexOf(Math.min(...finite)),
+      spread: Math.max(...finite) - Math.min(...finite),
     });
   }
   const minority: MinorityRow[] = [];
-  for (const [name, balanced] of [['standard-minority', 'standard-e0.1'], ['pgd-e0.1-minority', 'pgd-e0.1']] as const) {
+  for (const [name, balanced] of [
+    ['standard-minority', 'standard-e0.1'],
+    ['pgd-e0.1-minority', 'pgd-e0.1'],
+  ] as const) {
     const rowM = perClass.find((p) => p.run === name);
     const rowB = perClass.find((p) => p.run === balanced);
     if (!rowM) continue;
     const others = rowM.robust.filter((_, k) => k !== MINORITY.class);
     minority.push({
-      run: name, balancedRun: balanced, minorityClean: rowM.clean[MINORITY.class]!, minorityRobust: rowM.robust[MINORITY.class]!,
-      othersRobust: others.reduce((a, b) => a + b, 0) / others.length, balancedRobust: rowB?.robust[MINORITY.class] ?? NaN,
+      run: name,
+      balancedRun: balanced,
+      minorityClean: rowM.clean[MINORITY.class]!,
+      minorityRobust: rowM.robust[MINORITY.class]!,
+      othersRobust: others.reduce((a, b) => a + b, 0) / others.length,
+      balancedRobust: rowB?.robust[MINORITY.class] ?? NaN,
     });
   }
 
   const points = [...loaded.values()]
     .filter((x) => x.e.findings.includes('frontier'))
     // PGD-20 for every point: the frontier-only runs are not given the (costly) worst-case evaluation.
-    .map((x) => ({ run: x.e.name, label: `${methodLabel(x.source.run.config)}`, clean: cleanAt(x.source.evaluation.report), robust: attackAt(x.source.evaluation.report, 'pgd', EVAL_EPS), worstCase: strongWorstAt(x.source.evaluation.report, EVAL_EPS) }))
+    .map((x) => ({
+      run: x.e.name,
+      label: `${methodLabel(x.source.run.config)}`,
+      clean: cleanAt(x.source.evaluation.report),
+      robust: attackAt(x.source.evaluation.report, 'pgd', EVAL_EPS),
+      worstCase: strongWorstAt(x.source.evaluation.report, EVAL_EPS),
+    }))
     .filter((p) => Number.isFinite(p.robust));
   const front = new Set(paretoFrontier(points).map((p) => `${p.clean}/${p.robust}`));
-  const frontier = { eps: EVAL_EPS, points: points.map((p) => ({ ...p, onFrontier: front.has(`${p.clean}/${p.robust}`) })).sort((a, b) => a.clean - b.clean) };
+  const frontier = {
+    eps: EVAL_EPS,
+    points: points.map((p) => ({ ...p, onFrontier: front.has(`${p.clean}/${p.robust}`) })).sort((a, b) => a.clean - b.clean),
+  };
 
   const danskinFile = join(out, 'danskin.json');
   const danskin = existsSync(danskinFile) ? (JSON.parse(readFileSync(danskinFile, 'utf8')) as DanskinReport) : undefined;
-  return { profile, environment, classNames, tradeoff, co, fairness: { perClass, minority, minorityClass: MINORITY.class, fraction: MINORITY.fraction }, frontier, danskin, missing };
+  return {
+    profile,
+    environment,
+    classNames,
+    tradeoff,
+    co,
+    fairness: { perClass, minority, minorityClass: MINORITY.class, fraction: MINORITY.fraction },
+    frontier,
+    danskin,
+    missing,
+  };
 }
 
 /** "PGD-7 AT (ε=0.1)", "TRADES β=3 (ε=0.1)", "standard", from a run's config.json. */
@@ -244,12 +301,19 @@ export function methodLabel(c: Record<string, unknown> | undefined): string {
   const eps = `ε=${c.eps}`;
   const minority = c.minority ? ', minority' : '';
   switch (c.method) {
-    case 'standard': return `standard${minority}`;
-    case 'pgd': return `PGD-${c.steps ?? 7} AT (${eps}${minority})`;
-    case 'trades': return `TRADES β=${c.beta ?? 6} (${eps})`;
-    case 'gradalign': return `GradAlign λ=${c.lambda ?? 0.2} (${eps})`;
-    case 'fgsm': return `FGSM AT (${eps})`;
-    case 'fgsm-rs': return `FGSM-RS AT (${eps})`;
-    default: return `${String(c.method)} (${eps})`;
+    case 'standard':
+      return `standard${minority}`;
+    case 'pgd':
+      return `PGD-${c.steps ?? 7} AT (${eps}${minority})`;
+    case 'trades':
+      return `TRADES β=${c.beta ?? 6} (${eps})`;
+    case 'gradalign':
+      return `GradAlign λ=${c.lambda ?? 0.2} (${eps})`;
+    case 'fgsm':
+      return `FGSM AT (${eps})`;
+    case 'fgsm-rs':
+      return `FGSM-RS AT (${eps})`;
+    default:
+      return `${String(c.method)} (${eps})`;
   }
 }

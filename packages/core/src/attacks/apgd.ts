@@ -82,21 +82,32 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
     });
     xPrev = swap(xPrev, xt);
     xt = next;
-    g.grad.dispose(); g.logits.dispose(); g.loss.dispose();
+    g.grad.dispose();
+    g.logits.dispose();
+    g.loss.dispose();
     g = lossAndGradient(model, loss, xt, labels, targets);
 
     const success = isSuccess(g.logits, labels, targets);
-    xAdv = swap(xAdv, tf.tidy(() => whereRows(tf.logicalAnd(success, tf.logicalNot(found)) as tf.Tensor1D, xt, xAdv)));
+    xAdv = swap(
+      xAdv,
+      tf.tidy(() => whereRows(tf.logicalAnd(success, tf.logicalNot(found)) as tf.Tensor1D, xt, xAdv)),
+    );
     found = swap(found, tf.logicalOr(found, success));
     success.dispose();
-    improvedCount = swap(improvedCount, tf.tidy(() => tf.add(improvedCount, tf.cast(tf.greater(g.loss, lossPrev), 'float32'))));
+    improvedCount = swap(
+      improvedCount,
+      tf.tidy(() => tf.add(improvedCount, tf.cast(tf.greater(g.loss, lossPrev), 'float32'))),
+    );
     lossPrev = swap(lossPrev, tf.clone(g.loss));
     const better = tf.greater(g.loss, lossBest);
     xBestLoss = swap(xBestLoss, whereRows(better as tf.Tensor1D, xt, xBestLoss));
     gradBest = swap(gradBest, whereRows(better as tf.Tensor1D, g.grad, gradBest));
     lossBest = swap(lossBest, tf.where(better, g.loss, lossBest));
     // Unsuccessful examples carry their highest-loss point so far.
-    xAdv = swap(xAdv, tf.tidy(() => whereRows(tf.logicalAnd(better, tf.logicalNot(found)) as tf.Tensor1D, xt, xAdv)));
+    xAdv = swap(
+      xAdv,
+      tf.tidy(() => whereRows(tf.logicalAnd(better, tf.logicalNot(found)) as tf.Tensor1D, xt, xAdv)),
+    );
     better.dispose();
 
     if (checkpoints.has(i + 1)) {
@@ -109,7 +120,10 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
       });
       reducedAtCheck = swap(reducedAtCheck, tf.clone(halve));
       lossBestAtCheck = swap(lossBestAtCheck, tf.clone(lossBest));
-      step = swap(step, tf.tidy(() => tf.where(halve, tf.mul(step, 0.5), step) as tf.Tensor1D));
+      step = swap(
+        step,
+        tf.tidy(() => tf.where(halve, tf.mul(step, 0.5), step) as tf.Tensor1D),
+      );
       xt = swap(xt, whereRows(halve, xBestLoss, xt));
       const gradNext = whereRows(halve, gradBest, g.grad);
       g.grad.dispose();
@@ -118,7 +132,22 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
       improvedCount = swap(improvedCount, tf.zeros([n]));
     }
   }
-  for (const t of [g.grad, g.logits, g.loss, xt, xPrev, step, xBestLoss, gradBest, lossBest, lossPrev, improvedCount, lossBestAtCheck, reducedAtCheck]) t.dispose();
+  for (const t of [
+    g.grad,
+    g.logits,
+    g.loss,
+    xt,
+    xPrev,
+    step,
+    xBestLoss,
+    gradBest,
+    lossBest,
+    lossPrev,
+    improvedCount,
+    lossBestAtCheck,
+    reducedAtCheck,
+  ])
+    t.dispose();
   return { best: xAdv, found };
 }
 
@@ -131,7 +160,10 @@ function apgdWithRestarts(args: AttackArgs<ApgdConfig>, loss: AttackLoss, target
     const run = apgdRun(args, loss, targets);
     const nb = tf.tidy(() => whereRows(tf.logicalNot(found) as tf.Tensor1D, run.best, best));
     const nf = tf.logicalOr(found, run.found);
-    best.dispose(); found.dispose(); run.best.dispose(); run.found.dispose();
+    best.dispose();
+    found.dispose();
+    run.best.dispose();
+    run.found.dispose();
     best = nb as tf.Tensor4D;
     found = nf as tf.Tensor1D;
   }

@@ -17,7 +17,15 @@ await cpu();
 test('FGSM on a linear model equals the exact L∞ maximiser of the loss over ball ∩ box', () => {
   // Two classes: CE is increasing in the margin (w1 − w0)·x, which is linear, so the maximiser over the
   // box ∩ ball is, coordinate-wise, the endpoint in the direction of sign(w1 − w0).
-  const model = linearClassifier([[0.8, -0.3], [-1.2, 0.5], [0.1, 0.4]], [0.05, -0.02], [1, 1, 3]);
+  const model = linearClassifier(
+    [
+      [0.8, -0.3],
+      [-1.2, 0.5],
+      [0.1, 0.4],
+    ],
+    [0.05, -0.02],
+    [1, 1, 3],
+  );
   const eps = 0.2;
   const x = tf.tensor4d([0.5, 0.1, 0.95], [1, 1, 1, 3]);
   const y = tf.tensor1d([0], 'int32');
@@ -32,19 +40,30 @@ test('FGSM on a linear model equals the exact L∞ maximiser of the loss over ba
     const l = crossEntropy(model.logits(tf.tensor4d(p, [1, 1, 1, 3])), y).dataSync()[0]!;
     if (l > bestLoss) [bestLoss, best] = [l, p];
   }
-  got.forEach((v, i) => assert.ok(Math.abs(v - best[i]!) < 1e-6, `coordinate ${i}: ${v} vs ${best[i]}`));
+  got.forEach((v, i) => {
+    assert.ok(Math.abs(v - best[i]!) < 1e-6, `coordinate ${i}: ${v} vs ${best[i]}`);
+  });
   tf.dispose([x, y, r.xAdv]);
 });
 
 test('FGM (L2) on a linear model moves ε along the normalised gradient', () => {
-  const model = linearClassifier([[1, 0], [0, 2]], [0, 0], [1, 1, 2]);
+  const model = linearClassifier(
+    [
+      [1, 0],
+      [0, 2],
+    ],
+    [0, 0],
+    [1, 1, 2],
+  );
   const x = tf.tensor4d([0.7, 0.2], [1, 1, 1, 2]); // z = (0.7, 0.4): class 0, correctly classified
   const y = tf.tensor1d([0], 'int32');
   const r = runAttack('fgsm', model, x, y, threatModel('l2', 0.1));
   const d = Array.from(r.xAdv.dataSync()).map((v, i) => v - [0.7, 0.2][i]!);
   const w = [-1, 2]; // ∇ₓ CE ∝ (w1 − w0) = (−1, 2)
   const norm = Math.hypot(...w);
-  d.forEach((v, i) => assert.ok(Math.abs(v - (0.1 * w[i]!) / norm) < 1e-6));
+  d.forEach((v, i) => {
+    assert.ok(Math.abs(v - (0.1 * w[i]!) / norm) < 1e-6);
+  });
 });
 
 test('input gradients match central finite differences on a tiny model', () => {
@@ -73,7 +92,13 @@ test('input gradients match central finite differences on a tiny model', () => {
 /** Wraps a classifier to record every input it is asked about: each PGD iterate passes through here. */
 function spy(model: Classifier) {
   const seen: Float32Array[] = [];
-  const wrapped: Classifier = { ...model, logits: (x) => (seen.push(x.dataSync() as Float32Array), model.logits(x)) };
+  const wrapped: Classifier = {
+    ...model,
+    logits: (x) => {
+      seen.push(x.dataSync() as Float32Array);
+      return model.logits(x);
+    },
+  };
   return { wrapped, seen };
 }
 
@@ -83,7 +108,11 @@ test('every PGD iterate stays in ball ∩ box, for each norm', () => {
   const x = tf.tensor4d(data.images.slice(0, n * 6), [n, 1, 1, 6]);
   const y = tf.tensor1d(data.labels.slice(0, n), 'int32');
   const clean = x.dataSync();
-  for (const [norm, eps] of [['linf', 0.1], ['l2', 0.3], ['l1', 0.5]] as const) {
+  for (const [norm, eps] of [
+    ['linf', 0.1],
+    ['l2', 0.3],
+    ['l1', 0.5],
+  ] as const) {
     const { wrapped, seen } = spy(classifier);
     const th = threatModel(norm, eps);
     const r = runAttack('pgd', wrapped, x, y, th, { config: { steps: 10, restarts: 2 }, seed: 1 });
@@ -142,7 +171,7 @@ test('on a trained tiny model: attacks lower accuracy, PGD dominates FGSM per ex
   tf.dispose([x, y, fg.xAdv, pg.xAdv, pg5.xAdv, ap.xAdv]);
 });
 
-test('finalIterate: PGD returns the path\'s last point, and counting every iterate is never weaker', () => {
+test("finalIterate: PGD returns the path's last point, and counting every iterate is never weaker", () => {
   const { classifier, test: data } = trainedMlp(4, 8, 4);
   const n = 400;
   const x = tf.tensor4d(data.images, [n, 1, 1, 8]);
@@ -165,7 +194,10 @@ test('finalIterate: PGD returns the path\'s last point, and counting every itera
   const only = Array.from(fin.success).filter((s, i) => s && !any.success[i]).length;
   assert.equal(only, 0, 'no example fooled at the final iterate but not by some iterate');
   assert.ok(fin.success.reduce((a, b) => a + b, 0) > 0.1 * n, 'the final iterate still fools many examples');
-  assert.throws(() => runAttack('pgd', classifier, x, y, th, { config: { finalIterate: 'yes' } }), (e: any) => e.code === 'E_CONFIG' && /--final-iterate/.test(e.message));
+  assert.throws(
+    () => runAttack('pgd', classifier, x, y, th, { config: { finalIterate: 'yes' } }),
+    (e: any) => e.code === 'E_CONFIG' && /--final-iterate/.test(e.message),
+  );
   tf.dispose([x, y, last.xAdv, manual, any.xAdv, fin.xAdv]);
 });
 
@@ -175,13 +207,18 @@ test('targeted PGD hits its target far more often than chance; APGD-T fools', ()
   const x = tf.tensor4d(data.images.slice(0, n * 8), [n, 1, 1, 8]);
   const yArr = data.labels.slice(0, n);
   const y = tf.tensor1d(yArr, 'int32');
-  const targets = tf.tensor1d(Array.from(yArr, (v) => (v + 1) % 4), 'int32');
+  const targets = tf.tensor1d(
+    Array.from(yArr, (v) => (v + 1) % 4),
+    'int32',
+  );
   const r = runAttack('pgd-targeted', classifier, x, y, threatModel('linf', 0.25), { config: { steps: 30 }, targets, seed: 1 });
   const hitRate = r.success.reduce((a, b) => a + b, 0) / n;
   assert.ok(hitRate > 0.5, `target hit rate ${hitRate} (chance 0.25)`);
   const pred = r.pred;
   const tgt = targets.dataSync();
-  r.success.forEach((s, i) => assert.equal(s, pred[i] === tgt[i] ? 1 : 0, 'success means the target was hit'));
+  r.success.forEach((s, i) => {
+    assert.equal(s, pred[i] === tgt[i] ? 1 : 0, 'success means the target was hit');
+  });
   const t = runAttack('apgd-t', classifier, x, y, threatModel('linf', 0.1), { config: { steps: 30, targetClasses: 3 }, seed: 1 });
   const untargeted = runAttack('fgsm', classifier, x, y, threatModel('linf', 0.1));
   assert.ok(t.success.reduce((a, b) => a + b, 0) >= untargeted.success.reduce((a, b) => a + b, 0));
@@ -192,30 +229,62 @@ test('DLR needs ≥ 3 classes and targeted DLR ≥ 4: a clear AttackError', () =
   const two = tf.tensor2d([[1, 2]]);
   const three = tf.tensor2d([[1, 2, 3]]);
   const y = tf.tensor1d([0], 'int32');
-  assert.throws(() => dlr(two, y), (e: any) => e.code === 'E_ATTACK' && /3 classes/.test(e.message) && /has 2/.test(e.message));
-  assert.throws(() => targetedDlr(three, y, y), (e: any) => e.code === 'E_ATTACK' && /4 classes/.test(e.message));
-  const model = linearClassifier([[1, 0], [0, 1]], [0, 0], [1, 1, 2]);
+  assert.throws(
+    () => dlr(two, y),
+    (e: any) => e.code === 'E_ATTACK' && /3 classes/.test(e.message) && /has 2/.test(e.message),
+  );
+  assert.throws(
+    () => targetedDlr(three, y, y),
+    (e: any) => e.code === 'E_ATTACK' && /4 classes/.test(e.message),
+  );
+  const model = linearClassifier(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [0, 0],
+    [1, 1, 2],
+  );
   const x = tf.tensor4d([0.5, 0.5], [1, 1, 1, 2]);
-  assert.throws(() => runAttack('apgd-t', model, x, y, threatModel('linf', 0.1)), (e: any) => e.code === 'E_ATTACK');
+  assert.throws(
+    () => runAttack('apgd-t', model, x, y, threatModel('linf', 0.1)),
+    (e: any) => e.code === 'E_ATTACK',
+  );
 });
 
 test('the trust boundary rejects NaN proposals and recomputes success itself', () => {
-  const model = linearClassifier([[1, 0], [0, 1]], [0, 0], [1, 1, 2]);
+  const model = linearClassifier(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [0, 0],
+    [1, 1, 2],
+  );
   const x = tf.tensor4d([0.9, 0.1], [1, 1, 1, 2]);
   const y = tf.tensor1d([0], 'int32');
   const nanAttack = { ...getAttack('fgsm'), name: 'nan', propose: () => tf.fill([1, 1, 1, 2], NaN) as tf.Tensor4D };
-  assert.throws(() => runAttack(nanAttack, model, x, y, threatModel('linf', 0.1)), (e: any) => e.code === 'E_NAN');
+  assert.throws(
+    () => runAttack(nanAttack, model, x, y, threatModel('linf', 0.1)),
+    (e: any) => e.code === 'E_NAN',
+  );
   // An attack that proposes a point far outside the ball is projected back, and judged at that point.
   const liar = { ...getAttack('fgsm'), name: 'liar', propose: () => tf.tensor4d([0, 1], [1, 1, 1, 2]) };
   const r = runAttack(liar, model, x, y, threatModel('linf', 0.1));
-  assert.deepEqual(Array.from(r.xAdv.dataSync()).map((v) => +v.toFixed(6)), [0.8, 0.2]);
+  assert.deepEqual(
+    Array.from(r.xAdv.dataSync()).map((v) => +v.toFixed(6)),
+    [0.8, 0.2],
+  );
   assert.equal(r.success[0], 0, 'still classified as 0 at the projected point');
 });
 
 test('APGD checkpoints follow the published schedule', () => {
   assert.deepEqual(apgdCheckpoints(100), [22, 41, 57, 70, 80, 87, 93, 99]);
   assert.ok(ATTACKS.size >= 8);
-  assert.throws(() => getAttack('pgdd'), (e: any) => e.code === 'E_CONFIG' && /did you mean pgd/.test(e.message));
+  assert.throws(
+    () => getAttack('pgdd'),
+    (e: any) => e.code === 'E_CONFIG' && /did you mean pgd/.test(e.message),
+  );
 });
 
 test('tf.js memory: numTensors does not grow across attack runs', () => {
@@ -235,7 +304,7 @@ test('tf.js memory: numTensors does not grow across attack runs', () => {
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('a model of 0–255 pixels, attacked in [0,255] with ε·255, gives the [0,1] model\'s robust accuracy and points ×255', () => {
+test("a model of 0–255 pixels, attacked in [0,255] with ε·255, gives the [0,1] model's robust accuracy and points ×255", () => {
   // M takes [0,1]; M255 is the same network with the first layer's weights divided by 255, so
   // M255(255·x) = M(x): the same model in its own pixel space.
   const spec = { inputShape: [6, 6, 1] as [number, number, number], filters: 4, kernelSize: 3, numClasses: 4 };
@@ -248,7 +317,10 @@ test('a model of 0–255 pixels, attacked in [0,255] with ε·255, gives the [0,
   const x = tf.randomUniform([n, 6, 6, 1], 0, 1, 'float32', 12) as tf.Tensor4D;
   const x255 = tf.mul(x, 255) as tf.Tensor4D;
   const y = tf.tidy(() => tf.cast(tf.argMax(c1.logits(x), 1), 'int32') as tf.Tensor1D);
-  for (const [norm, eps] of [['linf', 0.04], ['l2', 0.3]] as const) {
+  for (const [norm, eps] of [
+    ['linf', 0.04],
+    ['l2', 0.3],
+  ] as const) {
     const r1 = runAttack('pgd', c1, x, y, threatModel(norm, eps), { config: { steps: 10 }, seed: 3 });
     const r255 = runAttack('pgd', c255, x255, y, threatModel(norm, eps * 255, { bounds: [0, 255] }), { config: { steps: 10 }, seed: 3 });
     const fooled = r1.success.reduce((a, b) => a + b, 0);
@@ -257,7 +329,9 @@ test('a model of 0–255 pixels, attacked in [0,255] with ε·255, gives the [0,
     assert.deepEqual(Array.from(r255.pred), Array.from(r1.pred));
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.div(r255.xAdv, 255), r1.xAdv))).dataSync()[0]!);
     assert.ok(diff < 1e-4, `${norm}: adversarial points differ by ${diff} (in [0,1] units)`);
-    r1.distance.forEach((d, i) => assert.ok(Math.abs(r255.distance[i]! / 255 - d) < 1e-4 * Math.max(1, d)));
+    r1.distance.forEach((d, i) => {
+      assert.ok(Math.abs(r255.distance[i]! / 255 - d) < 1e-4 * Math.max(1, d));
+    });
     assert.ok(tf.max(r255.xAdv).dataSync()[0]! > 1, 'points live in [0,255]');
     tf.dispose([r1.xAdv, r255.xAdv]);
   }
@@ -274,16 +348,34 @@ test('bounds mismatches fail loudly: a [0,1] threat on a [0,255] model, and clea
   const x = tf.randomUniform([4, 6, 6, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
   const x255 = tf.mul(x, 255) as tf.Tensor4D;
   const y = tf.tensor1d([0, 1, 2, 0], 'int32');
-  const isBounds = (re: RegExp) => (e: unknown) => e instanceof ConfigError && e.code === 'E_CONFIG' && e.option === 'bounds' && re.test(e.message);
-  assert.throws(() => runAttack('pgd', c255, x, y, threatModel('linf', 0.03)), isBounds(/\[0, 255\] that raw-bytes declares.*found threat bounds \[0, 1\]/));
-  assert.throws(() => runAttack('fgsm', c1, x255, y, threatModel('linf', 8, { bounds: [0, 255] })), isBounds(/found threat bounds \[0, 255\]/));
+  const isBounds = (re: RegExp) => (e: unknown) =>
+    e instanceof ConfigError && e.code === 'E_CONFIG' && e.option === 'bounds' && re.test(e.message);
+  assert.throws(
+    () => runAttack('pgd', c255, x, y, threatModel('linf', 0.03)),
+    isBounds(/\[0, 255\] that raw-bytes declares.*found threat bounds \[0, 1\]/),
+  );
+  assert.throws(
+    () => runAttack('fgsm', c1, x255, y, threatModel('linf', 8, { bounds: [0, 255] })),
+    isBounds(/found threat bounds \[0, 255\]/),
+  );
   // finalizeAttack (the trust boundary) checks it too
   assert.throws(() => finalizeAttack(c255, x, y, x, threatModel('linf', 0.03)), isBounds(/raw-bytes/));
   // a hand-written classifier declares no bounds: 0–255 data against the default [0,1] threat is refused
   const k = 1 / 255;
-  const lin = linearClassifier([[k, 0, 0], [0, k, 0], [0, 0, k]], [0, 0, 0], [1, 1, 3]);
+  const lin = linearClassifier(
+    [
+      [k, 0, 0],
+      [0, k, 0],
+      [0, 0, k],
+    ],
+    [0, 0, 0],
+    [1, 1, 3],
+  );
   const raw = tf.tensor4d([200, 10, 30], [1, 1, 1, 3]);
-  assert.throws(() => runAttack('pgd', lin, raw, tf.tensor1d([0], 'int32'), threatModel('linf', 0.1)), isBounds(/clean inputs inside the threat's bounds \[0, 1\].*found values in \[10, 200\]/));
+  assert.throws(
+    () => runAttack('pgd', lin, raw, tf.tensor1d([0], 'int32'), threatModel('linf', 0.1)),
+    isBounds(/clean inputs inside the threat's bounds \[0, 1\].*found values in \[10, 200\]/),
+  );
   const ok = runAttack('fgsm', lin, raw, tf.tensor1d([0], 'int32'), threatModel('linf', 8, { bounds: [0, 255] }));
   assert.deepEqual(Array.from(ok.xAdv.dataSync()), [192, 18, 38]);
   // a matching threat runs

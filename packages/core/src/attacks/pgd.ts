@@ -25,15 +25,19 @@ export interface PgdConfig {
 export function validatePgdConfig(c: PgdConfig): void {
   if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('--steps', 'an integer ≥ 1', String(c.steps));
   if (!(c.alpha > 0) || !Number.isFinite(c.alpha)) throw new ConfigError('--alpha', 'a number > 0', String(c.alpha));
-  if (!Number.isInteger(c.restarts) || c.restarts < 1)
-    throw new ConfigError('--restarts', 'an integer ≥ 1', String(c.restarts));
+  if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('--restarts', 'an integer ≥ 1', String(c.restarts));
   if (!(c.loss in LOSSES)) throw new ConfigError('--loss', Object.keys(LOSSES).join(', '), c.loss);
   if (c.finalIterate !== undefined && typeof c.finalIterate !== 'boolean')
     throw new ConfigError('--final-iterate', 'true or false', String(c.finalIterate));
 }
 
 /** One projected ascent step: x_{t+1} = Π_B(x_t + α · s(g)). */
-export function ascentStep(args: { threat: AttackArgs<unknown>['threat']; x: tf.Tensor4D }, xt: tf.Tensor4D, direction: tf.Tensor4D, alpha: number): tf.Tensor4D {
+export function ascentStep(
+  args: { threat: AttackArgs<unknown>['threat']; x: tf.Tensor4D },
+  xt: tf.Tensor4D,
+  direction: tf.Tensor4D,
+  alpha: number,
+): tf.Tensor4D {
   return tf.tidy(() => args.threat.project(tf.add(xt, tf.mul(args.threat.ascent(direction), alpha)), args.x));
 }
 
@@ -112,7 +116,7 @@ const pgdCost = (c: PgdConfig) => c.steps * c.restarts;
 
 export const pgd: AttackDefinition<PgdConfig> = {
   name: 'pgd',
-  description: 'PGD (Madry et al. 2018): random start, K projected steepest-ascent steps, restarts keep each example\'s worst point',
+  description: "PGD (Madry et al. 2018): random start, K projected steepest-ascent steps, restarts keep each example's worst point",
   targeted: false,
   cost: pgdCost,
   defaults: (t) => ({ steps: 20, alpha: t.eps / 4, randomStart: true, restarts: 1, loss: 'ce', momentum: 0 }),

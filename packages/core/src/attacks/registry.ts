@@ -5,10 +5,12 @@ import { bim, fgsm, miFgsm, pgd, pgdTargeted } from './pgd.ts';
 import type { AttackDefinition } from './types.ts';
 
 /** Every attack advlab knows, by name: an explicit registry, no string evaluation. */
+// biome-ignore lint/suspicious/noExplicitAny: each attack has its own config type; runAttack checks it per call
 export const ATTACKS: ReadonlyMap<string, AttackDefinition<any>> = new Map(
   [fgsm, pgd, pgdTargeted, bim, miFgsm, apgdCe, apgdDlr, apgdT].map((a) => [a.name, a]),
 );
 
+// biome-ignore lint/suspicious/noExplicitAny: as ATTACKS
 export function getAttack(name: string): AttackDefinition<any> {
   const a = ATTACKS.get(name.toLowerCase());
   if (!a) {

@@ -23,8 +23,12 @@ interface Case {
   strides: [number, number];
   pad: Pad;
 }
-const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
-
+const EXPLICIT: Pad = [
+  [0, 0],
+  [1, 2],
+  [2, 1],
+  [0, 0],
+];
 
 function randomArray(rng: Rng, size: number, zeroFraction = 0): Float32Array {
   const a = new Float32Array(size);
@@ -76,7 +80,14 @@ function runKernelFunc(f: KernelFunc, x: tf.Tensor4D, dy: tf.Tensor4D, c: Case):
 function cases(): Case[] {
   const rng = new Rng(20240607);
   const pads: Pad[] = ['same', 'valid', EXPLICIT];
-  const strides: [number, number][] = [[1, 1], [2, 2], [3, 3], [1, 2], [2, 1], [3, 1]];
+  const strides: [number, number][] = [
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [1, 2],
+    [2, 1],
+    [3, 1],
+  ];
   const out: Case[] = [];
   // every padding × stride combination, random sizes / channels / kernels within the ranges
   for (const pad of pads)
@@ -103,8 +114,38 @@ function cases(): Case[] {
   out.push({ n: 3, h: 12, w: 12, ci: 4, co: 9, kh: 3, kw: 3, strides: [1, 1], pad: 'same' });
   out.push({ n: 8, h: 16, w: 16, ci: 3, co: 16, kh: 3, kw: 3, strides: [1, 1], pad: 'same' });
   // padding wider than the kernel: whole filter rows / columns fall outside for some outputs
-  out.push({ n: 2, h: 6, w: 7, ci: 4, co: 5, kh: 2, kw: 3, strides: [2, 1], pad: [[0, 0], [3, 1], [2, 4], [0, 0]] });
-  out.push({ n: 1, h: 5, w: 5, ci: 1, co: 9, kh: 1, kw: 2, strides: [1, 3], pad: [[0, 0], [4, 0], [0, 5], [0, 0]] });
+  out.push({
+    n: 2,
+    h: 6,
+    w: 7,
+    ci: 4,
+    co: 5,
+    kh: 2,
+    kw: 3,
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [3, 1],
+      [2, 4],
+      [0, 0],
+    ],
+  });
+  out.push({
+    n: 1,
+    h: 5,
+    w: 5,
+    ci: 1,
+    co: 9,
+    kh: 1,
+    kw: 2,
+    strides: [1, 3],
+    pad: [
+      [0, 0],
+      [4, 0],
+      [0, 5],
+      [0, 0],
+    ],
+  });
   return out;
 }
 
@@ -126,7 +167,10 @@ test('conv2dBackpropFilterNHWC matches a naive loop and tf.js cpu kernel over ma
     assert.ok(info.outHeight > 0 && info.outWidth > 0, label);
     const x = randomArray(rng, c.n * c.h * c.w * c.ci, 0.3); // some zeros, like post-ReLU activations
     const dyShape = [c.n, info.outHeight, info.outWidth, c.co];
-    const dy = randomArray(rng, dyShape.reduce((a, b) => a * b, 1));
+    const dy = randomArray(
+      rng,
+      dyShape.reduce((a, b) => a * b, 1),
+    );
     const got = conv2dBackpropFilterNHWC(x, [c.n, c.h, c.w, c.ci], dy, dyShape, info);
     assert.deepEqual(info.filterShape, [c.kh, c.kw, c.ci, c.co], label);
 
@@ -153,11 +197,21 @@ test('conv2dBackpropFilterNHWC honours dilations in convInfo (used by no tf.js k
     [{ n: 1, h: 12, w: 12, ci: 2, co: 9, kh: 2, kw: 3, strides: [1, 1], pad: 'valid' }, [3, 2]],
   ] as [Case, [number, number]][]) {
     const info = tf.backend_util.computeConv2DInfo(
-      [c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], 1, dil, c.pad as 'same', undefined, false, 'channelsLast',
+      [c.n, c.h, c.w, c.ci],
+      [c.kh, c.kw, c.ci, c.co],
+      1,
+      dil,
+      c.pad as 'same',
+      undefined,
+      false,
+      'channelsLast',
     );
     const x = randomArray(rng, c.n * c.h * c.w * c.ci, 0.2);
     const dyShape = [c.n, info.outHeight, info.outWidth, c.co];
-    const dy = randomArray(rng, dyShape.reduce((a, b) => a * b, 1));
+    const dy = randomArray(
+      rng,
+      dyShape.reduce((a, b) => a * b, 1),
+    );
     const got = conv2dBackpropFilterNHWC(x, [c.n, c.h, c.w, c.ci], dy, dyShape, info);
     assert.ok(relErr(got, naive(x, dy, c, info)) <= 1e-5, JSON.stringify({ c, dil }));
   }
@@ -183,12 +237,12 @@ test('NCHW on cpu falls back to tf.js kernel', () => {
   const attrs = { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] };
   const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor;
   // same thing in NHWC through the JS kernel
-  const want = tf.tidy(() =>
-    tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.transpose(x, [0, 2, 3, 1]), dy: tf.transpose(dy, [0, 2, 3, 1]) },
-      { ...attrs, dataFormat: 'NHWC' } as never,
-    ) as tf.Tensor,
+  const want = tf.tidy(
+    () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.transpose(x, [0, 2, 3, 1]), dy: tf.transpose(dy, [0, 2, 3, 1]) }, {
+        ...attrs,
+        dataFormat: 'NHWC',
+      } as never) as tf.Tensor,
   );
   assert.deepEqual(got.shape, [3, 3, 3, 4]);
   assert.ok(relErr(got.dataSync(), want.dataSync()) <= 1e-5);

@@ -10,7 +10,6 @@ import { relErr } from '../testing/numeric.ts';
 await useBackend('cpu');
 const BACKENDS_UNDER_TEST: BackendName[] = ['cpu', 'wasm'];
 
-
 function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
   const a = new Float32Array(size);
   for (let i = 0; i < size; i++) a[i] = scale * rng.normal();
@@ -69,8 +68,14 @@ for (const backend of BACKENDS_UNDER_TEST) {
   test(`${backend}: second order through exp, sigmoid, tanh, softmax, elu and logSumExp matches finite differences`, async () => {
     await useBackend(backend);
     const xv = [-1.1, 0.5, -0.3, 1.7, 0.2, -0.6];
-    const weights = tf.tensor2d([[1, 2, 3], [0.5, -1, 2]]);
-    const labels = tf.tensor2d([[0, 1, 0], [1, 0, 0]]);
+    const weights = tf.tensor2d([
+      [1, 2, 3],
+      [0.5, -1, 2],
+    ]);
+    const labels = tf.tensor2d([
+      [0, 1, 0],
+      [1, 0, 0],
+    ]);
     const inner: Record<string, (z: tf.Tensor) => tf.Tensor> = {
       exp: (z) => tf.sum(tf.mul(tf.exp(z), weights)),
       sigmoid: (z) => tf.sum(tf.square(tf.sigmoid(z))),
@@ -84,11 +89,16 @@ for (const backend of BACKENDS_UNDER_TEST) {
     for (const [name, f] of Object.entries(inner)) {
       // G(x) = Σ (∂/∂z f(z) at z = x ⊙ weights)², differentiated w.r.t. x
       const G = (x: tf.Tensor) => tf.sum(tf.square(tf.grad((z: tf.Tensor) => f(tf.mul(z, weights)))(x)));
-      const got = tf.tidy(() => tf.grad(G)(tf.tensor2d(xv, [2, 3])).dataSync());
+      const got = tf.tidy(() =>
+        tf
+          .grad(G)(tf.tensor2d(xv, [2, 3]))
+          .dataSync(),
+      );
       const h = 1e-2;
       const fd = xv.map((_, i) =>
         tf.tidy(() => {
-          const p = xv.slice(), m = xv.slice();
+          const p = xv.slice(),
+            m = xv.slice();
           p[i]! += h;
           m[i]! -= h;
           return (G(tf.tensor2d(p, [2, 3])).dataSync()[0]! - G(tf.tensor2d(m, [2, 3])).dataSync()[0]!) / (2 * h);
@@ -117,10 +127,21 @@ for (const backend of BACKENDS_UNDER_TEST) {
     const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object) =>
       tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor;
 
-    for (const [pad, size, stride] of [['valid', 2, 2], ['same', 3, 2], ['same', 3, 1], ['valid', [2, 3], [1, 2]]] as const) {
+    for (const [pad, size, stride] of [
+      ['valid', 2, 2],
+      ['same', 3, 2],
+      ['same', 3, 1],
+      ['valid', [2, 3], [1, 2]],
+    ] as const) {
       const input = tf.zeros([2, 7, 8, 3]);
       const pooledShape = tf.avgPool(input as tf.Tensor4D, size as [number, number], stride as [number, number], pad).shape;
-      const dy = tf.tensor(randomArray(rng, pooledShape.reduce((a, b) => a * b)), pooledShape);
+      const dy = tf.tensor(
+        randomArray(
+          rng,
+          pooledShape.reduce((a, b) => a * b),
+        ),
+        pooledShape,
+      );
       checkAdjoint(`AvgPoolGrad ${pad} ${size} ${stride}`, dy, (d) =>
         run('AvgPoolGrad', { dy: d, input }, { filterSize: size, strides: stride, pad }),
       );
@@ -132,9 +153,21 @@ for (const backend of BACKENDS_UNDER_TEST) {
       { x: [1, 9, 8, 2], f: [2, 3, 2, 1], strides: 2, pad: 'valid' },
     ];
     for (const c of depthwiseCases) {
-      const filter = tf.tensor(randomArray(rng, c.f.reduce((a, b) => a * b)), c.f);
+      const filter = tf.tensor(
+        randomArray(
+          rng,
+          c.f.reduce((a, b) => a * b),
+        ),
+        c.f,
+      );
       const yShape = tf.depthwiseConv2d(tf.zeros(c.x) as tf.Tensor4D, filter as tf.Tensor4D, c.strides, c.pad).shape;
-      const dy = tf.tensor(randomArray(rng, yShape.reduce((a, b) => a * b)), yShape);
+      const dy = tf.tensor(
+        randomArray(
+          rng,
+          yShape.reduce((a, b) => a * b),
+        ),
+        yShape,
+      );
       const attrs = { strides: c.strides, dilations: 1, pad: c.pad, inputShape: c.x };
       checkAdjoint('DepthwiseBackpropInput wrt dy', dy, (d) => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, attrs));
       checkAdjoint('DepthwiseBackpropInput wrt filter', filter, (f) => run('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, attrs));
@@ -166,13 +199,22 @@ test('GradAlign-style second order (d/dθ ‖∇ₓL‖²) of a conv net: wasm e
         const z = tf.matMul(tf.reshape(h, [2, 96]), w as tf.Tensor2D);
         return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.sub(z, tf.logSumExp(z, -1, true))), -1)));
       };
-      const params = [tf.tensor4d(p.c1, [3, 3, 2, 4]), tf.tensor4d(p.dw, [3, 3, 4, 1]), tf.tensor4d(p.c2, [2, 2, 4, 6]), tf.tensor2d(p.w, [96, 3])];
+      const params = [
+        tf.tensor4d(p.c1, [3, 3, 2, 4]),
+        tf.tensor4d(p.dw, [3, 3, 4, 1]),
+        tf.tensor4d(p.c2, [2, 2, 4, 6]),
+        tf.tensor2d(p.w, [96, 3]),
+      ];
       const gradNorm = (c1: tf.Tensor, dw: tf.Tensor, c2: tf.Tensor, w: tf.Tensor) =>
         tf.sum(tf.square(tf.grad((xx: tf.Tensor) => net(xx, c1, dw, c2, w))(x)));
-      const grads = tf.grads(gradNorm)(params).map((g) => g.dataSync() as Float32Array);
+      const grads = tf
+        .grads(gradNorm)(params)
+        .map((g) => g.dataSync() as Float32Array);
       // central finite differences of ‖∇ₓL‖² in the dense weights (smooth in w: no ReLU kink moves)
       const gw = grads[3]!;
-      const coords = Array.from(gw.keys()).sort((a, b) => Math.abs(gw[b]!) - Math.abs(gw[a]!)).slice(0, 4);
+      const coords = Array.from(gw.keys())
+        .sort((a, b) => Math.abs(gw[b]!) - Math.abs(gw[a]!))
+        .slice(0, 4);
       const h = 1e-2;
       const fd = coords.map((k) => {
         const at = (delta: number) => {
@@ -182,14 +224,23 @@ test('GradAlign-style second order (d/dθ ‖∇ₓL‖²) of a conv net: wasm e
         };
         return (at(h) - at(-h)) / (2 * h);
       });
-      return { grads, fdErr: relErr(coords.map((k) => gw[k]!), fd) };
+      return {
+        grads,
+        fdErr: relErr(
+          coords.map((k) => gw[k]!),
+          fd,
+        ),
+      };
     });
   };
   const ref = await compute('cpu');
   const got = await compute('wasm');
   assert.ok(ref.fdErr < 1e-2 && got.fdErr < 1e-2, `vs finite differences: cpu ${ref.fdErr}, wasm ${got.fdErr}`);
   for (let i = 0; i < ref.grads.length; i++) {
-    assert.ok(ref.grads[i]!.some((v) => Math.abs(v) > 1e-7), `param ${i}: non-trivial`);
+    assert.ok(
+      ref.grads[i]!.some((v) => Math.abs(v) > 1e-7),
+      `param ${i}: non-trivial`,
+    );
     const e = relErr(got.grads[i]!, ref.grads[i]!);
     assert.ok(e <= 1e-4, `param ${i}: rel err ${e}`);
   }

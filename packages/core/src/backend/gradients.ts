@@ -105,11 +105,13 @@ const depthwiseBackpropInputGrad: GradConfig = {
     return {
       dy: () => tf.depthwiseConv2d(g, filter, strides, pad as 'valid' | 'same' | number, 'NHWC', dilations, dimRoundingMode),
       filter: () =>
-        tf.engine().runKernel(
-          tf.DepthwiseConv2dNativeBackpropFilter,
-          { x: g, dy },
-          { strides, pad, dilations, dimRoundingMode, filterShape: filter.shape } as unknown as NamedAttrMap,
-        ) as Tensor,
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: g, dy }, {
+          strides,
+          pad,
+          dilations,
+          dimRoundingMode,
+          filterShape: filter.shape,
+        } as unknown as NamedAttrMap) as Tensor,
     };
   },
 };
@@ -157,9 +159,7 @@ export const RECOMPUTE_GRADIENTS: readonly GradConfig[] = [
 
 /** Every gradient config this file provides (registered only where tf.js has none). */
 export const EXTRA_GRADIENTS: readonly GradConfig[] = [
-  ...[tf.Greater, tf.Less, tf.LessEqual, tf.Equal, tf.NotEqual, tf.LogicalAnd, tf.LogicalOr].map((k) =>
-    zeroGrads(k, ['a', 'b']),
-  ),
+  ...[tf.Greater, tf.Less, tf.LessEqual, tf.Equal, tf.NotEqual, tf.LogicalAnd, tf.LogicalOr].map((k) => zeroGrads(k, ['a', 'b'])),
   zeroGrads(tf.LogicalNot, ['x']),
   eluGradGrad,
   avgPoolGradGrad,

@@ -25,7 +25,10 @@ test("useBackend() = 'auto' picks the fastest available backend silently", async
 });
 
 test("backendProviders lists wasm and cpu, in 'auto' order, with descriptions; one in use cannot be replaced", () => {
-  assert.deepEqual(backendProviders().map((b) => b.name), ['wasm', 'cpu']);
+  assert.deepEqual(
+    backendProviders().map((b) => b.name),
+    ['wasm', 'cpu'],
+  );
   for (const b of backendProviders()) assert.ok(b.description.length > 10, b.name);
   assert.throws(
     () => registerBackendProvider({ name: 'wasm', description: 'another', prepare: async () => {} }),
@@ -72,4 +75,3 @@ test('an unknown backend name is a ConfigError naming --backend', async () => {
     });
   }
 });
-

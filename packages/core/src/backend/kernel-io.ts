@@ -25,12 +25,7 @@ function isNumericArray(v: unknown): v is NumericArray {
 }
 
 /** Raw values of a tensor (float32, int32 or bool) as stored by the backend. Treat as read-only. */
-export function readValues(
-  backendName: JsKernelBackend,
-  backend: unknown,
-  t: TensorInfo,
-  kernelName: string,
-): NumericArray {
+export function readValues(backendName: JsKernelBackend, backend: unknown, t: TensorInfo, kernelName: string): NumericArray {
   let v: unknown;
   if (backendName === 'wasm') v = (backend as BackendWasm).readSync(t.dataId);
   else v = (backend as MathBackendCPU).data.get(t.dataId)?.values;
@@ -44,23 +39,13 @@ export function readValues(
 }
 
 /** A tensor's values as float32 (no copy when it already is float32). Treat as read-only. */
-export function readFloat32(
-  backendName: JsKernelBackend,
-  backend: unknown,
-  t: TensorInfo,
-  kernelName: string,
-): Float32Array {
+export function readFloat32(backendName: JsKernelBackend, backend: unknown, t: TensorInfo, kernelName: string): Float32Array {
   const v = readValues(backendName, backend, t, kernelName);
   return v instanceof Float32Array ? v : Float32Array.from(v);
 }
 
 /** A tensor's values as int32 (no copy when it already is int32). Treat as read-only. */
-export function readInt32(
-  backendName: JsKernelBackend,
-  backend: unknown,
-  t: TensorInfo,
-  kernelName: string,
-): Int32Array {
+export function readInt32(backendName: JsKernelBackend, backend: unknown, t: TensorInfo, kernelName: string): Int32Array {
   const v = readValues(backendName, backend, t, kernelName);
   return v instanceof Int32Array ? v : Int32Array.from(v);
 }

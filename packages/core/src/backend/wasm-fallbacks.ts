@@ -42,17 +42,24 @@ function tapRange(base: number, d: number, K: number, size: number): [number, nu
  * Gradient of a depthwise convolution with respect to its filter. x: NHWC [N, H, W, C];
  * dy: [N, OH, OW, C*M]; returns dW [KH, KW, C, M] (convInfo from computeConv2DInfo(..., depthwise=true)).
  */
-export function depthwiseConv2dBackpropFilterNHWC(
-  x: Float32Array,
-  dy: Float32Array,
-  convInfo: backend_util.Conv2DInfo,
-): Float32Array {
+export function depthwiseConv2dBackpropFilterNHWC(x: Float32Array, dy: Float32Array, convInfo: backend_util.Conv2DInfo): Float32Array {
   const c = convInfo;
-  const N = c.batchSize, H = c.inHeight, W = c.inWidth, C = c.inChannels;
-  const OH = c.outHeight, OW = c.outWidth, CM = c.outChannels, M = CM / C;
-  const KH = c.filterHeight, KW = c.filterWidth;
-  const sh = c.strideHeight, sw = c.strideWidth, dh = c.dilationHeight, dw = c.dilationWidth;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
+  const N = c.batchSize,
+    H = c.inHeight,
+    W = c.inWidth,
+    C = c.inChannels;
+  const OH = c.outHeight,
+    OW = c.outWidth,
+    CM = c.outChannels,
+    M = CM / C;
+  const KH = c.filterHeight,
+    KW = c.filterWidth;
+  const sh = c.strideHeight,
+    sw = c.strideWidth,
+    dh = c.dilationHeight,
+    dw = c.dilationWidth;
+  const pt = c.padInfo.top,
+    pl = c.padInfo.left;
   if (x.length !== N * H * W * C || dy.length !== N * OH * OW * CM || !Number.isInteger(M)) {
     throw new ShapeError(
       `DepthwiseConv2dNativeBackpropFilter: expected x [${c.inShape}] and dy [${N},${OH},${OW},${CM}], ` +
@@ -70,17 +77,17 @@ export function depthwiseConv2dBackpropFilterNHWC(
         const [kwMin, kwMax] = tapRange(iw0, dw, KW, W);
         const dyOff = ((n * OH + oh) * OW + ow) * CM;
         for (let kh = khMin; kh < khMax; kh++) {
-          const xRow = ((n * H + ih0 + kh * dh) * W) * C;
+          const xRow = (n * H + ih0 + kh * dh) * W * C;
           for (let kw = kwMin; kw < kwMax; kw++) {
             const xOff = xRow + (iw0 + kw * dw) * C;
             const wo = (kh * KW + kw) * CM;
             // dW[kh, kw, c, m] has flat channel index c*M + m, the same as dy's channel
             if (M === 1) {
-              for (let ch = 0; ch < C; ch++) acc[wo + ch] += x[xOff + ch]! * dy[dyOff + ch]!;
+              for (let ch = 0; ch < C; ch++) acc[wo + ch]! += x[xOff + ch]! * dy[dyOff + ch]!;
             } else {
               for (let ch = 0, d = 0; ch < C; ch++) {
                 const xv = x[xOff + ch]!;
-                for (let m = 0; m < M; m++, d++) acc[wo + d] += xv * dy[dyOff + d]!;
+                for (let m = 0; m < M; m++, d++) acc[wo + d]! += xv * dy[dyOff + d]!;
               }
             }
           }
@@ -95,17 +102,24 @@ export function depthwiseConv2dBackpropFilterNHWC(
  * Gradient of a depthwise convolution with respect to its input. dy: [N, OH, OW, C*M]; filter [KH, KW, C, M];
  * returns dx of shape convInfo.inShape = [N, H, W, C].
  */
-export function depthwiseConv2dBackpropInputNHWC(
-  dy: Float32Array,
-  filter: Float32Array,
-  convInfo: backend_util.Conv2DInfo,
-): Float32Array {
+export function depthwiseConv2dBackpropInputNHWC(dy: Float32Array, filter: Float32Array, convInfo: backend_util.Conv2DInfo): Float32Array {
   const c = convInfo;
-  const N = c.batchSize, H = c.inHeight, W = c.inWidth, C = c.inChannels;
-  const OH = c.outHeight, OW = c.outWidth, CM = c.outChannels, M = CM / C;
-  const KH = c.filterHeight, KW = c.filterWidth;
-  const sh = c.strideHeight, sw = c.strideWidth, dh = c.dilationHeight, dw = c.dilationWidth;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
+  const N = c.batchSize,
+    H = c.inHeight,
+    W = c.inWidth,
+    C = c.inChannels;
+  const OH = c.outHeight,
+    OW = c.outWidth,
+    CM = c.outChannels,
+    M = CM / C;
+  const KH = c.filterHeight,
+    KW = c.filterWidth;
+  const sh = c.strideHeight,
+    sw = c.strideWidth,
+    dh = c.dilationHeight,
+    dw = c.dilationWidth;
+  const pt = c.padInfo.top,
+    pl = c.padInfo.left;
   if (dy.length !== N * OH * OW * CM || filter.length !== KH * KW * CM || !Number.isInteger(M)) {
     throw new ShapeError(
       `DepthwiseConv2dNativeBackpropInput: expected dy [${N},${OH},${OW},${CM}] and filter ` +
@@ -122,17 +136,17 @@ export function depthwiseConv2dBackpropInputNHWC(
         const [kwMin, kwMax] = tapRange(iw0, dw, KW, W);
         const dyOff = ((n * OH + oh) * OW + ow) * CM;
         for (let kh = khMin; kh < khMax; kh++) {
-          const xRow = ((n * H + ih0 + kh * dh) * W) * C;
+          const xRow = (n * H + ih0 + kh * dh) * W * C;
           for (let kw = kwMin; kw < kwMax; kw++) {
             const xOff = xRow + (iw0 + kw * dw) * C;
             const fo = (kh * KW + kw) * CM;
             if (M === 1) {
-              for (let ch = 0; ch < C; ch++) dx[xOff + ch] += dy[dyOff + ch]! * filter[fo + ch]!;
+              for (let ch = 0; ch < C; ch++) dx[xOff + ch]! += dy[dyOff + ch]! * filter[fo + ch]!;
             } else {
               for (let ch = 0, d = 0; ch < C; ch++) {
                 let s = 0;
                 for (let m = 0; m < M; m++, d++) s += dy[dyOff + d]! * filter[fo + d]!;
-                dx[xOff + ch] += s;
+                dx[xOff + ch]! += s;
               }
             }
           }
@@ -157,8 +171,9 @@ export function unsortedSegmentSumValues(
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i]!;
     if (s < 0 || s >= numSegments) continue;
-    const xo = i * inner, oo = s * inner;
-    for (let j = 0; j < inner; j++) out[oo + j] += x[xo + j]!;
+    const xo = i * inner,
+      oo = s * inner;
+    for (let j = 0; j < inner; j++) out[oo + j]! += x[xo + j]!;
   }
   return out;
 }
@@ -166,10 +181,15 @@ export function unsortedSegmentSumValues(
 function depthwiseFilterKernel(backendName: JsKernelBackend): KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, filterShape } =
-      args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+    const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
     const convInfo = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true,
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
     );
     const name = DepthwiseConv2dNativeBackpropFilter;
     const dW = depthwiseConv2dBackpropFilterNHWC(
@@ -184,10 +204,15 @@ function depthwiseFilterKernel(backendName: JsKernelBackend): KernelFunc {
 function depthwiseInputKernel(backendName: JsKernelBackend): KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, inputShape } =
-      args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+    const { strides, dilations, pad, dimRoundingMode, inputShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
     const convInfo = backend_util.computeConv2DInfo(
-      inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true,
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
     );
     const name = DepthwiseConv2dNativeBackpropInput;
     const dx = depthwiseConv2dBackpropInputNHWC(
@@ -205,9 +230,7 @@ function unsortedSegmentSumKernel(backendName: JsKernelBackend): KernelFunc {
     const { numSegments } = args.attrs as unknown as UnsortedSegmentSumAttrs;
     const k = segmentIds.shape.length;
     if (k > x.shape.length || segmentIds.shape.some((d, i) => d !== x.shape[i])) {
-      throw new ShapeError(
-        `UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`,
-      );
+      throw new ShapeError(`UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`);
     }
     const innerShape = x.shape.slice(k);
     const inner = util.sizeFromShape(innerShape);
@@ -221,11 +244,7 @@ function unsortedSegmentSumKernel(backendName: JsKernelBackend): KernelFunc {
 }
 
 /** Kernel names `registerWasmFallbacks` provides (besides Conv2DBackpropFilter). */
-export const WASM_FALLBACK_KERNELS = [
-  DepthwiseConv2dNativeBackpropFilter,
-  DepthwiseConv2dNativeBackpropInput,
-  UnsortedSegmentSum,
-] as const;
+export const WASM_FALLBACK_KERNELS = [DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, UnsortedSegmentSum] as const;
 
 /**
  * Register the fallbacks for 'wasm'. A kernel the wasm backend already has (a later tf.js version) is left

@@ -13,7 +13,6 @@ import { relErr } from '../testing/numeric.ts';
 
 await useBackend('wasm');
 
-
 function randomArray(rng: Rng, size: number): Float32Array {
   const a = new Float32Array(size);
   for (let i = 0; i < size; i++) a[i] = rng.normal();
@@ -33,7 +32,12 @@ async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float3
 }
 
 test('wasm has the gradient kernels tf.js 4.22 lacks', () => {
-  for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum']) {
+  for (const k of [
+    'Conv2DBackpropFilter',
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+    'UnsortedSegmentSum',
+  ]) {
     assert.ok(tf.getKernel(k, 'wasm'), k);
     assert.ok(isJsKernelRegistered(k, 'wasm'), k);
   }
@@ -52,7 +56,19 @@ test('tf.grads of a small conv net loss w.r.t. its filters: wasm equals tf.js cp
     const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
     const loss = (f1: tf.Tensor, f2: tf.Tensor) => {
       const h1 = tf.relu(tf.conv2d(x, f1 as tf.Tensor4D, 2, 'same')); // [3,5,5,4]
-      const h2 = tf.relu(tf.conv2d(h1, f2 as tf.Tensor4D, [1, 1], [[0, 0], [1, 0], [0, 1], [0, 0]])); // [3,5,5,5]
+      const h2 = tf.relu(
+        tf.conv2d(
+          h1,
+          f2 as tf.Tensor4D,
+          [1, 1],
+          [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+            [0, 0],
+          ],
+        ),
+      ); // [3,5,5,5]
       const pooled = tf.reshape(tf.avgPool(h2, 2, 1, 'valid'), [3, 80]); // [3,4,4,5]
       return tf.losses.softmaxCrossEntropy(y, tf.matMul(pooled, w));
     };
@@ -63,7 +79,10 @@ test('tf.grads of a small conv net loss w.r.t. its filters: wasm equals tf.js cp
   for (let i = 0; i < ref.length; i++) {
     const e = relErr(got[i]!, ref[i]!);
     assert.ok(e <= 1e-4, `filter ${i + 1}: rel err ${e}`);
-    assert.ok(ref[i]!.some((v) => Math.abs(v) > 1e-6), 'non-trivial gradient');
+    assert.ok(
+      ref[i]!.some((v) => Math.abs(v) > 1e-6),
+      'non-trivial gradient',
+    );
   }
 });
 
@@ -84,15 +103,21 @@ test('a layers conv model trains on wasm: optimizer.minimize lowers the loss on 
   assert.equal(tf.getBackend(), 'wasm');
   const rng = new Rng(21);
   const model = seededNet(100);
-  const x = tf.tensor4d(Float32Array.from({ length: 16 * 144 }, () => rng.next()), [16, 12, 12, 1]);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, () => rng.int(4)), 'int32'), 4);
+  const x = tf.tensor4d(
+    Float32Array.from({ length: 16 * 144 }, () => rng.next()),
+    [16, 12, 12, 1],
+  );
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 16 }, () => rng.int(4)),
+      'int32',
+    ),
+    4,
+  );
   const opt = tf.train.adam(0.01);
   const losses: number[] = [];
   for (let step = 0; step < 12; step++) {
-    const loss = opt.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-      true,
-    )!;
+    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
     losses.push(loss.dataSync()[0]!);
     loss.dispose();
   }
@@ -106,7 +131,10 @@ test('a layers conv model trains on wasm: optimizer.minimize lowers the loss on 
 test('no tensor leak: 20 gradient calls inside tf.tidy on wasm', () => {
   const rng = new Rng(5);
   const model = seededNet(7);
-  const x = tf.tensor4d(Float32Array.from({ length: 8 * 144 }, () => rng.next()), [8, 12, 12, 1]);
+  const x = tf.tensor4d(
+    Float32Array.from({ length: 8 * 144 }, () => rng.next()),
+    [8, 12, 12, 1],
+  );
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const lossFn = () => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar;
@@ -128,7 +156,10 @@ test('Conv2DBackpropFilter with NCHW on wasm fails with E_BACKEND naming the dat
   const x = tf.zeros([1, 2, 5, 5]);
   const dy = tf.zeros([1, 3, 5, 5]);
   assert.throws(
-    () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] } as never),
+    () =>
+      tf
+        .engine()
+        .runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] } as never),
     (e: unknown) => e instanceof AdvlabError && e.code === 'E_BACKEND' && /NCHW/.test(e.message),
   );
   tf.dispose([x, dy]);
@@ -143,7 +174,13 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test('depthwise backprop kernels on wasm are the adjoints of depthwiseConv2d (any stride, pad, dilation)', () => {
   const rng = new Rng(31);
-  const configs: { x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'same' | 'valid'; d: number }[] = [
+  const configs: {
+    x: [number, number, number, number];
+    f: [number, number, number, number];
+    s: number | [number, number];
+    pad: 'same' | 'valid';
+    d: number;
+  }[] = [
     { x: [2, 7, 6, 3], f: [3, 3, 3, 1], s: 1, pad: 'same', d: 1 },
     { x: [2, 9, 8, 2], f: [3, 2, 2, 2], s: [2, 1], pad: 'valid', d: 1 },
     { x: [1, 10, 10, 3], f: [3, 3, 3, 2], s: 2, pad: 'same', d: 1 },
@@ -152,13 +189,29 @@ test('depthwise backprop kernels on wasm are the adjoints of depthwiseConv2d (an
   ];
   for (const c of configs) {
     tf.tidy(() => {
-      const x = tf.tensor4d(randomArray(rng, c.x.reduce((a, b) => a * b)), c.x);
-      const f = tf.tensor4d(randomArray(rng, c.f.reduce((a, b) => a * b)), c.f);
+      const x = tf.tensor4d(
+        randomArray(
+          rng,
+          c.x.reduce((a, b) => a * b),
+        ),
+        c.x,
+      );
+      const f = tf.tensor4d(
+        randomArray(
+          rng,
+          c.f.reduce((a, b) => a * b),
+        ),
+        c.f,
+      );
       const y = tf.depthwiseConv2d(x, f, c.s, c.pad, 'NHWC', c.d);
       const dy = tf.tensor4d(randomArray(rng, y.size), y.shape);
       const attrs = { strides: c.s, dilations: c.d, pad: c.pad };
-      const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { ...attrs, inputShape: c.x } as never) as tf.Tensor;
-      const df = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never) as tf.Tensor;
+      const dx = tf
+        .engine()
+        .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { ...attrs, inputShape: c.x } as never) as tf.Tensor;
+      const df = tf
+        .engine()
+        .runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.f } as never) as tf.Tensor;
       const lhs = dot(y.dataSync(), dy.dataSync()); // <conv(x, f), dy>
       const scale = Math.max(1, Math.abs(lhs));
       assert.ok(Math.abs(dot(x.dataSync(), dx.dataSync()) - lhs) / scale < 1e-4, `input adjoint ${JSON.stringify(c)}`);
@@ -177,9 +230,7 @@ test('depthwise conv gradients and gather gradients (UnsortedSegmentSum) on wasm
     const [gx, gf] = tf.grads((x: tf.Tensor, f: tf.Tensor) =>
       tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, [2, 1], 'same'))),
     )([tf.tensor4d(xv, [2, 8, 7, 3]), tf.tensor4d(fv, [3, 3, 3, 2])]);
-    const gp = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.gather(p, tf.tensor1d(ids, 'int32')), tf.range(1, 5))))(
-      tf.tensor2d(pv, [6, 4]),
-    );
+    const gp = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.gather(p, tf.tensor1d(ids, 'int32')), tf.range(1, 5))))(tf.tensor2d(pv, [6, 4]));
     const seg = tf.unsortedSegmentSum(tf.tensor2d(pv, [6, 4]), tf.tensor1d([3, 0, 3, 9, -1, 1], 'int32'), 4);
     return [gx!, gf!, gp, seg];
   };

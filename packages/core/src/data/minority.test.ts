@@ -7,7 +7,10 @@ const set: ImageSet = {
   // image i is filled with the value i, so the kept rows can be traced
   images: Float32Array.from({ length: 12 * 2 }, (_, k) => Math.floor(k / 2)),
   labels: Int32Array.from([0, 1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 2]),
-  n: 12, height: 1, width: 2, channels: 1,
+  n: 12,
+  height: 1,
+  width: 2,
+  channels: 1,
 };
 
 test('withMinority keeps the first ⌈f·count⌉ examples of the class and every other example, in order', () => {
@@ -22,7 +25,11 @@ test('withMinority keeps the first ⌈f·count⌉ examples of the class and ever
 test('parseMinority: CLASS:FRACTION, typed errors naming the flag', () => {
   assert.deepEqual(parseMinority('0:0.1', 10), { class: 0, fraction: 0.1 });
   for (const bad of ['0', '10:0.1', '1:0', '1:1.5', 'a:0.1', '-1:0.5', '']) {
-    assert.throws(() => parseMinority(bad, 10), (e: Error) => /--minority/.test(e.message) && /CLASS:FRACTION/.test(e.message), bad);
+    assert.throws(
+      () => parseMinority(bad, 10),
+      (e: Error) => /--minority/.test(e.message) && /CLASS:FRACTION/.test(e.message),
+      bad,
+    );
   }
   // parsed before the dataset is known, checked against it afterwards
   const late = parseMinority('12:0.5');

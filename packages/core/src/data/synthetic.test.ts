@@ -38,7 +38,10 @@ function oneNN(ds: Dataset): number {
 }
 
 function checkDataset(ds: Dataset, shape: [number, number, number], n: number, nTest: number): void {
-  for (const [s, m] of [[ds.train, n], [ds.test, nTest]] as const) {
+  for (const [s, m] of [
+    [ds.train, n],
+    [ds.test, nTest],
+  ] as const) {
     checkImageSet(s, ds.numClasses);
     assert.deepEqual([s.n, s.height, s.width, s.channels], [m, ...shape]);
     assert.ok(inUnitRange(s), `${ds.name}: values in [0,1]`);
@@ -69,7 +72,13 @@ test('spirals: classes arms, learnable by 1-NN', () => {
 });
 
 test('gaussian mixture: means exactly `separation` apart, [n,1,1,dim]', () => {
-  for (const [k, dim] of [[3, 2], [2, 5], [6, 2], [3, 1], [4, 4]] as const) {
+  for (const [k, dim] of [
+    [3, 2],
+    [2, 5],
+    [6, 2],
+    [3, 1],
+    [4, 4],
+  ] as const) {
     const m = mixtureMeans(k, dim, 3);
     let min = Infinity;
     for (let a = 0; a < k; a++) {
@@ -99,7 +108,7 @@ test('tinyImages: blob in the class cell, learnable, channels 1 or 3', () => {
     for (let i = 0; i < ds.train.n; i++) {
       if (ds.train.labels[i] !== k) continue;
       m++;
-      for (let p = 0; p < 64; p++) mean[p] += ds.train.images[i * 64 + p]!;
+      for (let p = 0; p < 64; p++) mean[p]! += ds.train.images[i * 64 + p]!;
     }
     const argmax = mean.indexOf(Math.max(...mean));
     const [y, x] = [Math.floor(argmax / 8), argmax % 8];

@@ -66,7 +66,8 @@ function sizes(o: SyntheticOptions, defaultN: number, perSample: number): { n: n
   const nTest = int('nTest', o.nTest ?? Math.round(n / 4), 0, SYNTHETIC_MAX_SAMPLES);
   const total = n + nTest;
   if (total > SYNTHETIC_MAX_SAMPLES) throw new ConfigError('n', `n + nTest <= ${SYNTHETIC_MAX_SAMPLES}`, String(total));
-  if (total * perSample > MAX_FLOATS) throw new ConfigError('n', `(n + nTest) × ${perSample} values <= ${MAX_FLOATS}`, String(total * perSample));
+  if (total * perSample > MAX_FLOATS)
+    throw new ConfigError('n', `(n + nTest) × ${perSample} values <= ${MAX_FLOATS}`, String(total * perSample));
   return { n, nTest, total };
 }
 
@@ -77,7 +78,15 @@ function balancedLabels(total: number, classes: number, rng: Rng): Int32Array {
 }
 
 /** Splits rows [0, n) to train and [n, total) to test. */
-function split(data: Float32Array, labels: Int32Array, n: number, nTest: number, h: number, w: number, c: number): { train: ImageSet; test: ImageSet } {
+function split(
+  data: Float32Array,
+  labels: Int32Array,
+  n: number,
+  nTest: number,
+  h: number,
+  w: number,
+  c: number,
+): { train: ImageSet; test: ImageSet } {
   const size = h * w * c;
   const mk = (start: number, count: number): ImageSet => ({
     images: data.slice(start * size, (start + count) * size),
@@ -151,7 +160,8 @@ export function mixtureMeans(classes: number, dim: number, separation: number): 
   const m = new Float64Array(classes * dim);
   for (let k = 0; k < classes; k++) {
     if (dim === 1) m[k] = separation * k;
-    else if (classes <= dim) m[k * dim + k] = separation / Math.SQRT2; // corners of a simplex: pairwise distance = separation
+    else if (classes <= dim)
+      m[k * dim + k] = separation / Math.SQRT2; // corners of a simplex: pairwise distance = separation
     else {
       // On a circle in the first two dimensions, neighbours `separation` apart.
       const radius = separation / (2 * Math.sin(Math.PI / classes));

@@ -25,7 +25,13 @@ test('subset returns views on the same buffers', () => {
   assert.deepEqual([...s.labels], [1, 2]);
   assert.equal(s.images.buffer, set.images.buffer);
   assert.equal(subset(set, 4, 0).n, 0);
-  for (const [a, b] of [[-1, 1], [3, 2], [0, 5], [0.5, 1]]) assert.throws(() => subset(set, a!, b!), ShapeError);
+  for (const [a, b] of [
+    [-1, 1],
+    [3, 2],
+    [0, 5],
+    [0.5, 1],
+  ])
+    assert.throws(() => subset(set, a!, b!), ShapeError);
 });
 
 test('take copies the chosen images in order, repeats allowed', () => {

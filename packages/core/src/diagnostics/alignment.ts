@@ -36,7 +36,14 @@ export function gradientAlignment(model: Classifier, x: tf.Tensor4D, y: tf.Tenso
 export function fgsmPgdCosine(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, eps: number, rng: Rng, pgdSteps = 10): number {
   const threat = threatModel('linf', eps);
   const g = inputGradient(model, crossEntropy, x, y);
-  const pgd = projectedGradientAscent({ model, x, labels: y, threat, rng, config: { steps: pgdSteps, alpha: eps / 4, randomStart: true, restarts: 1, loss: 'ce', momentum: 0 } });
+  const pgd = projectedGradientAscent({
+    model,
+    x,
+    labels: y,
+    threat,
+    rng,
+    config: { steps: pgdSteps, alpha: eps / 4, randomStart: true, restarts: 1, loss: 'ce', momentum: 0 },
+  });
   const cos = tf.tidy(() => tf.mean(rowCosine(tf.sign(g), tf.sub(pgd, x))).dataSync()[0]!);
   tf.dispose([g, pgd]);
   return cos;

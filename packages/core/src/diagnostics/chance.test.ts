@@ -13,5 +13,8 @@ test('atChance: a dead run (10% at loss ln 10) is at chance; a learning or overf
   assert.equal(atChance({ clean_acc: 0.39, loss: 0.07 }, 10), false);
   // Two classes: chance is 50%, ln 2.
   assert.equal(atChance({ clean_acc: 0.52, loss: 0.69 }, 2), true);
-  assert.throws(() => atChance({ clean_acc: 0.1, loss: 2.3 }, 1), (e: any) => e.code === 'E_CONFIG' && /numClasses/.test(e.message));
+  assert.throws(
+    () => atChance({ clean_acc: 0.1, loss: 2.3 }, 1),
+    (e: any) => e.code === 'E_CONFIG' && /numClasses/.test(e.message),
+  );
 });

@@ -5,7 +5,7 @@ import { danskinCheck } from './danskin.ts';
 
 await cpu();
 
-test("Danskin: ∇φ(θ) by finite differences equals the gradient at the exact adversarial point", () => {
+test('Danskin: ∇φ(θ) by finite differences equals the gradient at the exact adversarial point', () => {
   for (const seed of [0, 1, 2]) {
     const r = danskinCheck({ seed, eps: 0.1 });
     assert.equal(r.deltaIsExact, true, 'FGSM finds δ* = −ε·y·sign(w) on a linear model');

@@ -36,7 +36,7 @@ function phi(x: number[][], y: number[], w: number[], b: number, eps: number): n
   const l1 = w.reduce((s, v) => s + Math.abs(v), 0);
   let s = 0;
   x.forEach((r, i) => {
-    const m = -y[i]! * (r.reduce((a, v, j) => a + v * w[j]!, b)) + eps * l1;
+    const m = -y[i]! * r.reduce((a, v, j) => a + v * w[j]!, b) + eps * l1;
     s += m > 30 ? m : Math.log1p(Math.exp(m));
   });
   return s / x.length;
@@ -80,7 +80,12 @@ export function danskinCheck(opts: { n?: number; d?: number; eps?: number; seed?
 /** A 2-layer tanh net under L2 PGD-K from x: unrolled gradient vs gradient at the constant PGD point. */
 function unrolledVsDanskin(seed: number): number {
   const rng = new Rng(seed + 1);
-  const n = 16, d = 6, hdim = 8, eps = 0.5, steps = 5, alpha = eps / 2;
+  const n = 16,
+    d = 6,
+    hdim = 8,
+    eps = 0.5,
+    steps = 5,
+    alpha = eps / 2;
   return tf.tidy(() => {
     const X = tf.randomUniform([n, d], 0, 1, 'float32', rng.seed());
     const Y = tf.cast(tf.greater(tf.sum(X, 1), d / 2), 'float32');

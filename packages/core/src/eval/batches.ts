@@ -18,7 +18,8 @@ export function batchTensors(set: ImageSet, indices: ArrayLike<number>): { x: tf
 /** Splits [0..count) or an index list into consecutive chunks of at most `size`. */
 export function chunks(indices: ArrayLike<number>, size: number): number[][] {
   const out: number[][] = [];
-  for (let s = 0; s < indices.length; s += size) out.push(Array.from({ length: Math.min(size, indices.length - s) }, (_, j) => indices[s + j]!));
+  for (let s = 0; s < indices.length; s += size)
+    out.push(Array.from({ length: Math.min(size, indices.length - s) }, (_, j) => indices[s + j]!));
   return out;
 }
 

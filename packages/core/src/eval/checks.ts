@@ -30,7 +30,7 @@ export const CHECK_DOCS: Record<CheckCode, string> = {
   'large-eps': 'at a very large ε (the whole box) PGD brings accuracy to about 0',
   'zero-gradients': 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
   'logits-not-probabilities': 'the model outputs logits, not probabilities (CE on probabilities masks gradients)',
-  'deterministic': 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
+  deterministic: 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
   'in-ball-and-box': "every adversarial point lies inside the ε-ball and the input box (the model's bounds, [0,1] by default)",
 };
 
@@ -51,7 +51,8 @@ export function checkMonotoneEps(series: { name: string; eps: number; acc: numbe
   for (const [name, pts] of byName) {
     const sorted = [...pts].sort((a, b) => a.eps - b.eps);
     for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.acc > sorted[i - 1]!.acc) bad.push(`${name}: ${sorted[i - 1]!.acc} at ε=${sorted[i - 1]!.eps} < ${sorted[i]!.acc} at ε=${sorted[i]!.eps}`);
+      if (sorted[i]!.acc > sorted[i - 1]!.acc)
+        bad.push(`${name}: ${sorted[i - 1]!.acc} at ε=${sorted[i - 1]!.eps} < ${sorted[i]!.acc} at ε=${sorted[i]!.eps}`);
     }
   }
   return check('monotone-eps', bad.length === 0, bad.length ? bad.join('; ') : 'robust accuracy non-increasing in ε for every attack');
@@ -84,7 +85,11 @@ export function checkLogits(model: Classifier & { outputsProbabilities?: boolean
     const sumsToOne = tf.max(tf.abs(tf.sub(tf.sum(z, 1), 1))).dataSync()[0]! < 1e-4;
     return nonneg && sumsToOne;
   });
-  return check('logits-not-probabilities', !looksLikeProbs, looksLikeProbs ? 'outputs are non-negative and each row sums to 1: they look like probabilities' : 'outputs are logits');
+  return check(
+    'logits-not-probabilities',
+    !looksLikeProbs,
+    looksLikeProbs ? 'outputs are non-negative and each row sums to 1: they look like probabilities' : 'outputs are logits',
+  );
 }
 
 export function checkDeterministic(model: Classifier, x: tf.Tensor4D): CheckResult {
@@ -93,7 +98,11 @@ export function checkDeterministic(model: Classifier, x: tf.Tensor4D): CheckResu
 }
 
 export function checkLargeEps(accuracy: number, eps: number, n: number): CheckResult {
-  return check('large-eps', accuracy <= 0.05, `PGD at ε=${eps} leaves ${(accuracy * 100).toFixed(1)}% of ${n} examples robust (expected ≤ 5%)`);
+  return check(
+    'large-eps',
+    accuracy <= 0.05,
+    `PGD at ε=${eps} leaves ${(accuracy * 100).toFixed(1)}% of ${n} examples robust (expected ≤ 5%)`,
+  );
 }
 
 /** `bounds` is the box the points were clipped to (the threat's and the model's input domain). */

@@ -185,8 +185,12 @@ export function evaluateRobustness(
     const idx = all.filter((i) => survivors[i]);
     const out = new Uint8Array(o.n);
     if (idx.length === 0) return out;
-    const r = attackIndices(name, model, set, idx, threat, o, (done) => progress({ stage: `${name} ε=${threat.eps}`, done, total: idx.length }));
-    idx.forEach((i, j) => (out[i] = r.success[j] ? 0 : 1));
+    const r = attackIndices(name, model, set, idx, threat, o, (done) =>
+      progress({ stage: `${name} ε=${threat.eps}`, done, total: idx.length }),
+    );
+    idx.forEach((i, j) => {
+      out[i] = r.success[j] ? 0 : 1;
+    });
     maxRatio = Math.max(maxRatio, r.maxRatio);
     points += r.points;
     return out;
@@ -259,7 +263,9 @@ export function evaluateRobustness(
         results.push(checks.skipped(c, 'no correctly classified example'));
       }
     }
-    results.push(points > 0 ? checks.checkInBallAndBox(maxRatio, points, bounds) : checks.skipped('in-ball-and-box', 'no adversarial point'));
+    results.push(
+      points > 0 ? checks.checkInBallAndBox(maxRatio, points, bounds) : checks.skipped('in-ball-and-box', 'no adversarial point'),
+    );
   }
 
   const report: EvaluationReport = {

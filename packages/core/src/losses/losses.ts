@@ -52,8 +52,9 @@ function rankMasks(logits: tf.Tensor2D, count: number): tf.Tensor2D[] {
   const [n, k] = logits.shape;
   const detached = tf.tensor2d(logits.dataSync() as Float32Array, [n, k]);
   const idx = tf.topk(detached, count, true).indices;
-  const masks = Array.from({ length: count }, (_, j) =>
-    tf.cast(tf.oneHot(tf.reshape(tf.slice(idx, [0, j], [-1, 1]), [n]), k), 'float32') as tf.Tensor2D,
+  const masks = Array.from(
+    { length: count },
+    (_, j) => tf.cast(tf.oneHot(tf.reshape(tf.slice(idx, [0, j], [-1, 1]), [n]), k), 'float32') as tf.Tensor2D,
   );
   tf.dispose([detached, idx]);
   return masks;

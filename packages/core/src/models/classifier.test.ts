@@ -137,29 +137,49 @@ test('memory: logits in a tf.tidy loop (forward and gradient) leaks no tensors',
 
 test('rejects models that are not [n,h,w,c] → [n,K], and inputs of the wrong shape', () => {
   const flatIn = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [10], units: 3 })] });
-  assert.throws(() => classifierFromLayersModel(flatIn), (e: unknown) => e instanceof ModelFormatError && /rank 4/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(flatIn),
+    (e: unknown) => e instanceof ModelFormatError && /rank 4/.test(e.message),
+  );
   const convOut = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3 })] });
-  assert.throws(() => classifierFromLayersModel(convOut), (e: unknown) => e instanceof ModelFormatError && /rank 2/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(convOut),
+    (e: unknown) => e instanceof ModelFormatError && /rank 2/.test(e.message),
+  );
   const inp = tfl.input({ shape: [4, 4, 1] });
   const f = tfl.layers.flatten().apply(inp) as tfl.SymbolicTensor;
   const two = tfl.model({
     inputs: inp,
     outputs: [tfl.layers.dense({ units: 3 }).apply(f) as tfl.SymbolicTensor, tfl.layers.dense({ units: 2 }).apply(f) as tfl.SymbolicTensor],
   });
-  assert.throws(() => classifierFromLayersModel(two), (e: unknown) => e instanceof ModelFormatError && /exactly one output/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(two),
+    (e: unknown) => e instanceof ModelFormatError && /exactly one output/.test(e.message),
+  );
   const oneClass = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2, 1] }), tfl.layers.dense({ units: 1 })] });
-  assert.throws(() => classifierFromLayersModel(oneClass), (e: unknown) => e instanceof ModelFormatError && /K >= 2/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(oneClass),
+    (e: unknown) => e instanceof ModelFormatError && /K >= 2/.test(e.message),
+  );
   const anySize = tfl.sequential({
     layers: [tfl.layers.globalAveragePooling2d({ inputShape: [null, null, 3] as unknown as number[] }), tfl.layers.dense({ units: 3 })],
   });
-  assert.throws(() => classifierFromLayersModel(anySize), (e: unknown) => e instanceof ModelFormatError && /known height/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(anySize),
+    (e: unknown) => e instanceof ModelFormatError && /known height/.test(e.message),
+  );
 
   const m = createModel('linear', { inputShape: [4, 4, 1], numClasses: 3, seed: 0 });
   const c = classifierFromLayersModel(m);
   const bad = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
-  assert.throws(() => c.logits(bad), (e: unknown) => e instanceof ShapeError && /expected input \[n, 4, 4, 1\], found \[1,4,4,3\]/.test(e.message));
+  assert.throws(
+    () => c.logits(bad),
+    (e: unknown) => e instanceof ShapeError && /expected input \[n, 4, 4, 1\], found \[1,4,4,3\]/.test(e.message),
+  );
   tf.dispose(bad);
-  [flatIn, convOut, two, oneClass, anySize, m].forEach((x) => x.dispose());
+  [flatIn, convOut, two, oneClass, anySize, m].forEach((x) => {
+    x.dispose();
+  });
 });
 
 test('bounds: default [0, 1] (also for hand-written classifiers via classifierBounds), or as given', () => {
@@ -170,7 +190,12 @@ test('bounds: default [0, 1] (also for hand-written classifiers via classifierBo
   assert.equal(c.std, undefined);
   assert.deepEqual(classifierFromLayersModel(m, { bounds: [0, 255] }).bounds, [0, 255]);
   assert.deepEqual(classifierFromLayersModel(m, { bounds: [-1, 1] }).bounds, [-1, 1]);
-  const handWritten: Classifier = { name: 'h', numClasses: 2, inputShape: [1, 1, 1], logits: (x) => tf.reshape(tf.concat([x, x], 3), [-1, 2]) };
+  const handWritten: Classifier = {
+    name: 'h',
+    numClasses: 2,
+    inputShape: [1, 1, 1],
+    logits: (x) => tf.reshape(tf.concat([x, x], 3), [-1, 2]),
+  };
   assert.deepEqual(classifierBounds(handWritten), [0, 1]);
   assert.deepEqual(classifierBounds({ bounds: [0, 255] }), [0, 255]);
   m.dispose();
@@ -223,7 +248,12 @@ test('bad bounds / mean / std: ConfigError naming the option key', () => {
   const rejects = (opts: object, key: string, found: RegExp) =>
     assert.throws(
       () => classifierFromLayersModel(m, opts as ClassifierOptions),
-      (e: unknown) => e instanceof ConfigError && e.code === 'E_CONFIG' && e.option === key && found.test(e.found) && e.message.startsWith(`${key}: expected`),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.code === 'E_CONFIG' &&
+        e.option === key &&
+        found.test(e.found) &&
+        e.message.startsWith(`${key}: expected`),
       `${JSON.stringify(opts)} → ${key}`,
     );
   rejects({ bounds: [1, 0] }, 'bounds', /^\[1, 0\]$/);
@@ -238,7 +268,10 @@ test('bad bounds / mean / std: ConfigError naming the option key', () => {
   rejects({ std: [0.2, 0, 0.2] }, 'std', /^\[0.2, 0, 0.2\]$/);
   rejects({ std: -1 }, 'std', /-1/);
   rejects({ std: [0.2, 0.2] }, 'std', /\[0.2, 0.2\]/);
-  assert.throws(() => classifierFromLayersModel(m, { std: [0.2, 0] }), (e: unknown) => e instanceof ConfigError && /one per channel \(3\)/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(m, { std: [0.2, 0] }),
+    (e: unknown) => e instanceof ConfigError && /one per channel \(3\)/.test(e.message),
+  );
   m.dispose();
 });
 
@@ -256,6 +289,9 @@ test('a GraphModel passed as a LayersModel: a ModelFormatError pointing to class
     () => classifierFromLayersModel(tf.zeros([1]) as unknown as tfl.LayersModel, { name: 'm.json' }),
     (e: unknown) => e instanceof ModelFormatError && e.message === 'm.json: expected a tf.LayersModel, found a tf.Tensor',
   );
-  assert.throws(() => classifierFromLayersModel(undefined as unknown as tfl.LayersModel), (e: unknown) => e instanceof ModelFormatError && /found undefined/.test(e.message));
+  assert.throws(
+    () => classifierFromLayersModel(undefined as unknown as tfl.LayersModel),
+    (e: unknown) => e instanceof ModelFormatError && /found undefined/.test(e.message),
+  );
   g.dispose();
 });

@@ -4,7 +4,7 @@
  * test models, wrappers that add preprocessing or randomisation, ...).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.ts';
 import { isProbabilityModel } from './inspect.ts';
 
@@ -109,8 +109,8 @@ export function resolvePreprocessing(opts: PreprocessingOptions, channels: numbe
   const bounds = opts.bounds === undefined ? DEFAULT_BOUNDS : checkBounds(opts.bounds, 'bounds');
   const mean = opts.mean === undefined ? undefined : perChannel(opts.mean, 'mean', channels);
   const std = opts.std === undefined ? undefined : perChannel(opts.std, 'std', channels);
-  const subtract = mean !== undefined && mean.some((m) => m !== 0);
-  const divide = std !== undefined && std.some((s) => s !== 1);
+  const subtract = mean?.some((m) => m !== 0);
+  const divide = std?.some((s) => s !== 1);
   const apply = (x: tf.Tensor4D): tf.Tensor4D => {
     if (!subtract && !divide) return x;
     return tf.tidy(() => {

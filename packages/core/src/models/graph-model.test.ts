@@ -24,7 +24,8 @@ await cpu();
 const SPEC: TinyCnnSpec = { inputShape: [8, 8, 2], filters: 4, kernelSize: 3, numClasses: 5 };
 const W = tinyCnnWeights(SPEC, 11);
 
-const load = (opts: TinyCnnGraphOptions = {}, w = W): Promise<GraphModel> => loadGraphModel(tf.io.fromMemory(tinyCnnGraphArtifacts(w, opts)));
+const load = (opts: TinyCnnGraphOptions = {}, w = W): Promise<GraphModel> =>
+  loadGraphModel(tf.io.fromMemory(tinyCnnGraphArtifacts(w, opts)));
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
@@ -43,7 +44,12 @@ test('fixture: model.json + shard round-trip to the same artifacts; the graph lo
   const art = tinyCnnGraphArtifacts(W, { identityOutput: true });
   assert.deepEqual(new Uint8Array(art.weightData as ArrayBuffer), files.shard);
   const g = await loadGraphModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, format: json.format, weightSpecs: json.weightsManifest[0].weights, weightData: files.shard.buffer }),
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      format: json.format,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: files.shard.buffer,
+    }),
   );
   assert.deepEqual(g.inputs[0]!.shape, [-1, 8, 8, 2]);
   assert.equal(g.outputs[0]!.name, 'Identity');
@@ -131,7 +137,9 @@ test('softmax output: detected from the graph (through Identity), logits are log
   const plain = await load({ identityOutput: true });
   assert.equal(classifierFromGraphModel(plain).outputsProbabilities, false);
   tf.dispose([x, zg]);
-  [g, plain].forEach((v) => v.dispose());
+  [g, plain].forEach((v) => {
+    v.dispose();
+  });
   m.dispose();
 });
 
@@ -149,7 +157,10 @@ test('bounds, mean and std apply to a GraphModel as to a LayersModel', async () 
   const zg = cg.logits(x);
   assert.ok(maxAbsDiff(zg, outside) < 1e-5);
   assert.ok(maxAbsDiff(zg, cl.logits(x)) < 1e-5);
-  assert.throws(() => classifierFromGraphModel(g, { std: [1, 0] }), (e: unknown) => e instanceof ConfigError && e.option === 'std');
+  assert.throws(
+    () => classifierFromGraphModel(g, { std: [1, 0] }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'std',
+  );
   tf.dispose([x, outside, zg]);
   g.dispose();
   m.dispose();
@@ -160,21 +171,37 @@ test('unknown height/width: inputShape is required, must agree with the graph, a
   assert.deepEqual(g.inputs[0]!.shape, [-1, -1, -1, 2]);
   assert.throws(
     () => classifierFromGraphModel(g, { name: 'any-size' }),
-    (e: unknown) => e instanceof ModelFormatError && /^any-size: /.test(e.message) && /inputShape/.test(e.message) && /\[-1, -1, -1, 2\]/.test(e.message),
+    (e: unknown) =>
+      e instanceof ModelFormatError && /^any-size: /.test(e.message) && /inputShape/.test(e.message) && /\[-1, -1, -1, 2\]/.test(e.message),
   );
-  assert.throws(() => classifierFromGraphModel(g, { inputShape: [8, 8, 3] }), (e: unknown) => e instanceof ConfigError && e.option === 'inputShape');
-  assert.throws(() => classifierFromGraphModel(g, { inputShape: [8, 0, 2] }), (e: unknown) => e instanceof ConfigError && e.option === 'inputShape');
+  assert.throws(
+    () => classifierFromGraphModel(g, { inputShape: [8, 8, 3] }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'inputShape',
+  );
+  assert.throws(
+    () => classifierFromGraphModel(g, { inputShape: [8, 0, 2] }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'inputShape',
+  );
   const c = classifierFromGraphModel(g, { inputShape: [8, 8, 2] });
   assert.deepEqual(c.inputShape, [8, 8, 2]);
   assert.equal(c.numClasses, 5);
   const bad = tf.zeros([1, 9, 9, 2]) as tf.Tensor4D;
-  assert.throws(() => c.logits(bad), (e: unknown) => e instanceof ShapeError && /expected input \[n, 8, 8, 2\]/.test(e.message));
+  assert.throws(
+    () => c.logits(bad),
+    (e: unknown) => e instanceof ShapeError && /expected input \[n, 8, 8, 2\]/.test(e.message),
+  );
   // a wrong numClasses option is caught at the first call
   const wrongK = classifierFromGraphModel(g, { inputShape: [8, 8, 2], numClasses: 3 });
   assert.equal(wrongK.numClasses, 3);
   const x = tf.zeros([2, 8, 8, 2]) as tf.Tensor4D;
-  assert.throws(() => wrongK.logits(x), (e: unknown) => e instanceof ShapeError && /expected output \[2, 3\], found \[2,5\]/.test(e.message));
-  assert.throws(() => classifierFromGraphModel(g, { inputShape: [8, 8, 2], numClasses: 1 }), (e: unknown) => e instanceof ConfigError && e.option === 'numClasses');
+  assert.throws(
+    () => wrongK.logits(x),
+    (e: unknown) => e instanceof ShapeError && /expected output \[2, 3\], found \[2,5\]/.test(e.message),
+  );
+  assert.throws(
+    () => classifierFromGraphModel(g, { inputShape: [8, 8, 2], numClasses: 1 }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'numClasses',
+  );
   tf.dispose([bad, x]);
   g.dispose();
 });
@@ -203,17 +230,29 @@ test('structural GraphModelLike: predict-only objects, several outputs, non-floa
       return forward(i as tf.Tensor);
     },
   };
-  assert.throws(() => classifierFromGraphModel(two), (e: unknown) => e instanceof ModelFormatError && /outputName/.test(e.message) && /logits, probs/.test(e.message));
+  assert.throws(
+    () => classifierFromGraphModel(two),
+    (e: unknown) => e instanceof ModelFormatError && /outputName/.test(e.message) && /logits, probs/.test(e.message),
+  );
   const chosen = classifierFromGraphModel(two, { outputName: 'logits' });
   assert.equal(chosen.numClasses, 3);
   tf.dispose(chosen.logits(x));
 
   const ints: GraphModelLike = { ...predictOnly, inputs: [{ name: 'x', shape: [-1, 2, 2, 3], dtype: 'int32' }] };
-  assert.throws(() => classifierFromGraphModel(ints), (e: unknown) => e instanceof ModelFormatError && /float32 input/.test(e.message) && /int32/.test(e.message));
+  assert.throws(
+    () => classifierFromGraphModel(ints),
+    (e: unknown) => e instanceof ModelFormatError && /float32 input/.test(e.message) && /int32/.test(e.message),
+  );
   const rank2: GraphModelLike = { ...predictOnly, inputs: [{ name: 'x', shape: [-1, 12], dtype: 'float32' }] };
-  assert.throws(() => classifierFromGraphModel(rank2), (e: unknown) => e instanceof ModelFormatError && /rank 4/.test(e.message));
+  assert.throws(
+    () => classifierFromGraphModel(rank2),
+    (e: unknown) => e instanceof ModelFormatError && /rank 4/.test(e.message),
+  );
   const k1: GraphModelLike = { ...predictOnly, outputs: [{ name: 'y', shape: [-1, 1] }] };
-  assert.throws(() => classifierFromGraphModel(k1), (e: unknown) => e instanceof ModelFormatError && /K >= 2/.test(e.message));
+  assert.throws(
+    () => classifierFromGraphModel(k1),
+    (e: unknown) => e instanceof ModelFormatError && /K >= 2/.test(e.message),
+  );
   tf.dispose([x, g, expected, Wt]);
 });
 
@@ -226,6 +265,9 @@ test('a LayersModel passed as a GraphModel: a ModelFormatError pointing to class
       e.code === 'E_MODEL_FORMAT' &&
       /expected a GraphModel \(use classifierFromLayersModel for a tf\.LayersModel\), found a tf\.LayersModel/.test(e.message),
   );
-  assert.throws(() => classifierFromGraphModel({} as GraphModelLike), (e: unknown) => e instanceof ModelFormatError && /found an object without layers or execute/.test(e.message));
+  assert.throws(
+    () => classifierFromGraphModel({} as GraphModelLike),
+    (e: unknown) => e instanceof ModelFormatError && /found an object without layers or execute/.test(e.message),
+  );
   m.dispose();
 });

@@ -103,11 +103,19 @@ export function classifierFromGraphModel(model: GraphModelLike, opts: GraphClass
     throw new ModelFormatError(name, `a GraphModel${hint}`, describeModelValue(model));
   }
   if (model.inputs.length !== 1) {
-    throw new ModelFormatError(name, 'a graph with exactly one input', `${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')})`);
+    throw new ModelFormatError(
+      name,
+      'a graph with exactly one input',
+      `${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')})`,
+    );
   }
   const input = model.inputs[0]!;
   if (input.dtype !== undefined && input.dtype !== 'float32') {
-    throw new ModelFormatError(name, 'a float32 input (attacks differentiate with respect to it)', `input '${input.name}' of dtype ${input.dtype}`);
+    throw new ModelFormatError(
+      name,
+      'a float32 input (attacks differentiate with respect to it)',
+      `input '${input.name}' of dtype ${input.dtype}`,
+    );
   }
 
   let outputName: string | undefined;
@@ -137,13 +145,13 @@ export function classifierFromGraphModel(model: GraphModelLike, opts: GraphClass
       throw new ConfigError('inputShape', 'three positive integers [h, w, c]', `[${Array.isArray(s) ? s.join(', ') : String(s)}]`);
     }
     const hwc = inShape?.slice(1);
-    if (hwc && hwc.some((d, i) => known(d) && d !== s[i])) {
+    if (hwc?.some((d, i) => known(d) && d !== s[i])) {
       throw new ConfigError('inputShape', `[h, w, c] agreeing with the graph's input ${showShape(inShape)}`, `[${s.join(', ')}]`);
     }
     inputShape = [s[0] as number, s[1] as number, s[2] as number];
   } else {
     const hwc = inShape?.slice(1);
-    if (!hwc || !hwc.every(known)) {
+    if (!hwc?.every(known)) {
       throw new ModelFormatError(
         name,
         'an input with known height, width and channels (or pass the inputShape option)',
@@ -205,7 +213,10 @@ export function classifierFromGraphModel(model: GraphModelLike, opts: GraphClass
       if (out.rank !== 2 || out.shape[0] !== x.shape[0] || out.shape[1] !== k) {
         throw new ShapeError(`${name}: expected output [${x.shape[0]}, ${k}], found ${JSON.stringify(out.shape)}`);
       }
-      return outputToLogits(out.dtype === 'float32' ? (out as tf.Tensor2D) : (tf.cast(out, 'float32') as tf.Tensor2D), outputsProbabilities);
+      return outputToLogits(
+        out.dtype === 'float32' ? (out as tf.Tensor2D) : (tf.cast(out, 'float32') as tf.Tensor2D),
+        outputsProbabilities,
+      );
     });
   };
 

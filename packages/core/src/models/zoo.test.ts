@@ -89,7 +89,10 @@ for (const name of MODEL_NAMES) {
     assert.equal(wa.length, wb.length);
     for (let i = 0; i < wa.length; i++) assert.deepEqual(wa[i], wb[i], `weight ${i}`);
     // every kernel (rank >= 2) differs between seeds
-    const kernels = a.getWeights().map((w, i) => (w.rank >= 2 ? i : -1)).filter((i) => i >= 0);
+    const kernels = a
+      .getWeights()
+      .map((w, i) => (w.rank >= 2 ? i : -1))
+      .filter((i) => i >= 0);
     assert.ok(kernels.length >= 1);
     for (const i of kernels) assert.notDeepEqual(wa[i], wc[i], `kernel ${i} equal across seeds`);
     // and layer kernels within one model do not repeat (per-layer seeds differ)
@@ -147,7 +150,14 @@ test('wong-cnn: intermediate shapes 14x14x16 and 7x7x32 on 28x28x1, padding matc
   const [kernel, bias] = m.getLayer('conv1').getWeights();
   const got = h1!.dataSync();
   for (const oc of [0, 5, 15]) {
-    const want = torchConvRelu(x.dataSync() as Float32Array, [28, 28, 1], kernel!.dataSync() as Float32Array, bias!.dataSync() as Float32Array, 16, oc);
+    const want = torchConvRelu(
+      x.dataSync() as Float32Array,
+      [28, 28, 1],
+      kernel!.dataSync() as Float32Array,
+      bias!.dataSync() as Float32Array,
+      16,
+      oc,
+    );
     for (let i = 0; i < 14; i++) {
       for (let j = 0; j < 14; j++) {
         const g = got[(i * 14 + j) * 16 + oc]!;
@@ -166,7 +176,13 @@ test('wong-cnn: intermediate shapes 14x14x16 and 7x7x32 on 28x28x1, padding matc
 
 test('linear: logits = flatten(x)·W + b exactly', () => {
   const m = createModel('linear', { inputShape: [1, 1, 2], numClasses: 3, seed: 0 });
-  m.setWeights([tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.tensor1d([0.5, -1, 0])]);
+  m.setWeights([
+    tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]),
+    tf.tensor1d([0.5, -1, 0]),
+  ]);
   const y = m.predict(tf.tensor4d([0.5, 0.25], [1, 1, 1, 2])) as tf.Tensor;
   assert.deepEqual(Array.from(y.dataSync()), [0.5 + 1 + 0.5, 1 + 1.25 - 1, 1.5 + 1.5]);
   m.dispose();
@@ -198,7 +214,10 @@ test('unknown model names throw ConfigError with a suggestion when close', () =>
 });
 
 test('bad options throw ConfigError', () => {
-  assert.throws(() => createModel('mlp', { inputShape: [28, 28] as unknown as [number, number, number], numClasses: 10, seed: 0 }), ConfigError);
+  assert.throws(
+    () => createModel('mlp', { inputShape: [28, 28] as unknown as [number, number, number], numClasses: 10, seed: 0 }),
+    ConfigError,
+  );
   assert.throws(() => createModel('mlp', { inputShape: [28, 28, 1], numClasses: 1, seed: 0 }), ConfigError);
   assert.throws(() => createModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 0.5 }), ConfigError);
   assert.throws(() => createModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 0, hidden: 0 }), ConfigError);

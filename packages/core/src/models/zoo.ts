@@ -88,7 +88,10 @@ function validate(opts: ModelOptions): void {
 /** Hands out one seeded initialiser per layer, in creation order. */
 class Inits {
   private readonly rng: Rng;
-  constructor(seed: number, private readonly scheme: InitScheme) {
+  constructor(
+    seed: number,
+    private readonly scheme: InitScheme,
+  ) {
     this.rng = new Rng(seed);
   }
   /** He-normal, for layers followed by ReLU ('torch': PyTorch's default U(±1/√fan_in)). */

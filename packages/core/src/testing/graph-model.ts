@@ -147,15 +147,37 @@ function buildGraph(w: TinyCnnWeights, opts: TinyCnnGraphOptions): { nodes: Node
       name: 'dense/BiasAdd',
       op: '_FusedMatMul',
       input: ['flatten/Reshape', 'dense/kernel', 'dense/bias'],
-      attr: { T: DT_FLOAT, transpose_a: { b: false }, transpose_b: { b: false }, num_args: { i: '1' }, fused_ops: strs(['BiasAdd']), epsilon: { f: 0 } },
+      attr: {
+        T: DT_FLOAT,
+        transpose_a: { b: false },
+        transpose_b: { b: false },
+        num_args: { i: '1' },
+        fused_ops: strs(['BiasAdd']),
+        epsilon: { f: 0 },
+      },
     });
   } else {
     nodes.push({ name: 'conv/Conv2D', op: 'Conv2D', input: [input, 'conv/kernel'], attr: convAttr });
-    nodes.push({ name: 'conv/BiasAdd', op: 'BiasAdd', input: ['conv/Conv2D', 'conv/bias'], attr: { T: DT_FLOAT, data_format: str('NHWC') } });
+    nodes.push({
+      name: 'conv/BiasAdd',
+      op: 'BiasAdd',
+      input: ['conv/Conv2D', 'conv/bias'],
+      attr: { T: DT_FLOAT, data_format: str('NHWC') },
+    });
     nodes.push({ name: 'conv/Relu', op: 'Relu', input: ['conv/BiasAdd'], attr: { T: DT_FLOAT } });
     nodes.push({ name: 'flatten/Reshape', op: 'Reshape', input: ['conv/Relu', 'flatten/shape'], attr: { T: DT_FLOAT, Tshape: DT_INT32 } });
-    nodes.push({ name: 'dense/MatMul', op: 'MatMul', input: ['flatten/Reshape', 'dense/kernel'], attr: { T: DT_FLOAT, transpose_a: { b: false }, transpose_b: { b: false } } });
-    nodes.push({ name: 'dense/BiasAdd', op: 'BiasAdd', input: ['dense/MatMul', 'dense/bias'], attr: { T: DT_FLOAT, data_format: str('NHWC') } });
+    nodes.push({
+      name: 'dense/MatMul',
+      op: 'MatMul',
+      input: ['flatten/Reshape', 'dense/kernel'],
+      attr: { T: DT_FLOAT, transpose_a: { b: false }, transpose_b: { b: false } },
+    });
+    nodes.push({
+      name: 'dense/BiasAdd',
+      op: 'BiasAdd',
+      input: ['dense/MatMul', 'dense/bias'],
+      attr: { T: DT_FLOAT, data_format: str('NHWC') },
+    });
   }
   if (opts.softmax) {
     nodes.push({ name: 'probs/Softmax', op: 'Softmax', input: [last], attr: { T: DT_FLOAT } });
@@ -171,7 +193,8 @@ function concatWeights(weights: WeightEntry[]): ArrayBuffer {
   let at = 0;
   for (const e of weights) {
     const expected = e.shape.reduce((a, b) => a * b, 1);
-    if (e.data.length !== expected) throw new Error(`tinyCnn: weight ${e.name} has ${e.data.length} values, shape [${e.shape}] needs ${expected}`);
+    if (e.data.length !== expected)
+      throw new Error(`tinyCnn: weight ${e.name} has ${e.data.length} values, shape [${e.shape}] needs ${expected}`);
     out.set(new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), at);
     at += e.data.byteLength;
   }

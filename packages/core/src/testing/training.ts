@@ -14,8 +14,23 @@ export const blobTrain = blobs(256, BLOB_DIMS, 4, 21);
 export const blobHeldOut = blobs(128, BLOB_DIMS, 4, 21, 0.12, 99);
 
 export const blobConfig = (over: Partial<AdversarialTrainingConfig> = {}): AdversarialTrainingConfig => ({
-  method: 'fgsm-rs', eps: 0.05, epochs: 3, batchSize: 32, optimizer: 'adam', lr: 0.01, momentum: 0.9, weightDecay: 0,
-  schedule: 'cyclic', epsRampEpochs: 0, seed: 4, heldOut: 64, evalEvery: 4, alignExamples: 32, pgdEvalSteps: 3, onCo: 'warn', co: {},
+  method: 'fgsm-rs',
+  eps: 0.05,
+  epochs: 3,
+  batchSize: 32,
+  optimizer: 'adam',
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'cyclic',
+  epsRampEpochs: 0,
+  seed: 4,
+  heldOut: 64,
+  evalEvery: 4,
+  alignExamples: 32,
+  pgdEvalSteps: 3,
+  onCo: 'warn',
+  co: {},
   ...over,
 });
 
@@ -35,11 +50,19 @@ export async function assertResumeReproduces(full: TrainingStore, broken: () => 
   for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in a.metrics[0]!, k);
   const first = broken();
   await assert.rejects(
-    trainAdversarial(blobModel(), blobTrain, blobHeldOut, blobConfig(), first, {}, {
-      onBatch: (p) => {
-        if (p.epoch === 2 && p.batch === 6) throw new Error('simulated kill');
+    trainAdversarial(
+      blobModel(),
+      blobTrain,
+      blobHeldOut,
+      blobConfig(),
+      first,
+      {},
+      {
+        onBatch: (p) => {
+          if (p.epoch === 2 && p.batch === 6) throw new Error('simulated kill');
+        },
       },
-    }),
+    ),
     /simulated kill/,
   );
   assert.equal(first.latestCheckpoint()!.epoch, 1);

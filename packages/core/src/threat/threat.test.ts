@@ -15,7 +15,10 @@ test('L∞ projection clips to the ball then the box', () => {
   const th = threatModel('linf', 0.1);
   const x = t4([0.5, 0.05, 0.95]);
   const out = th.project(t4([0.9, -0.5, 0.99]), x);
-  assert.deepEqual(Array.from(out.dataSync()).map((v) => +v.toFixed(6)), [0.6, 0, 0.99]);
+  assert.deepEqual(
+    Array.from(out.dataSync()).map((v) => +v.toFixed(6)),
+    [0.6, 0, 0.99],
+  );
 });
 
 test('L2 ball projection equals a brute-force Euclidean projection (box inactive)', () => {
@@ -50,7 +53,12 @@ test('L1 ball projection equals a brute-force Euclidean projection', () => {
     let best = v;
     let bestD = Math.abs(v[0]!) + Math.abs(v[1]!) <= eps ? 0 : Infinity;
     if (bestD > 0)
-      for (const [sx, sy] of [[1, 1], [1, -1], [-1, 1], [-1, -1]])
+      for (const [sx, sy] of [
+        [1, 1],
+        [1, -1],
+        [-1, 1],
+        [-1, -1],
+      ])
         for (let i = 0; i <= 20000; i++) {
           const p = [(sx! * eps * i) / 20000, sy! * eps * (1 - i / 20000)];
           const d = Math.hypot(p[0]! - v[0]!, p[1]! - v[1]!);
@@ -97,8 +105,14 @@ test('ascent direction has unit norm and maximises ⟨g, s⟩', () => {
 });
 
 test('bad norms and ε are typed errors naming the flag', () => {
-  assert.throws(() => threatModel('linf', -0.1), (e: any) => e.code === 'E_CONFIG' && /--eps/.test(e.message));
-  assert.throws(() => parseNorm('l3'), (e: any) => e.code === 'E_CONFIG' && /--norm/.test(e.message));
+  assert.throws(
+    () => threatModel('linf', -0.1),
+    (e: any) => e.code === 'E_CONFIG' && /--eps/.test(e.message),
+  );
+  assert.throws(
+    () => parseNorm('l3'),
+    (e: any) => e.code === 'E_CONFIG' && /--norm/.test(e.message),
+  );
   assert.equal(parseNorm('Linf'), 'linf');
   assert.equal(parseNorm('L2'), 'l2');
 });
@@ -117,9 +131,15 @@ test('bounds: default [0, 1]; project and randomInit clip to the given box; with
   assert.equal(w.toString(), 'linf eps=8 bounds=[0, 255]');
   // clipping at the box of the threat, not at [0, 1]
   const out = t255.project(t4([300, -40, 100]), t4([250, 10, 90]));
-  assert.deepEqual(Array.from(out.dataSync()).map((v) => +v.toFixed(4)), [255, 0, 100]);
+  assert.deepEqual(
+    Array.from(out.dataSync()).map((v) => +v.toFixed(4)),
+    [255, 0, 100],
+  );
   const sym = threatModel('linf', 0.5, { bounds: [-1, 1] });
-  assert.deepEqual(Array.from(sym.project(t4([-2, 2, 0.2]), t4([-0.9, 0.9, 0])).dataSync()).map((v) => +v.toFixed(6)), [-1, 1, 0.2]);
+  assert.deepEqual(
+    Array.from(sym.project(t4([-2, 2, 0.2]), t4([-0.9, 0.9, 0])).dataSync()).map((v) => +v.toFixed(6)),
+    [-1, 1, 0.2],
+  );
   for (const norm of ['linf', 'l2', 'l1'] as const) {
     const t = threatModel(norm, 60, { bounds: [0, 255] });
     const x = tf.fill([16, 3, 3, 1], 240) as tf.Tensor4D;
@@ -134,7 +154,11 @@ test('bounds: default [0, 1]; project and randomInit clip to the given box; with
 
 test('projection is scale-equivariant: [0,255] with ε·255 is 255 × ([0,1] with ε), for every norm', () => {
   const rng = new Rng(9);
-  for (const [norm, eps] of [['linf', 0.1], ['l2', 0.4], ['l1', 1.5]] as const) {
+  for (const [norm, eps] of [
+    ['linf', 0.1],
+    ['l2', 0.4],
+    ['l1', 1.5],
+  ] as const) {
     const x = tf.randomUniform([8, 4, 4, 2], 0, 1, 'float32', rng.seed()) as tf.Tensor4D;
     const far = tf.randomUniform([8, 4, 4, 2], -1, 2, 'float32', rng.seed()) as tf.Tensor4D;
     const p1 = threatModel(norm, eps).project(far, x);
@@ -149,7 +173,8 @@ test('bad bounds: a ConfigError naming `bounds`', () => {
   for (const b of [[1, 0], [0, 0], [0, Infinity], [NaN, 1], [0], [0, 1, 2]]) {
     assert.throws(
       () => threatModel('linf', 0.1, { bounds: b as unknown as [number, number] }),
-      (e: any) => e instanceof ConfigError && e.option === 'bounds' && /^bounds: expected two finite numbers \[lo, hi\] with lo < hi/.test(e.message),
+      (e: any) =>
+        e instanceof ConfigError && e.option === 'bounds' && /^bounds: expected two finite numbers \[lo, hi\] with lo < hi/.test(e.message),
       JSON.stringify(b),
     );
   }

@@ -2,11 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cpu } from '../testing/fixtures.ts';
-import { assertResumeReproduces, BLOB_DIMS as d, blobConfig, blobHeldOut as heldOut, blobModel, blobTrain as train } from '../testing/training.ts';
+import {
+  assertResumeReproduces,
+  BLOB_DIMS as d,
+  blobConfig,
+  blobHeldOut as heldOut,
+  blobModel,
+  blobTrain as train,
+} from '../testing/training.ts';
 import { createModel } from '../models/zoo.ts';
 import { Rng } from '../util/rng.ts';
 import { gradAlignPenalty, makeObjective, METHODS, type Forward } from './objectives.ts';
-import { trainAdversarial, type AdversarialTrainingConfig, type MetricsLine } from './adversarial.ts';
+import { trainAdversarial } from './adversarial.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
 import { MemoryTrainingStore } from './store.ts';
 
@@ -32,7 +39,9 @@ test('each method lowers its own adversarial loss on a tiny problem', () => {
     const rng = new Rng(2);
     for (let s = 0; s < 25; s++) {
       const p = obj.prepare(forward, x, y, { eps: 0.05, rng });
-      tf.tidy(() => { opt.minimize(() => obj.loss(forward, x, y, p, { eps: 0.05, rng }), false, vars); });
+      tf.tidy(() => {
+        opt.minimize(() => obj.loss(forward, x, y, p, { eps: 0.05, rng }), false, vars);
+      });
       tf.dispose(p);
     }
     const after = measure();
@@ -59,8 +68,10 @@ test("GradAlign's regulariser gradient matches finite differences (double backpr
   const h = 1e-2;
   let worst = 0;
   for (const k of [0, 5, 11, 23, 37, 47]) {
-    const plus = w.slice(); plus[k]! += h;
-    const minus = w.slice(); minus[k]! -= h;
+    const plus = w.slice();
+    plus[k]! += h;
+    const minus = w.slice();
+    minus[k]! -= h;
     W1.assign(tf.tensor2d(plus, [d, 6]));
     const fp = tf.tidy(() => penalty().dataSync()[0]!);
     W1.assign(tf.tensor2d(minus, [d, 6]));
@@ -103,15 +114,15 @@ test('tf.js memory: numTensors does not grow across adversarial training epochs'
 
 test('standard training through the same loop: loss falls, deterministic per seed, typed option errors', async () => {
   const c = config({ method: 'standard', epochs: 5, evalEvery: 0, schedule: 'constant' });
-  const weights = async (name: string, seed: number) => {
+  const weights = async (seed: number) => {
     const run = new MemoryTrainingStore();
     const model = newModel();
     const r = await trainAdversarial(model, train, heldOut, { ...c, seed }, run, {});
     return { w: model.getWeights().flatMap((t) => Array.from(t.dataSync())), m: r.metrics };
   };
-  const a = await weights('std-a', 1);
-  const b = await weights('std-b', 1);
-  const other = await weights('std-c', 2);
+  const a = await weights(1);
+  const b = await weights(1);
+  const other = await weights(2);
   assert.ok(a.m.at(-1)!.loss < 0.7 * a.m[0]!.loss, `loss ${a.m.map((l) => l.loss.toFixed(3))}`);
   assert.ok(a.m.at(-1)!.clean_acc > 0.8, `held-out clean accuracy ${a.m.at(-1)!.clean_acc}`);
   assert.deepEqual(a.w, b.w, 'same seed, same weights');
@@ -132,7 +143,10 @@ test('a run that never leaves chance is marked at_chance on its end-of-epoch lin
   const epochEnds = r.metrics.filter((l) => l.step % 8 === 0);
   assert.equal(epochEnds.length, 2);
   for (const l of epochEnds) assert.equal(l.at_chance, true, `epoch ${l.epoch}: clean ${l.clean_acc}, loss ${l.loss}`);
-  assert.ok(r.metrics.filter((l) => l.step % 8 !== 0).every((l) => l.at_chance === undefined), 'only whole epochs are judged');
+  assert.ok(
+    r.metrics.filter((l) => l.step % 8 !== 0).every((l) => l.at_chance === undefined),
+    'only whole epochs are judged',
+  );
   assert.equal(events.filter((e) => /still at chance/.test(e)).length, 2);
 
   const alive = new MemoryTrainingStore();

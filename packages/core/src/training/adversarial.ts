@@ -102,11 +102,18 @@ export function validateTrainingConfig(c: AdversarialTrainingConfig): void {
 }
 
 /** Held-out metrics of `model` at ε: clean, FGSM and PGD-K accuracy, alignment, FGSM–PGD cosine. */
-export function heldOutMetrics(model: tfl.LayersModel, set: ImageSet, c: Pick<AdversarialTrainingConfig, 'heldOut' | 'alignExamples' | 'pgdEvalSteps' | 'seed'>, eps: number) {
+export function heldOutMetrics(
+  model: tfl.LayersModel,
+  set: ImageSet,
+  c: Pick<AdversarialTrainingConfig, 'heldOut' | 'alignExamples' | 'pgdEvalSteps' | 'seed'>,
+  eps: number,
+) {
   const classifier = classifierFromLayersModel(model, { name: 'training' });
   const n = Math.min(c.heldOut, set.n);
   const threat = threatModel('linf', eps);
-  let clean = 0, fgsm = 0, pgd = 0;
+  let clean = 0,
+    fgsm = 0,
+    pgd = 0;
   let b = 0;
   for (const idx of chunks(range(n), 256)) {
     const { x, y } = batchTensors(set, idx);
@@ -160,7 +167,10 @@ export async function trainAdversarial(
   } else if (run.readMetrics().length > 0) {
     run.truncateMetrics(() => false); // killed before the first checkpoint: start over cleanly
   }
-  const monitor = CoMonitor.replay(run.readMetrics<MetricsLine>().filter((l) => l.event === undefined), c.co);
+  const monitor = CoMonitor.replay(
+    run.readMetrics<MetricsLine>().filter((l) => l.event === undefined),
+    c.co,
+  );
   let bestPgd = Math.max(-1, ...run.readMetrics<MetricsLine>().map((l) => l.pgd_acc ?? -1));
   const batchesPerEpoch = Math.ceil(n / c.batchSize);
   const totalBatches = batchesPerEpoch * c.epochs;
@@ -173,7 +183,12 @@ export async function trainAdversarial(
     const objective = makeObjective({ ...c, method: state.method, alpha: state.alpha }, c.eps);
     const order = rng.shuffle(range(n));
     const t0 = performance.now();
-    let lossSum = 0, advHits = 0, seen = 0, sinceEval = 0, lossSince = 0, evalMs = 0;
+    let lossSum = 0,
+      advHits = 0,
+      seen = 0,
+      sinceEval = 0,
+      lossSince = 0,
+      evalMs = 0;
     const batches = chunks(order, c.batchSize);
     let lr = c.lr;
     let eps = c.eps;
@@ -183,20 +198,27 @@ export async function trainAdversarial(
       lr = learningRate(c.schedule, c.lr, progress);
       setLearningRate(optimizer, lr);
       eps = epsilonAt(c.eps, c.epsRampEpochs, epoch - 1 + b / batchesPerEpoch);
-      const stepObjective = eps === c.eps ? objective : makeObjective({ ...c, method: state.method, alpha: state.alpha === undefined ? undefined : (state.alpha * eps) / c.eps }, eps);
+      const stepObjective =
+        eps === c.eps
+          ? objective
+          : makeObjective({ ...c, method: state.method, alpha: state.alpha === undefined ? undefined : (state.alpha * eps) / c.eps }, eps);
       const { x, y } = batchTensors(train, idx);
       const prepared = stepObjective.prepare(forward, x, y, { eps, rng });
-      let hitsT: tf.Tensor | undefined;
       const loss = tf.tidy(() => {
-        const l = optimizer.minimize(() => {
-          let value = stepObjective.loss(forward, x, y, prepared, { eps, rng });
-          if (c.weightDecay > 0) value = tf.add(value, tf.mul(c.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
-          return value;
-        }, true, vars)!;
+        const l = optimizer.minimize(
+          () => {
+            let value = stepObjective.loss(forward, x, y, prepared, { eps, rng });
+            if (c.weightDecay > 0)
+              value = tf.add(value, tf.mul(c.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+            return value;
+          },
+          true,
+          vars,
+        )!;
         return l.dataSync()[0]!;
       });
       // Training accuracy on the points the step was taken at (adversarial for AT methods).
-      hitsT = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(forward(prepared[0] ?? x, false), 1), y), 'float32')));
+      const hitsT = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(forward(prepared[0] ?? x, false), 1), y), 'float32')));
       const hits = hitsT.dataSync()[0]!;
       tf.dispose([x, y, hitsT, ...prepared]);
       lossSum += loss * idx.length;
@@ -205,7 +227,15 @@ export async function trainAdversarial(
       seen += idx.length;
       sinceEval += idx.length;
       state.step += 1;
-      hooks.onBatch?.({ epoch, epochs: c.epochs, batch: b + 1, batches: batches.length, loss: lossSum / seen, advAcc: advHits / seen, align: lastAlign });
+      hooks.onBatch?.({
+        epoch,
+        epochs: c.epochs,
+        batch: b + 1,
+        batches: batches.length,
+        loss: lossSum / seen,
+        advAcc: advHits / seen,
+        align: lastAlign,
+      });
       const endOfEpoch = b === batches.length - 1;
       if (endOfEpoch || (c.evalEvery > 0 && (b + 1) % c.evalEvery === 0)) {
         const te = performance.now();
@@ -214,10 +244,17 @@ export async function trainAdversarial(
         lastAlign = m.grad_align;
         const seconds = state.seconds + (performance.now() - t0) / 1000;
         const line: MetricsLine = {
-          epoch, step: state.step, loss: lossSince / Math.max(1, sinceEval), ...m, eps, lr, method: state.method,
+          epoch,
+          step: state.step,
+          loss: lossSince / Math.max(1, sinceEval),
+          ...m,
+          eps,
+          lr,
+          method: state.method,
           ...(state.alpha !== undefined ? { alpha: state.alpha } : {}),
           // Training throughput: the held-out measurements are excluded.
-          seconds, examples_per_s: seen / ((performance.now() - t0 - evalMs) / 1000),
+          seconds,
+          examples_per_s: seen / ((performance.now() - t0 - evalMs) / 1000),
         };
         const verdict = monitor.observe(line);
         if (verdict.co) Object.assign(line, { co: true as const, co_rules: verdict.rules, co_detail: verdict.detail });
@@ -228,12 +265,18 @@ export async function trainAdversarial(
         run.appendMetrics(line);
         all.push(line);
         hooks.onMetrics?.(line);
-        if (dead) hooks.onEvent?.(`epoch ${epoch}: still at chance (held-out clean ${(100 * m.clean_acc).toFixed(1)}%, loss ${epochLoss.toFixed(3)} ≈ ln ${numClasses}): training has not started — a smaller ε at first (--eps-ramp) or another seed may help`);
+        if (dead)
+          hooks.onEvent?.(
+            `epoch ${epoch}: still at chance (held-out clean ${(100 * m.clean_acc).toFixed(1)}%, loss ${epochLoss.toFixed(3)} ≈ ln ${numClasses}): training has not started — a smaller ε at first (--eps-ramp) or another seed may help`,
+          );
         sinceEval = 0;
         lossSince = 0;
         if (m.pgd_acc > bestPgd && !verdict.co) {
           bestPgd = m.pgd_acc;
-          await run.saveModelAs('best', model, { ...meta, trainedWith: { ...meta.trainedWith, epoch, step: state.step, heldout_pgd_acc: m.pgd_acc } });
+          await run.saveModelAs('best', model, {
+            ...meta,
+            trainedWith: { ...meta.trainedWith, epoch, step: state.step, heldout_pgd_acc: m.pgd_acc },
+          });
         }
         if (verdict.co) {
           if (c.onCo === 'warn') hooks.onEvent?.(`catastrophic overfitting at epoch ${epoch}, step ${state.step}: ${verdict.detail}`);
@@ -252,7 +295,9 @@ export async function trainAdversarial(
               epoch = state.epoch; // the for-loop's ++ re-runs the epoch after the checkpoint
               break;
             }
-            hooks.onEvent?.(`catastrophic overfitting at epoch ${epoch}; no rollback left (no checkpoint, or two already done): continuing`);
+            hooks.onEvent?.(
+              `catastrophic overfitting at epoch ${epoch}; no rollback left (no checkpoint, or two already done): continuing`,
+            );
           }
         }
       }
@@ -263,7 +308,10 @@ export async function trainAdversarial(
       await run.writeCheckpoint(epoch, model, optimizer, state, { ...meta, trainedWith: { ...meta.trainedWith, epoch } });
     }
   }
-  await run.saveModelAs('model', model, { ...meta, trainedWith: { ...meta.trainedWith, epochs_done: state.epoch, stopped_by_co: stoppedByCo } });
+  await run.saveModelAs('model', model, {
+    ...meta,
+    trainedWith: { ...meta.trainedWith, epochs_done: state.epoch, stopped_by_co: stoppedByCo },
+  });
   optimizer.dispose();
   return { metrics: run.readMetrics<MetricsLine>(), stoppedByCo };
 }
@@ -278,16 +326,23 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
  * Rollback policy: restore the newest checkpoint (the end of the last epoch before CO was seen) and
  * continue more cautiously — first with half the FGSM step, then with GradAlign.
  */
-async function rollback(run: TrainingStore, model: tfl.LayersModel, optimizer: tf.Optimizer, state: LoopState, c: AdversarialTrainingConfig) {
+async function rollback(
+  run: TrainingStore,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  state: LoopState,
+  c: AdversarialTrainingConfig,
+) {
   const ckpt = run.latestCheckpoint();
   // Two rollbacks (smaller α, then GradAlign) at most: a run that still collapses is reported, not looped.
   if (!ckpt || state.rollbacks >= 2) return undefined;
   const restored = await run.restoreCheckpoint<LoopState>(ckpt, model, optimizer);
   const fgsmLike = state.method === 'fgsm' || state.method === 'fgsm-rs';
   const currentAlpha = state.alpha ?? (state.method === 'fgsm-rs' ? 1.25 * c.eps : c.eps);
-  const next: LoopState = fgsmLike && state.rollbacks === 0
-    ? { ...restored, method: state.method, alpha: currentAlpha / 2, rollbacks: state.rollbacks + 1 }
-    : { ...restored, method: 'gradalign', alpha: undefined, rollbacks: state.rollbacks + 1 };
+  const next: LoopState =
+    fgsmLike && state.rollbacks === 0
+      ? { ...restored, method: state.method, alpha: currentAlpha / 2, rollbacks: state.rollbacks + 1 }
+      : { ...restored, method: 'gradalign', alpha: undefined, rollbacks: state.rollbacks + 1 };
   const message = `catastrophic overfitting: rolled back to epoch ${restored.epoch}, continuing with ${next.method}${next.alpha !== undefined ? ` α=${next.alpha.toFixed(4)}` : ''}`;
   return { state: next, message };
 }

@@ -6,7 +6,7 @@ import type { Classifier } from '../models/classifier.ts';
 import { ascentStep } from '../attacks/pgd.ts';
 import { inputGradient } from '../attacks/gradient.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
-import { Rng } from '../util/rng.ts';
+import type { Rng } from '../util/rng.ts';
 
 /** The model as training sees it: logits in training or inference mode. */
 export type Forward = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
@@ -64,7 +64,16 @@ const meanCe = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossEntropy(log
  * measuring robustness, but as a training point that is an early-stopped, barely-misclassified example,
  * which trades robustness for clean accuracy.)
  */
-function pgdPoints(forward: Forward, x: tf.Tensor4D, y: tf.Tensor1D, threat: ThreatModel, steps: number, alpha: number, randomStart: boolean, rng: Rng): tf.Tensor4D {
+function pgdPoints(
+  forward: Forward,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  threat: ThreatModel,
+  steps: number,
+  alpha: number,
+  randomStart: boolean,
+  rng: Rng,
+): tf.Tensor4D {
   const model = asClassifier(forward, x);
   let xt = randomStart ? threat.randomInit(x, rng) : tf.clone(x);
   for (let t = 0; t < steps; t++) {
@@ -147,7 +156,8 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
           fgsmPoint(f, x, y, threat, alpha, x),
           tf.randomUniform(x.shape, -eps, eps, 'float32', ctx.rng.seed()) as tf.Tensor4D,
         ],
-        loss: (f, x, y, [xAdv, eta]) => tf.tidy(() => tf.add(meanCe(f(xAdv!, true), y), tf.mul(lambda, gradAlignPenalty(f, x, y, eta!))) as tf.Scalar),
+        loss: (f, x, y, [xAdv, eta]) =>
+          tf.tidy(() => tf.add(meanCe(f(xAdv!, true), y), tf.mul(lambda, gradAlignPenalty(f, x, y, eta!))) as tf.Scalar),
       };
     }
     case 'trades': {
@@ -160,7 +170,9 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
         prepare: (f, x, _y, ctx) => {
           // Inner maximisation of KL(f(x) ‖ f(x′)) from x + 0.001·N(0, I), with f(x) held fixed.
           const pClean = tf.tidy(() => f(x, false));
-          let xt = tf.tidy(() => tf.clipByValue(tf.add(x, tf.mul(0.001, tf.randomNormal(x.shape, 0, 1, 'float32', ctx.rng.seed()))), 0, 1) as tf.Tensor4D);
+          let xt = tf.tidy(
+            () => tf.clipByValue(tf.add(x, tf.mul(0.001, tf.randomNormal(x.shape, 0, 1, 'float32', ctx.rng.seed()))), 0, 1) as tf.Tensor4D,
+          );
           for (let t = 0; t < steps; t++) {
             const next = tf.tidy(() => {
               const g = tf.grad((z: tf.Tensor) => tf.sum(klFromLogits(pClean, f(z as tf.Tensor4D, false))))(xt);

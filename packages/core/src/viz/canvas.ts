@@ -85,11 +85,7 @@ export const divergingColormap: Colormap = (v) => {
   const t = Math.min(1, Math.max(0, Number.isNaN(v) ? 0.5 : v)) * 2 - 1; // [-1, 1]
   const end: Color = t >= 0 ? [215, 25, 28] : [33, 80, 200];
   const a = Math.abs(t);
-  return [
-    Math.round(255 + (end[0] - 255) * a),
-    Math.round(255 + (end[1] - 255) * a),
-    Math.round(255 + (end[2] - 255) * a),
-  ];
+  return [Math.round(255 + (end[0] - 255) * a), Math.round(255 + (end[1] - 255) * a), Math.round(255 + (end[2] - 255) * a)];
 };
 
 /**
@@ -113,9 +109,7 @@ export function drawImage(
   checkDim('drawImage scale', scale);
   if (channels !== 1 && channels !== 3) throw new ShapeError(`drawImage: expected 1 or 3 channels, found ${channels}`);
   if (image.length !== height * width * channels) {
-    throw new ShapeError(
-      `drawImage: expected ${height}x${width}x${channels} = ${height * width * channels} values, found ${image.length}`,
-    );
+    throw new ShapeError(`drawImage: expected ${height}x${width}x${channels} = ${height * width * channels} values, found ${image.length}`);
   }
   if (colormap && channels !== 1) throw new ShapeError(`drawImage: a colormap needs a 1-channel image, found ${channels} channels`);
   x = Math.round(x);

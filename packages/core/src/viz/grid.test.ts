@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getPixel, type Canvas, type Color } from './canvas.ts';
-import {
-  defaultScale,
-  formatAmplify,
-  GRID_COLORS,
-  type GridRow,
-  type GridTile,
-  renderAdversarialGrid,
-  resolveAmplify,
-} from './grid.ts';
+import { defaultScale, formatAmplify, GRID_COLORS, type GridRow, type GridTile, renderAdversarialGrid, resolveAmplify } from './grid.ts';
 import { ConfigError, ShapeError } from '../errors.ts';
 
 const H = 28;
@@ -63,7 +55,10 @@ function countColor(canvas: Canvas, x0: number, y0: number, x1: number, y1: numb
 
 test('each extra row adds one tile + captions + gap of height', () => {
   const sizes = [1, 2, 5].map((n) => {
-    const { canvas } = renderAdversarialGrid(Array.from({ length: n }, () => row()), { title: 'PGD linf eps=0.1' });
+    const { canvas } = renderAdversarialGrid(
+      Array.from({ length: n }, () => row()),
+      { title: 'PGD linf eps=0.1' },
+    );
     assert.equal(canvas.data.length, canvas.width * canvas.height * 4);
     return { width: canvas.width, height: canvas.height };
   });
@@ -190,7 +185,10 @@ test('the title counts examples fooled among those classified correctly before t
     row({ advPred: 'Shirt' }),
     row({ cleanPred: 'Shirt', advPred: 'Shirt' }),
   ];
-  assert.equal(renderAdversarialGrid(rows, { title: 'PGD linf eps=0.1' }).title, 'PGD linf eps=0.1: 2 of 3 fooled (+1 already wrong on clean)');
+  assert.equal(
+    renderAdversarialGrid(rows, { title: 'PGD linf eps=0.1' }).title,
+    'PGD linf eps=0.1: 2 of 3 fooled (+1 already wrong on clean)',
+  );
   assert.equal(renderAdversarialGrid(rows.slice(0, 3)).title, '2 of 3 fooled');
 });
 
@@ -198,7 +196,10 @@ test('bad input is rejected with a message naming what was wrong', () => {
   assert.throws(() => renderAdversarialGrid([]), ShapeError);
   assert.throws(() => renderAdversarialGrid([row({ adversarial: new Float32Array(10) })]), /rows\[0\]\.adversarial.*784/);
   assert.throws(() => renderAdversarialGrid([row(), row({ height: 14, width: 56 })]), /rows\[1\] is 14x56x1, expected 28x28x1/);
-  assert.throws(() => renderAdversarialGrid([row({ channels: 2, clean: new Float32Array(1568), adversarial: new Float32Array(1568) })]), ShapeError);
+  assert.throws(
+    () => renderAdversarialGrid([row({ channels: 2, clean: new Float32Array(1568), adversarial: new Float32Array(1568) })]),
+    ShapeError,
+  );
   assert.throws(() => renderAdversarialGrid([row({ cleanConf: 97 })]), /cleanConf: expected a confidence in \[0,1\], found 97/);
   assert.throws(() => renderAdversarialGrid([row()], { scale: 0 }), ConfigError);
 });
@@ -209,7 +210,7 @@ test('long labels widen their column instead of overlapping the next one', () =>
   assert.ok(long.canvas.width > short.canvas.width);
   const c = tile(long.tiles, 0, 'clean');
   const p = tile(long.tiles, 0, 'perturbation');
-  assert.ok(p.x - (c.x + c.width) > (tile(short.tiles, 0, 'perturbation').x - (tile(short.tiles, 0, 'clean').x + 84)));
+  assert.ok(p.x - (c.x + c.width) > tile(short.tiles, 0, 'perturbation').x - (tile(short.tiles, 0, 'clean').x + 84));
 });
 
 test('a colour key under the perturbation header: blue-white-red for 1 channel, grey ramp for 3', () => {
@@ -226,5 +227,8 @@ test('a colour key under the perturbation header: blue-white-red for 1 channel, 
   const rgb = new Float32Array(H * W * 3).fill(0.5);
   const colour = keyPixels(renderAdversarialGrid([row({ clean: rgb, adversarial: rgb.slice(), channels: 3 })]));
   assert.ok(!colour.some(isRed) && !colour.some(isBlue), '3-channel key has no diverging colours');
-  assert.ok(colour.some((p) => p[0] === p[1] && p[1] === p[2] && p[0]! < 20), '3-channel key starts dark');
+  assert.ok(
+    colour.some((p) => p[0] === p[1] && p[1] === p[2] && p[0]! < 20),
+    '3-channel key starts dark',
+  );
 });

@@ -173,7 +173,7 @@ export function perturbationImage(row: GridRow, amplify: number): Float32Array {
   const out = new Float32Array(row.clean.length);
   for (let i = 0; i < out.length; i++) {
     const v = 0.5 + amplify * (row.adversarial[i]! - row.clean[i]!);
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = v < 0 ? 0 : Math.min(v, 1);
   }
   return out;
 }
@@ -266,7 +266,9 @@ export function renderAdversarialGrid(rows: readonly GridRow[], opts: GridOption
     colX.push(x);
     x += colW[j]! + COL_GAP;
   }
-  headers.forEach((h, j) => drawText(canvas, colX[j]! + Math.floor((colW[j]! - textWidth(h)) / 2), headerY, h, TEXT));
+  headers.forEach((h, j) => {
+    drawText(canvas, colX[j]! + Math.floor((colW[j]! - textWidth(h)) / 2), headerY, h, TEXT);
+  });
 
   {
     let kx = colX[1]! + Math.floor((colW[1]! - keyW) / 2);

@@ -1,8 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { DataFormatError, DataMissingError } from '@advlab/core';
+import { join } from 'node:path';
+import { DataMissingError } from '@advlab/core';
 import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, hasCifarBatches, loadCifar10, readCifar10Batch } from './cifar10.ts';
 import { cifarRecord, makeTempDir, writeCifarDataset, throwsFormat } from './testing.ts';
 
@@ -14,7 +14,6 @@ const put = (name: string, bytes: Uint8Array) => {
   writeFileSync(p, bytes);
   return p;
 };
-
 
 test('records become NHWC floats: R, G, B planes interleaved per pixel', () => {
   const f = (c: number, p: number) => (c === 0 ? p % 256 : c === 1 ? 255 - (p % 256) : (p * 7) % 256);
@@ -50,7 +49,7 @@ test('batches.meta.txt supplies class names; a wrong count is rejected', () => {
   const dir = join(tmp.dir, 'cifar-meta');
   writeCifarDataset(dir);
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
-  writeFileSync(join(dir, 'batches.meta.txt'), names.join('\n') + '\n\n');
+  writeFileSync(join(dir, 'batches.meta.txt'), `${names.join('\n')}\n\n`);
   assert.deepEqual(loadCifar10(dir).classNames, names);
   writeFileSync(join(dir, 'batches.meta.txt'), 'a\nb\n');
   throwsFormat(() => loadCifar10(dir), 'batches.meta.txt', /10 class names/);
@@ -81,11 +80,20 @@ test('file over the size cap is rejected before reading', () => {
 });
 
 test('missing folder / batches → DataMissingError', () => {
-  assert.throws(() => loadCifar10(join(tmp.dir, 'no-cifar')), (e: unknown) => e instanceof DataMissingError && e.message.includes('no-cifar'));
+  assert.throws(
+    () => loadCifar10(join(tmp.dir, 'no-cifar')),
+    (e: unknown) => e instanceof DataMissingError && e.message.includes('no-cifar'),
+  );
   const dir = join(tmp.dir, 'cifar-empty');
   mkdirSync(dir);
-  assert.throws(() => loadCifar10(dir), (e: unknown) => e instanceof DataMissingError && e.message.includes('data_batch_1.bin'));
+  assert.throws(
+    () => loadCifar10(dir),
+    (e: unknown) => e instanceof DataMissingError && e.message.includes('data_batch_1.bin'),
+  );
   writeFileSync(join(dir, 'data_batch_1.bin'), cifarRecord(0));
-  assert.throws(() => loadCifar10(dir), (e: unknown) => e instanceof DataMissingError && e.message.includes('test_batch.bin'));
+  assert.throws(
+    () => loadCifar10(dir),
+    (e: unknown) => e instanceof DataMissingError && e.message.includes('test_batch.bin'),
+  );
   assert.equal(hasCifarBatches(join(tmp.dir, 'no-cifar')), false);
 });

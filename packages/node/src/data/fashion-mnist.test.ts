@@ -21,7 +21,10 @@ test('missing folder → DataMissingError with the apt-get hint', () => {
   assert.throws(
     () => loadFashionMnist(dir),
     (e: unknown) =>
-      e instanceof DataMissingError && e.code === 'E_DATA_MISSING' && e.message.includes('no-fashion-here') && e.message.includes('apt-get install dataset-fashion-mnist'),
+      e instanceof DataMissingError &&
+      e.code === 'E_DATA_MISSING' &&
+      e.message.includes('no-fashion-here') &&
+      e.message.includes('apt-get install dataset-fashion-mnist'),
   );
 });
 
@@ -37,7 +40,9 @@ test('a small Fashion-MNIST-format folder loads with the Fashion-MNIST class nam
   assert.deepEqual(m.classNames, [...MNIST_CLASSES]);
 });
 
-test('the real Fashion-MNIST (if installed): 60000/10000 28×28×1, balanced, pixels in [0,1]', { skip: !existsSync(DEFAULT_FASHION_MNIST_DIR) && 'dataset-fashion-mnist is not installed' }, () => {
+test('the real Fashion-MNIST (if installed): 60000/10000 28×28×1, balanced, pixels in [0,1]', {
+  skip: !existsSync(DEFAULT_FASHION_MNIST_DIR) && 'dataset-fashion-mnist is not installed',
+}, () => {
   const ds = loadFashionMnist();
   assert.equal(ds.train.n, 60000);
   assert.equal(ds.test.n, 10000);

@@ -27,7 +27,12 @@ export const MNIST_CLASSES: readonly string[] = Object.freeze(['0', '1', '2', '3
 export function loadFashionMnist(dir: string = DEFAULT_FASHION_MNIST_DIR, opts: Pick<IdxDatasetOptions, 'maxBytes'> = {}): Dataset {
   const st = statPath(dir, FASHION_MNIST_HINT);
   if (!st.isDirectory()) throw new DataFormatError(dir, 'the Fashion-MNIST directory', 'a file');
-  return loadIdxDataset(dir, 'fashion-mnist', { ...opts, numClasses: 10, classNames: [...FASHION_MNIST_CLASSES], hint: FASHION_MNIST_HINT });
+  return loadIdxDataset(dir, 'fashion-mnist', {
+    ...opts,
+    numClasses: 10,
+    classNames: [...FASHION_MNIST_CLASSES],
+    hint: FASHION_MNIST_HINT,
+  });
 }
 
 /** Loads MNIST-format digits from `dir` (the four IDX files), class names '0'..'9'. */

@@ -13,8 +13,13 @@ export function writeIdx(path: string, dims: number[], data: Uint8Array | Float3
   const view = new DataView(buf.buffer);
   view.setUint8(2, CODES[dtype]);
   view.setUint8(3, dims.length);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   if (dtype === 'u8') buf.set(data as Uint8Array, header);
-  else (data as Float32Array).forEach((v, i) => view.setFloat32(header + 4 * i, v, false));
+  else
+    (data as Float32Array).forEach((v, i) => {
+      view.setFloat32(header + 4 * i, v, false);
+    });
   writeFileAtomic(path, buf);
 }

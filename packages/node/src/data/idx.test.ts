@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFormatError, DataMissingError } from '@advlab/core';
 import { IDX_MAX_BYTES, loadIdxDataset, readIdx, readIdxImages, readIdxLabels } from './idx.ts';
@@ -15,7 +15,6 @@ function put(name: string, bytes: Uint8Array): string {
   writeFileSync(p, bytes);
   return p;
 }
-
 
 // 3 images of 2×2 u8.
 const PIXELS = [0, 1, 2, 255, 10, 20, 30, 40, 128, 64, 32, 16];
@@ -57,7 +56,10 @@ describe('readIdx: valid files', () => {
     const img = readIdxImages(put('img.idx', VALID));
     assert.deepEqual([img.n, img.height, img.width, img.channels], [3, 2, 2, 1]);
     assert.ok(img.images instanceof Float32Array);
-    assert.deepEqual([...img.images], PIXELS.map((v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      [...img.images],
+      PIXELS.map((v) => Math.fround(v / 255)),
+    );
     const labels = readIdxLabels(put('lab.idx', gzipSync(idxBytes('u8', [4], [0, 9, 3, 9]))), 10);
     assert.ok(labels instanceof Int32Array);
     assert.deepEqual([...labels], [0, 9, 3, 9]);
@@ -165,7 +167,7 @@ describe('readIdx: malformed input', () => {
 
   test('corrupt gzip (bad CRC, garbage after the magic)', () => {
     const gz = Buffer.from(gzipSync(VALID));
-    gz[gz.length - 6] ^= 0xff; // CRC32
+    gz[gz.length - 6]! ^= 0xff; // CRC32
     const p = put('crc.gz', gz);
     throwsFormat(() => readIdx(p), p, /gzip/);
     const q = put('garbage.gz', Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
@@ -174,7 +176,10 @@ describe('readIdx: malformed input', () => {
 
   test('missing file → DataMissingError; directory → DataFormatError', () => {
     const missing = join(tmp.dir, 'nope-idx3-ubyte');
-    assert.throws(() => readIdx(missing), (e: unknown) => e instanceof DataMissingError && e.message.includes('nope-idx3-ubyte'));
+    assert.throws(
+      () => readIdx(missing),
+      (e: unknown) => e instanceof DataMissingError && e.message.includes('nope-idx3-ubyte'),
+    );
     const d = join(tmp.dir, 'a-dir.idx');
     mkdirSync(d);
     throwsFormat(() => readIdx(d), d, /regular file/);
@@ -221,7 +226,10 @@ describe('loadIdxDataset', () => {
     const ds = loadIdxDataset(dir, 'x', { classNames: ['a', 'b', 'c', 'd'] });
     assert.equal(ds.numClasses, 4);
     assert.deepEqual(ds.classNames, ['a', 'b', 'c', 'd']);
-    assert.throws(() => loadIdxDataset(dir, 'x', { numClasses: 2 }), (e: unknown) => e instanceof DataFormatError && /train-labels-idx1-ubyte/.test(e.message));
+    assert.throws(
+      () => loadIdxDataset(dir, 'x', { numClasses: 2 }),
+      (e: unknown) => e instanceof DataFormatError && /train-labels-idx1-ubyte/.test(e.message),
+    );
   });
 
   test('label count ≠ image count: the error names both files', () => {
@@ -240,7 +248,10 @@ describe('loadIdxDataset', () => {
     const dir = join(tmp.dir, 'ds-partial');
     mkdirSync(dir);
     writeFileSync(join(dir, 'train-images-idx3-ubyte'), VALID);
-    assert.throws(() => loadIdxDataset(dir, 'x'), (e: unknown) => e instanceof DataMissingError && e.message.includes('train-labels-idx1-ubyte'));
+    assert.throws(
+      () => loadIdxDataset(dir, 'x'),
+      (e: unknown) => e instanceof DataMissingError && e.message.includes('train-labels-idx1-ubyte'),
+    );
   });
 
   test('test images of another size than train', () => {

@@ -106,11 +106,7 @@ function parseHeader(buf: Uint8Array, file: string, complete: boolean, opts: Idx
   }
   const total = BigInt(headerBytes) + count * BigInt(elemSize);
   if (total > BigInt(maxBytes)) {
-    throw new DataFormatError(
-      file,
-      `at most ${fmtBytes(maxBytes)} (the IDX size cap)`,
-      `a header declaring ${fmtBytes(total)} (${what})`,
-    );
+    throw new DataFormatError(file, `at most ${fmtBytes(maxBytes)} (the IDX size cap)`, `a header declaring ${fmtBytes(total)} (${what})`);
   }
   return { dtype, elemSize, dims, headerBytes, totalBytes: Number(total), what };
 }
@@ -135,7 +131,11 @@ function probeGzipHeader(file: string, prefix: Buffer, fileSize: number, opts: I
     if (hdr) return hdr;
     if (n >= prefix.length) {
       if (complete) throw new DataFormatError(file, 'an IDX header after gunzip', `${out.length} bytes`); // unreachable: parseHeader throws
-      throw new DataFormatError(file, `an IDX header within the first ${GZIP_PROBE_BYTES} bytes of the gzip stream`, `${out.length} decoded bytes`);
+      throw new DataFormatError(
+        file,
+        `an IDX header within the first ${GZIP_PROBE_BYTES} bytes of the gzip stream`,
+        `${out.length} decoded bytes`,
+      );
     }
   }
 }

@@ -22,16 +22,30 @@ test('synthetic specs', () => {
     assert.deepEqual([ds.train.n, ds.test.n], [40, 8]);
     assert.deepEqual([ds.train.height, ds.train.width, ds.train.channels], shape);
   }
-  assert.deepEqual(loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images, loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images);
-  assert.throws(() => loadDataset('synthetic:nope'), (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.message.includes('synthetic:moons'));
+  assert.deepEqual(
+    loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images,
+    loadDataset('synthetic:moons', { n: 10, seed: 3 }).train.images,
+  );
+  assert.throws(
+    () => loadDataset('synthetic:nope'),
+    (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.message.includes('synthetic:moons'),
+  );
 });
 
 test('unknown names → ConfigError on --data; missing paths → DataMissingError', () => {
   assert.throws(
     () => loadDataset('imagenet'),
-    (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.found === 'imagenet' && e.expected.includes('fashion-mnist') && e.expected.includes('synthetic:tiny'),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.option === '--data' &&
+      e.found === 'imagenet' &&
+      e.expected.includes('fashion-mnist') &&
+      e.expected.includes('synthetic:tiny'),
   );
-  assert.throws(() => loadDataset(join(tmp.dir, 'not-there')), (e: unknown) => e instanceof DataMissingError && e.message.includes('not-there'));
+  assert.throws(
+    () => loadDataset(join(tmp.dir, 'not-there')),
+    (e: unknown) => e instanceof DataMissingError && e.message.includes('not-there'),
+  );
   assert.throws(() => loadDataset('cifar10:'), ConfigError);
 });
 
@@ -58,7 +72,11 @@ test('directories are recognised by their contents', () => {
   const png = join(tmp.dir, 'pets');
   for (const cls of ['cat', 'dog']) {
     mkdirSync(join(png, cls), { recursive: true });
-    for (let i = 0; i < 5; i++) writeFileSync(join(png, cls, `${i}.png`), pngBytes(2, 2, () => [i * 10, 0, 0]));
+    for (let i = 0; i < 5; i++)
+      writeFileSync(
+        join(png, cls, `${i}.png`),
+        pngBytes(2, 2, () => [i * 10, 0, 0]),
+      );
   }
   const p = loadDataset(png);
   assert.deepEqual(p.classNames, ['cat', 'dog']);
@@ -67,15 +85,30 @@ test('directories are recognised by their contents', () => {
 
   const empty = join(tmp.dir, 'nothing-here');
   mkdirSync(empty);
-  assert.throws(() => loadDataset(empty), (e: unknown) => e instanceof DataFormatError && e.message.includes('nothing-here'));
+  assert.throws(
+    () => loadDataset(empty),
+    (e: unknown) => e instanceof DataFormatError && e.message.includes('nothing-here'),
+  );
   const file = join(tmp.dir, 'plain-file');
   writeFileSync(file, 'x');
-  assert.throws(() => loadDataset(file), (e: unknown) => e instanceof DataFormatError && e.message.includes('plain-file'));
+  assert.throws(
+    () => loadDataset(file),
+    (e: unknown) => e instanceof DataFormatError && e.message.includes('plain-file'),
+  );
 });
 
 test('DATASETS lists every spec with a one-line description', () => {
   const names = DATASETS.map((d) => d.name);
-  for (const n of ['fashion-mnist', 'mnist:DIR', 'cifar10:DIR', 'png:DIR', 'synthetic:moons', 'synthetic:spirals', 'synthetic:gaussians', 'synthetic:tiny']) {
+  for (const n of [
+    'fashion-mnist',
+    'mnist:DIR',
+    'cifar10:DIR',
+    'png:DIR',
+    'synthetic:moons',
+    'synthetic:spirals',
+    'synthetic:gaussians',
+    'synthetic:tiny',
+  ]) {
     assert.ok(names.includes(n), n);
   }
   for (const d of DATASETS) assert.ok(d.description.length > 10 && !d.description.includes('\n'), d.name);

@@ -20,14 +20,29 @@ export interface DatasetInfo {
 
 /** The dataset specs loadDataset understands, for `advlab list`. */
 export const DATASETS: readonly DatasetInfo[] = Object.freeze([
-  { name: 'fashion-mnist', description: 'Fashion-MNIST: 60000 + 10000 28×28 grey clothing images, 10 classes (the default; apt-get install dataset-fashion-mnist)' },
-  { name: 'mnist:DIR', description: 'MNIST-format IDX files in DIR (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, optionally .gz)' },
-  { name: 'cifar10:DIR', description: 'CIFAR-10 binary batches in DIR (data_batch_*.bin, test_batch.bin): 32×32 colour images, 10 classes' },
-  { name: 'png:DIR', description: 'a folder of class subfolders of same-size PNG images; every 5th file of each class is held out for test' },
+  {
+    name: 'fashion-mnist',
+    description: 'Fashion-MNIST: 60000 + 10000 28×28 grey clothing images, 10 classes (the default; apt-get install dataset-fashion-mnist)',
+  },
+  {
+    name: 'mnist:DIR',
+    description: 'MNIST-format IDX files in DIR (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, optionally .gz)',
+  },
+  {
+    name: 'cifar10:DIR',
+    description: 'CIFAR-10 binary batches in DIR (data_batch_*.bin, test_batch.bin): 32×32 colour images, 10 classes',
+  },
+  {
+    name: 'png:DIR',
+    description: 'a folder of class subfolders of same-size PNG images; every 5th file of each class is held out for test',
+  },
   { name: 'synthetic:moons', description: 'two interleaving half circles, 2 features, 2 classes (instant, for quick checks)' },
   { name: 'synthetic:spirals', description: 'three interleaved spiral arms, 2 features, 3 classes' },
   { name: 'synthetic:gaussians', description: 'three unit Gaussian blobs in 2 dimensions, means 3 apart' },
-  { name: 'synthetic:tiny', description: '8×8 grey images, 4 classes given by the position of a bright blob (a tiny CNN learns it in seconds)' },
+  {
+    name: 'synthetic:tiny',
+    description: '8×8 grey images, 4 classes given by the position of a bright blob (a tiny CNN learns it in seconds)',
+  },
 ]);
 
 export interface LoadDatasetOptions {
@@ -68,7 +83,9 @@ function requireDir(kind: string, dir: string): void {
 function loadDirectory(dir: string, opts: LoadDatasetOptions): Dataset {
   if (hasIdxFiles(dir)) {
     const name = folderName(dir);
-    return /fashion/i.test(name) ? loadFashionMnist(dir, { maxBytes: opts.maxBytes }) : loadIdxDataset(dir, name, { maxBytes: opts.maxBytes });
+    return /fashion/i.test(name)
+      ? loadFashionMnist(dir, { maxBytes: opts.maxBytes })
+      : loadIdxDataset(dir, name, { maxBytes: opts.maxBytes });
   }
   if (hasCifarBatches(dir)) return loadCifar10(dir);
   if (hasPngClassFolders(dir)) return loadPngFolder(dir, opts.png);
@@ -93,7 +110,14 @@ export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions =
     switch (kind) {
       case 'synthetic': {
         const gen = SYNTHETIC[rest];
-        if (!gen) throw new ConfigError('--data', `one of ${Object.keys(SYNTHETIC).map((k) => `synthetic:${k}`).join(', ')}`, spec);
+        if (!gen)
+          throw new ConfigError(
+            '--data',
+            `one of ${Object.keys(SYNTHETIC)
+              .map((k) => `synthetic:${k}`)
+              .join(', ')}`,
+            spec,
+          );
         return gen(opts);
       }
       case 'fashion-mnist':

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { ConfigError, DataFormatError } from '@advlab/core';
+import { ConfigError } from '@advlab/core';
 import { hasPngClassFolders, isTestIndex, loadPngFolder, readPngHeader } from './png-folder.ts';
 import { makeTempDir, pngBytes, throwsFormat } from './testing.ts';
 
@@ -20,7 +20,6 @@ function makeFolder(files: Record<string, Record<string, Buffer>>): string {
   }
   return dir;
 }
-
 
 const grey = (v: number) => pngBytes(3, 2, (x, y) => [v + x + 10 * y, v + x + 10 * y, v + x + 10 * y]);
 
@@ -53,7 +52,10 @@ test('grey folder: sorted classes, every 5th file to test, channels 1, values /2
   assert.deepEqual([...ds.train.labels], [0, 0, 0, 0, 1, 1, 1, 1]);
   assert.deepEqual([...ds.test.labels], [0, 1]);
   // test image 0 = apple/img4.png: value 4 + x + 10y
-  assert.deepEqual([...ds.test.images.subarray(0, 6)], [4, 5, 6, 14, 15, 16].map((v) => Math.fround(v / 255)));
+  assert.deepEqual(
+    [...ds.test.images.subarray(0, 6)],
+    [4, 5, 6, 14, 15, 16].map((v) => Math.fround(v / 255)),
+  );
   // train image 4 = zebra/img0.png
   assert.equal(ds.train.images[4 * 6], Math.fround(100 / 255));
 });
@@ -65,7 +67,10 @@ test('RGB folder: channels 3, alpha dropped', () => {
   assert.equal(ds.train.channels, 3);
   assert.equal(ds.test.n, 0);
   assert.equal(ds.train.n, 3);
-  assert.deepEqual([...ds.train.images.subarray(0, 6)], [10, 0, 7, 10, 100, 7].map((v) => Math.fround(v / 255)));
+  assert.deepEqual(
+    [...ds.train.images.subarray(0, 6)],
+    [10, 0, 7, 10, 100, 7].map((v) => Math.fround(v / 255)),
+  );
 });
 
 test('isTestIndex spreads the fraction evenly and deterministically', () => {

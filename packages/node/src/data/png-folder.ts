@@ -109,7 +109,9 @@ export function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Dataset
   classNames.forEach((c, label) => {
     const pngs = listPngs(join(dir, c));
     if (pngs.length === 0) throw new DataFormatError(join(dir, c), 'at least one .png file in each class folder', 'none');
-    pngs.forEach((name, i) => files.push({ path: join(dir, c, name), label, test: isTestIndex(i, testFraction) }));
+    pngs.forEach((name, i) => {
+      files.push({ path: join(dir, c, name), label, test: isTestIndex(i, testFraction) });
+    });
   });
 
   let width = 0;
@@ -121,14 +123,22 @@ export function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Dataset
     const buf = readFileCapped(f.path, maxFileBytes);
     const h = readPngHeader(buf, f.path);
     if (h.width * h.height > maxPixels) {
-      throw new DataFormatError(f.path, `at most ${maxPixels} pixels per image (the size cap)`, `${h.width}×${h.height} = ${h.width * h.height} pixels`);
+      throw new DataFormatError(
+        f.path,
+        `at most ${maxPixels} pixels per image (the size cap)`,
+        `${h.width}×${h.height} = ${h.width * h.height} pixels`,
+      );
     }
     if (!first) {
       first = f.path;
       width = h.width;
       height = h.height;
       if (files.length * width * height > maxTotalPixels) {
-        throw new DataFormatError(dir, `at most ${maxTotalPixels} pixels in all (the total size cap)`, `${files.length} images of ${width}×${height}`);
+        throw new DataFormatError(
+          dir,
+          `at most ${maxTotalPixels} pixels in all (the total size cap)`,
+          `${files.length} images of ${width}×${height}`,
+        );
       }
     } else if (h.width !== width || h.height !== height) {
       throw new DataFormatError(f.path, `${width}×${height} like ${basename(first)}`, `${h.width}×${h.height}`);

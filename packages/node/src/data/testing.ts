@@ -21,7 +21,9 @@ export function idxBytes(dtype: keyof typeof CODES, dims: number[], values: Arra
   const header = Buffer.alloc(4 + 4 * dims.length);
   header[2] = CODES[dtype];
   header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d >>> 0, 4 + 4 * i));
+  dims.forEach((d, i) => {
+    header.writeUInt32BE(d >>> 0, 4 + 4 * i);
+  });
   const body = Buffer.alloc(values.length * SIZES[dtype]);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -51,7 +53,8 @@ export function writeIdxDataset(dir: string, f: IdxFixture = {}): void {
   const { nTrain = 3, nTest = 2, height = 2, width = 2, numClasses = 3, gzip = false } = f;
   mkdirSync(dir, { recursive: true });
   const put = (name: string, buf: Buffer) => writeFileSync(join(dir, gzip ? `${name}.gz` : name), gzip ? gzipSync(buf) : buf);
-  const images = (n: number) => Array.from({ length: n * height * width }, (_, k) => (Math.floor(k / (height * width)) * 7 + (k % (height * width)) * 3) % 256);
+  const images = (n: number) =>
+    Array.from({ length: n * height * width }, (_, k) => (Math.floor(k / (height * width)) * 7 + (k % (height * width)) * 3) % 256);
   const labels = (n: number) => Array.from({ length: n }, (_, i) => i % numClasses);
   put('train-images-idx3-ubyte', idxBytes('u8', [nTrain, height, width], images(nTrain)));
   put('train-labels-idx1-ubyte', idxBytes('u8', [f.trainLabelCount ?? nTrain], labels(f.trainLabelCount ?? nTrain)));

@@ -108,7 +108,9 @@ test('saving over an existing model replaces it', async () => {
   assert.equal(meta?.dataset, 'b');
   const x = tf.ones([1, 4, 4, 1]);
   assert.equal(maxAbsDiff(b.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor), 0);
-  [a, b, model].forEach((m) => m.dispose());
+  [a, b, model].forEach((m) => {
+    m.dispose();
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -277,9 +279,7 @@ test('loads a Keras-converter style model.json (model_config, group shards, gene
       model_config: json.modelTopology,
       training_config: { loss: 'categorical_crossentropy' },
     },
-    weightsManifest: [
-      { paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: json.weightsManifest[0].weights },
-    ],
+    weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: json.weightsManifest[0].weights }],
   };
   writeJson(dir, keras);
   const { model, meta } = await loadModel(dir);
@@ -326,5 +326,7 @@ test('isProbabilityModel: softmax endings yes, zoo models no', async () => {
   await saveModel(dense, dir);
   const { model } = await loadModel(dir);
   assert.equal(isProbabilityModel(model), true);
-  [dense, act, sm, fn, sigmoid, model].forEach((m) => m.dispose());
+  [dense, act, sm, fn, sigmoid, model].forEach((m) => {
+    m.dispose();
+  });
 });

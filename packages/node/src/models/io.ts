@@ -12,7 +12,7 @@ import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AdvlabError, ModelFormatError, ModelMissingError } from '@advlab/core';
+import { type AdvlabError, ModelFormatError, ModelMissingError } from '@advlab/core';
 import { writeFileAtomic } from '../fs.ts';
 
 import type { ModelMeta } from '@advlab/core';
@@ -98,8 +98,7 @@ function missing(file: string, hint = ''): AdvlabError {
 
 /** Validates the typed fields of the advlab metadata; unknown keys are kept as they are. */
 function checkMeta(meta: unknown, file: string): asserts meta is ModelMeta {
-  const bad = (key: string, expected: string, v: unknown) =>
-    new ModelFormatError(file, `advlab.${key} to be ${expected}`, describe(v));
+  const bad = (key: string, expected: string, v: unknown) => new ModelFormatError(file, `advlab.${key} to be ${expected}`, describe(v));
   if (!isObject(meta)) throw new ModelFormatError(file, 'advlab metadata to be an object', describe(meta));
   const m = meta;
   if (m.dataset !== undefined && typeof m.dataset !== 'string') throw bad('dataset', 'a string', m.dataset);
@@ -285,6 +284,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     weightData: data.buffer,
     format: 'layers-model',
   };
+  // biome-ignore lint/complexity/noBannedTypes: tf.io.ModelArtifacts declares userDefinedMetadata with {}
   if (isObject(json.userDefinedMetadata)) artifacts.userDefinedMetadata = json.userDefinedMetadata as { [key: string]: {} };
   let model: tfl.LayersModel;
   try {

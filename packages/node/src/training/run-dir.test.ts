@@ -38,5 +38,8 @@ test('a checkpoint write interrupted mid-way leaves the previous checkpoint in f
 
 test('a run directory refuses to be created twice', () => {
   created('twice');
-  assert.throws(() => created('twice'), (e: any) => e.code === 'E_CONFIG' && /already holds a run/.test(e.message));
+  assert.throws(
+    () => created('twice'),
+    (e: any) => e.code === 'E_CONFIG' && /already holds a run/.test(e.message),
+  );
 });

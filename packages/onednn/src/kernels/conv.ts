@@ -24,14 +24,30 @@ export function convParams(c: backend_util.Conv2DInfo): Int32Array | null {
   if (c.dataFormat !== 'channelsLast') return null;
   const dims = [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.outHeight, c.outWidth];
   if (dims.some((d) => !(d > 0))) return null;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
+  const pt = c.padInfo.top,
+    pl = c.padInfo.left;
   if (pt < 0 || pl < 0) return null;
   const pb = lastPad(c.inHeight, c.outHeight, c.strideHeight, c.effectiveFilterHeight, pt);
   const pr = lastPad(c.inWidth, c.outWidth, c.strideWidth, c.effectiveFilterWidth, pl);
   if (pb === null || pr === null) return null;
   return Int32Array.from([
-    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.filterHeight, c.filterWidth,
-    c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, pt, pl, pb, pr,
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    pt,
+    pl,
+    pb,
+    pr,
   ]);
 }
 
@@ -53,16 +69,7 @@ function convInfo(
   if (xShape.length !== 4 || filterShape.length !== 4) return null;
   if (dataFormat === 'NCHW') return null;
   if (filterShape[2] !== xShape[3]) return null; // (tf.js's ops reject this; the cpu kernel reports it)
-  return backend_util.computeConv2DInfo(
-    xShape as Shape4,
-    filterShape as Shape4,
-    strides,
-    dilations,
-    pad,
-    rounding,
-    false,
-    'channelsLast',
-  );
+  return backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, strides, dilations, pad, rounding, false, 'channelsLast');
 }
 
 interface ConvAttrs {
@@ -80,7 +87,8 @@ interface ConvAttrs {
 function forward({ inputs, backend, attrs }: KernelArgs, native: NativeAddon, fused: boolean): TensorInfo | null {
   const a = attrs as unknown as ConvAttrs;
   const { x, filter, bias, preluActivationWeights } = inputs;
-  const xv = float32Values(backend, x), wv = float32Values(backend, filter);
+  const xv = float32Values(backend, x),
+    wv = float32Values(backend, filter);
   if (!x || !filter || !xv || !wv) return null;
   const info = convInfo(x.shape, filter.shape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, a.dataFormat);
   const p = info && convParams(info);
@@ -95,9 +103,7 @@ function forward({ inputs, backend, attrs }: KernelArgs, native: NativeAddon, fu
   const isPrelu = activation === 'prelu';
   const code = isPrelu ? 0 : activationCode(activation);
   if (code === null || (isPrelu && !preluActivationWeights)) return null;
-  const y = nativeOutput(backend, info.outShape, (out) =>
-    native.conv2d(xv, wv, bv, out, p, code, a.leakyreluAlpha ?? 0.2),
-  );
+  const y = nativeOutput(backend, info.outShape, (out) => native.conv2d(xv, wv, bv, out, p, code, a.leakyreluAlpha ?? 0.2));
   return isPrelu ? applyPrelu(backend, y, preluActivationWeights!) : y;
 }
 
@@ -109,7 +115,8 @@ export const convKernels: readonly NativeKernel[] = [
     impl: ({ inputs, backend, attrs }, native) => {
       const a = attrs as unknown as ConvAttrs;
       const { dy, filter } = inputs;
-      const dyv = float32Values(backend, dy), wv = float32Values(backend, filter);
+      const dyv = float32Values(backend, dy),
+        wv = float32Values(backend, filter);
       if (!dy || !filter || !dyv || !wv || !a.inputShape) return null;
       const info = convInfo(a.inputShape, filter.shape, a.strides, 1, a.pad, a.dimRoundingMode, a.dataFormat);
       const p = info && convParams(info);
@@ -122,7 +129,8 @@ export const convKernels: readonly NativeKernel[] = [
     impl: ({ inputs, backend, attrs }, native) => {
       const a = attrs as unknown as ConvAttrs;
       const { x, dy } = inputs;
-      const xv = float32Values(backend, x), dyv = float32Values(backend, dy);
+      const xv = float32Values(backend, x),
+        dyv = float32Values(backend, dy);
       if (!x || !dy || !xv || !dyv || !a.filterShape) return null;
       const info = convInfo(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, a.dataFormat);
       const p = info && convParams(info);

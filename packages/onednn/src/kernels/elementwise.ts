@@ -62,15 +62,19 @@ export function broadcastPlan(aShape: number[], bShape: number[]): BroadcastPlan
     if (d === 1) continue;
     const ad = aShape[i - (r - aShape.length)] ?? 1;
     const bd = bShape[i - (r - bShape.length)] ?? 1;
-    const aFull = ad === d, bFull = bd === d;
+    const aFull = ad === d,
+      bFull = bd === d;
     const last = groups[groups.length - 1];
     if (last && last.aFull === aFull && last.bFull === bFull) last.size *= d;
     else groups.push({ size: d, aFull, bFull });
   }
   if (groups.length > 4) return null;
   while (groups.length < 4) groups.unshift({ size: 1, aFull: true, bFull: true });
-  const dims = new Int32Array(4), stridesA = new Int32Array(4), stridesB = new Int32Array(4);
-  let accA = 1, accB = 1;
+  const dims = new Int32Array(4),
+    stridesA = new Int32Array(4),
+    stridesB = new Int32Array(4);
+  let accA = 1,
+    accB = 1;
   for (let i = 3; i >= 0; i--) {
     const g = groups[i]!;
     dims[i] = g.size;
@@ -83,29 +87,32 @@ export function broadcastPlan(aShape: number[], bShape: number[]): BroadcastPlan
 }
 
 export const elementwiseKernels: readonly NativeKernel[] = [
-  ...UNARY.map(([name, op, params]): NativeKernel => ({
-    name,
-    impl: ({ inputs, backend, attrs }, native) => {
-      const { x } = inputs;
-      const xv = float32Values(backend, x);
-      if (!x || !xv || xv.length === 0) return null;
-      const [p0, p1] = params ? params(attrs as Record<string, unknown>) : [0, 0];
-      return nativeOutput(backend, x.shape, (out) => native.unary(op, xv, out, xv.length, p0, p1));
-    },
-  })),
-  ...BINARY.map(([name, op]): NativeKernel => ({
-    name,
-    impl: ({ inputs, backend }, native) => {
-      const { a, b } = inputs;
-      const av = float32Values(backend, a), bv = float32Values(backend, b);
-      if (!a || !b || !av || !bv || av.length === 0 || bv.length === 0) return null;
-      const plan = broadcastPlan(a.shape, b.shape);
-      if (!plan) return null;
-      return nativeOutput(backend, plan.outShape, (out) =>
-        native.binary(op, av, bv, out, plan.dims, plan.stridesA, plan.stridesB),
-      );
-    },
-  })),
+  ...UNARY.map(
+    ([name, op, params]): NativeKernel => ({
+      name,
+      impl: ({ inputs, backend, attrs }, native) => {
+        const { x } = inputs;
+        const xv = float32Values(backend, x);
+        if (!x || !xv || xv.length === 0) return null;
+        const [p0, p1] = params ? params(attrs as Record<string, unknown>) : [0, 0];
+        return nativeOutput(backend, x.shape, (out) => native.unary(op, xv, out, xv.length, p0, p1));
+      },
+    }),
+  ),
+  ...BINARY.map(
+    ([name, op]): NativeKernel => ({
+      name,
+      impl: ({ inputs, backend }, native) => {
+        const { a, b } = inputs;
+        const av = float32Values(backend, a),
+          bv = float32Values(backend, b);
+        if (!a || !b || !av || !bv || av.length === 0 || bv.length === 0) return null;
+        const plan = broadcastPlan(a.shape, b.shape);
+        if (!plan) return null;
+        return nativeOutput(backend, plan.outShape, (out) => native.binary(op, av, bv, out, plan.dims, plan.stridesA, plan.stridesB));
+      },
+    }),
+  ),
   {
     // with per-channel (or scalar) statistics, as batch-norm layers have; tf.js's cpu kernel cycles each
     // parameter over the flattened x, which is the same thing for these shapes
@@ -122,7 +129,10 @@ export const elementwiseKernels: readonly NativeKernel[] = [
         if (v.length === c) return v;
         return v.length === 1 ? new Float32Array(c).fill(v[0]!) : null;
       };
-      const m = perChannel(mean, 0), va = perChannel(variance, 1), o = perChannel(offset, 0), s = perChannel(scale, 1);
+      const m = perChannel(mean, 0),
+        va = perChannel(variance, 1),
+        o = perChannel(offset, 0),
+        s = perChannel(scale, 1);
       if (!mean || !variance || !m || !va || !o || !s) return null;
       const eps = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
       return nativeOutput(backend, x.shape, (out) => native.batchNorm(xv, m, va, o, s, out, xv.length / c, c, eps));
@@ -135,7 +145,7 @@ export const elementwiseKernels: readonly NativeKernel[] = [
     name: tf.ZerosLike,
     impl: ({ inputs, backend }) => {
       const { x } = inputs;
-      if (!x || x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return null;
+      if (x?.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return null;
       return nativeOutput(backend, x.shape, (out) => out.fill(0));
     },
   },

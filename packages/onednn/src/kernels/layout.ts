@@ -17,7 +17,9 @@ export interface PadPlan {
 /** Merge every unpadded dimension into the one before it. */
 export function padPlan(shape: number[], paddings: [number, number][]): PadPlan | null {
   if (shape.length === 0 || paddings.length !== shape.length) return null;
-  const inShape: number[] = [], before: number[] = [], outShape: number[] = [];
+  const inShape: number[] = [],
+    before: number[] = [],
+    outShape: number[] = [];
   shape.forEach((d, k) => {
     const [b, a] = paddings[k]!;
     if (k > 0 && b === 0 && a === 0) {
@@ -43,7 +45,9 @@ export interface SlicePlan {
 /** Merge every dimension taken whole into the one before it. */
 export function slicePlan(shape: number[], begin: number[], size: number[]): SlicePlan | null {
   if (shape.length === 0) return null;
-  const inShape: number[] = [], b: number[] = [], s: number[] = [];
+  const inShape: number[] = [],
+    b: number[] = [],
+    s: number[] = [];
   shape.forEach((d, k) => {
     if (k > 0 && begin[k] === 0 && size[k] === d) {
       const last = inShape.length - 1;
@@ -67,7 +71,8 @@ export interface TilePlan {
 /** Merge every dimension that is not repeated into the one before it. */
 export function tilePlan(shape: number[], reps: number[]): TilePlan | null {
   if (shape.length === 0 || reps.length !== shape.length || reps.some((r) => !(r >= 1))) return null;
-  const inShape: number[] = [], r: number[] = [];
+  const inShape: number[] = [],
+    r: number[] = [];
   shape.forEach((d, k) => {
     if (k > 0 && reps[k] === 1) inShape[inShape.length - 1]! *= d;
     else {
@@ -101,7 +106,14 @@ export const layoutKernels: readonly NativeKernel[] = [
       if (!x || !xv || !plan) return null;
       const outShape = x.shape.map((d, k) => paddings[k]![0] + d + paddings[k]![1]);
       return nativeOutput(backend, outShape, (out) =>
-        native.pad(xv, out, Int32Array.from(plan.inShape), Int32Array.from(plan.before), Int32Array.from(plan.outShape), constantValue ?? 0),
+        native.pad(
+          xv,
+          out,
+          Int32Array.from(plan.inShape),
+          Int32Array.from(plan.before),
+          Int32Array.from(plan.outShape),
+          constantValue ?? 0,
+        ),
       );
     },
   },
@@ -112,7 +124,7 @@ export const layoutKernels: readonly NativeKernel[] = [
       const xv = float32Values(backend, x);
       if (!x || !xv) return null;
       const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
-      const [$begin, $size] = slice_util.parseSliceParams(x as never, begin, size);
+      const [$begin, $size] = slice_util.parseSliceParams(x as never, begin, size) as [number[], number[]];
       slice_util.assertParamsValid(x as never, $begin, $size);
       const plan = slicePlan(x.shape, $begin, $size);
       if (!plan) return null;

@@ -19,16 +19,20 @@ interface MatMulAttrs {
 function matmul({ inputs, backend, attrs }: KernelArgs, native: NativeAddon, fused: boolean): TensorInfo | null {
   const { a, b, bias, preluActivationWeights } = inputs;
   const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as MatMulAttrs;
-  const av = float32Values(backend, a), bv = float32Values(backend, b);
+  const av = float32Values(backend, a),
+    bv = float32Values(backend, b);
   if (!a || !b || !av || !bv || a.shape.length < 2 || b.shape.length < 2) return null;
-  const ra = a.shape.length, rb = b.shape.length;
+  const ra = a.shape.length,
+    rb = b.shape.length;
   const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
   const kB = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
   const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   if (K !== kB || M === 0 || N === 0 || K === 0) return null; // the cpu kernel reports the mismatch
-  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
-  const batchA = util.sizeFromShape(outerA), batchB = util.sizeFromShape(outerB);
+  const outerA = a.shape.slice(0, -2),
+    outerB = b.shape.slice(0, -2);
+  const batchA = util.sizeFromShape(outerA),
+    batchB = util.sizeFromShape(outerB);
   let outer: number[];
   try {
     outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);

@@ -21,15 +21,28 @@ export function poolParams(xShape: number[], attrs: PoolAttrs): { p: Int32Array;
   const c = backend_util.computePool2DInfo(xShape as Shape4, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const dims = [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth];
   if (dims.some((d) => !(d > 0))) return null;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
+  const pt = c.padInfo.top,
+    pl = c.padInfo.left;
   // a window must overlap the input (oneDNN rejects padding as large as the window)
   if (pt < 0 || pl < 0 || pt >= c.filterHeight || pl >= c.filterWidth) return null;
   const pb = lastPad(c.inHeight, c.outHeight, c.strideHeight, c.filterHeight, pt);
   const pr = lastPad(c.inWidth, c.outWidth, c.strideWidth, c.filterWidth, pl);
   if (pb === null || pr === null || pb >= c.filterHeight || pr >= c.filterWidth) return null;
   const p = Int32Array.from([
-    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.filterHeight, c.filterWidth,
-    c.strideHeight, c.strideWidth, pt, pl, pb, pr,
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    pt,
+    pl,
+    pb,
+    pr,
   ]);
   return { p, info: c };
 }
@@ -51,7 +64,8 @@ export const poolKernels: readonly NativeKernel[] = [
     name: MaxPoolGrad,
     impl: ({ inputs, backend, attrs }, native) => {
       const { dy, input } = inputs;
-      const dyv = float32Values(backend, dy), xv = float32Values(backend, input);
+      const dyv = float32Values(backend, dy),
+        xv = float32Values(backend, input);
       const plan = input && xv && dyv && poolParams(input.shape, attrs as unknown as PoolAttrs);
       if (!dy || !xv || !dyv || !plan || !util.arraysEqual(dy.shape, plan.info.outShape)) return null;
       return nativeOutput(backend, input!.shape, (out) => native.maxPoolBackward(xv, dyv, out, plan.p));

@@ -19,7 +19,9 @@ export function reducePlan(shape: number[], axis: number | number[] | undefined,
   const axes = util.parseAxisParam(axis ?? (null as unknown as number[]), shape);
   const reduced = new Set(axes);
   // label each non-trivial dimension Reduced / Kept and check the labels read K* R* K*
-  let outer = 1, r = 1, inner = 1;
+  let outer = 1,
+    r = 1,
+    inner = 1;
   let phase = 0; // 0: leading kept, 1: reduced block, 2: trailing kept
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i]!;
@@ -47,9 +49,7 @@ function reduction(mean: boolean): NativeKernel['impl'] {
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const plan = reducePlan(x.shape, axis, keepDims);
     if (!plan) return null;
-    return nativeOutput(backend, plan.outShape, (out) =>
-      native.reduceSum(xv, out, plan.outer, plan.r, plan.inner, mean ? 1 / plan.r : 1),
-    );
+    return nativeOutput(backend, plan.outShape, (out) => native.reduceSum(xv, out, plan.outer, plan.r, plan.inner, mean ? 1 / plan.r : 1));
   };
 }
 
