@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createModel } from '../models/zoo.ts';
-import { trainAdversarial, type AdversarialTrainingConfig, type MetricsLine } from '../training/adversarial.ts';
+import { trainAdversarial, type MetricsLine } from '../training/adversarial.ts';
+import type { AdversarialTrainingConfig } from '../training/config.ts';
 import type { TrainingStore } from '../training/store.ts';
 import { blobs } from './fixtures.ts';
 

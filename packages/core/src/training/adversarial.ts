@@ -1,53 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '../util/tf-gradients.ts';
-import { ConfigError } from '../errors.ts';
 import type { ImageSet } from '../data/types.ts';
 import { batchTensors, chunks, range } from '../eval/batches.ts';
 import { classifierFromLayersModel } from '../models/classifier.ts';
 import type { ModelMeta } from '../models/meta.ts';
 import { runAttack } from '../attacks/run.ts';
 import { threatModel } from '../threat/threat.ts';
-import { CoMonitor, type CoThresholds, type CoRule } from '../diagnostics/co-monitor.ts';
+import { CoMonitor, type CoRule } from '../diagnostics/co-monitor.ts';
 import { fgsmPgdCosine, gradientAlignment } from '../diagnostics/alignment.ts';
 import { atChance } from '../diagnostics/chance.ts';
 import { Rng } from '../util/rng.ts';
 import { makeObjective, type Forward, type MethodName } from './objectives.ts';
-import { epsilonAt, learningRate, type LrSchedule } from './schedules.ts';
+import { epsilonAt, learningRate } from './schedules.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
 import type { TrainingStore } from './store.ts';
-
-export type CoPolicy = 'warn' | 'stop' | 'rollback';
-
-/** Everything that determines a run. Written to config.json; a resume must present the same. */
-export interface AdversarialTrainingConfig {
-  method: MethodName;
-  eps: number;
-  steps?: number;
-  alpha?: number;
-  lambda?: number;
-  beta?: number;
-  epochs: number;
-  batchSize: number;
-  optimizer: 'adam' | 'sgd';
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: LrSchedule;
-  epsRampEpochs: number;
-  seed: number;
-  /** First `limit` training examples (all when undefined). */
-  limit?: number;
-  /** Held-out set: the first `heldOut` test examples (≥ 512 recommended). */
-  heldOut: number;
-  /** Also measure every N batches (0: once per epoch). */
-  evalEvery: number;
-  /** Gradient alignment and the FGSM–PGD cosine on the first `alignExamples` of the held-out set. */
-  alignExamples: number;
-  pgdEvalSteps: number;
-  onCo: CoPolicy;
-  co: Partial<CoThresholds>;
-}
+import { type AdversarialTrainingConfig, validateTrainingConfig } from './config.ts';
 
 export interface MetricsLine {
   epoch: number;
@@ -88,17 +56,6 @@ interface LoopState {
   alpha?: number;
   rollbacks: number;
   seconds: number;
-}
-
-export function validateTrainingConfig(c: AdversarialTrainingConfig): void {
-  if (!(c.eps >= 0)) throw new ConfigError('--eps', 'a number ≥ 0', String(c.eps));
-  if (!Number.isInteger(c.epochs) || c.epochs < 1) throw new ConfigError('--epochs', 'an integer ≥ 1', String(c.epochs));
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new ConfigError('--batch-size', 'an integer ≥ 1', String(c.batchSize));
-  if (!Number.isInteger(c.heldOut) || c.heldOut < 1) throw new ConfigError('--held-out', 'an integer ≥ 1', String(c.heldOut));
-  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) throw new ConfigError('--eval-every', 'an integer ≥ 0', String(c.evalEvery));
-  if (!['warn', 'stop', 'rollback'].includes(c.onCo)) throw new ConfigError('--on-co', 'warn, stop or rollback', String(c.onCo));
-  if (!(c.weightDecay >= 0)) throw new ConfigError('--weight-decay', 'a number ≥ 0', String(c.weightDecay));
-  makeObjective(c, c.eps); // validates method-specific options
 }
 
 /** Held-out metrics of `model` at ε: clean, FGSM and PGD-K accuracy, alignment, FGSM–PGD cosine. */
