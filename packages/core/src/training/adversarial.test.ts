@@ -13,7 +13,7 @@ import {
 import { createModel } from '../models/zoo.ts';
 import { Rng } from '../util/rng.ts';
 import { gradAlignPenalty, makeObjective, METHODS, type Forward } from './objectives.ts';
-import { trainAdversarial } from './adversarial.ts';
+import { hooksReporter, type MetricsLine, trainAdversarial } from './adversarial.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
 import { MemoryTrainingStore } from './store.ts';
 
@@ -128,9 +128,9 @@ test('standard training through the same loop: loss falls, deterministic per see
   assert.deepEqual(a.w, b.w, 'same seed, same weights');
   assert.notDeepEqual(a.w, other.w);
   const run = new MemoryTrainingStore();
-  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, epochs: 0 }, run, {}), /--epochs/);
-  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, batchSize: 0 }, run, {}), /--batch-size/);
-  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, lr: -1 }, run, {}), /--lr/);
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, epochs: 0 }, run, {}), { message: /^epochs: / });
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, batchSize: 0 }, run, {}), { message: /^batchSize: / });
+  await assert.rejects(trainAdversarial(newModel(), train, heldOut, { ...c, lr: -1 }, run, {}), { message: /^lr: / });
 });
 
 test('a run that never leaves chance is marked at_chance on its end-of-epoch lines; a learning run is not', async () => {
@@ -154,4 +154,23 @@ test('a run that never leaves chance is marked at_chance on its end-of-epoch lin
   const a = await trainAdversarial(newModel(), train, heldOut, learning, alive, {});
   assert.ok(a.metrics.at(-1)!.clean_acc > 0.5, `the fixture learns: clean ${a.metrics.at(-1)!.clean_acc}`);
   assert.ok(a.metrics.every((l) => l.at_chance === undefined));
+});
+
+test('hooksReporter: steps reach onBatch with the run’s epoch count, held-out lines onMetrics, events onEvent', async () => {
+  const seen: unknown[] = [];
+  const hooks = {
+    prefix: 'h',
+    onBatch(p: unknown) {
+      seen.push([this.prefix, p]);
+    },
+    onMetrics: (m: { step: number }) => void seen.push(['metrics', m.step]),
+  };
+  const r = hooksReporter(hooks, 7);
+  await r.onStep!({ epoch: 2, step: 9, batch: 1, batches: 8, loss: 0.5, advAcc: 0.25, align: 0.9 });
+  await r.onHeldOut!({ step: 12 } as MetricsLine);
+  await r.onEvent!('no onEvent hook: ignored');
+  assert.deepEqual(seen, [
+    ['h', { epoch: 2, epochs: 7, batch: 1, batches: 8, loss: 0.5, advAcc: 0.25, align: 0.9 }],
+    ['metrics', 12],
+  ]);
 });
