@@ -39,12 +39,87 @@ export function checkThreatMatchesModel(model: Classifier, threat: ThreatModel):
 }
 
 /**
+ * A request from a computation written once as a generator and driven either synchronously
+ * (`runHostSteps`: `dataSync()`) or asynchronously (`runHostStepsAsync`: `await data()`, so a WebGL
+ * backend is not blocked): read tensors to the host, or let the event loop run (between batches).
+ */
+export type HostRequest = { readonly read: readonly tf.Tensor[] } | { readonly pause: true };
+
+/** A computation returning T whose host reads go through `yield* readHost(...)`. */
+export type HostSteps<T> = Generator<HostRequest, T, readonly tf.TypedArray[] | undefined>;
+
+/** The values of `tensors` (which the caller still owns), read by whichever runner drives the steps. */
+export function* readHost(...tensors: tf.Tensor[]): HostSteps<readonly tf.TypedArray[]> {
+  return (yield { read: tensors })!;
+}
+
+/** Between batches: the async runner yields to the event loop; the sync one carries on. */
+export function* pauseHost(): HostSteps<void> {
+  yield { pause: true };
+}
+
+/** What a runner got for a request: the values read (none for a pause), or the error the read threw. */
+type HostAnswer = { readonly values: readonly tf.TypedArray[] | undefined } | { readonly error: unknown };
+
+/** A failed read is thrown into the steps, so their `finally` blocks dispose what they hold. */
+function resume<T>(steps: HostSteps<T>, answer: HostAnswer): IteratorResult<HostRequest, T> {
+  return 'error' in answer ? steps.throw(answer.error) : steps.next(answer.values);
+}
+
+function answerSync(q: HostRequest): HostAnswer {
+  try {
+    return { values: 'read' in q ? q.read.map((t) => t.dataSync()) : undefined };
+  } catch (error) {
+    return { error };
+  }
+}
+
+async function answerAsync(q: HostRequest): Promise<HostAnswer> {
+  try {
+    return { values: 'read' in q ? await Promise.all(q.read.map((t) => t.data())) : await nextTask() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Runs `steps` to completion, reading tensors with `dataSync()`; pauses are no-ops. */
+export function runHostSteps<T>(steps: HostSteps<T>): T {
+  let r = steps.next();
+  while (!r.done) r = resume(steps, answerSync(r.value));
+  return r.value;
+}
+
+/** Runs `steps` to completion, reading tensors with `await data()` and yielding to the event loop on pauses. */
+export async function runHostStepsAsync<T>(steps: HostSteps<T>): Promise<T> {
+  let r = steps.next();
+  while (!r.done) r = resume(steps, await answerAsync(r.value));
+  return r.value;
+}
+
+/** A macrotask boundary (setTimeout, not requestAnimationFrame, which stalls in a hidden browser tab). */
+function nextTask(): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), 0));
+}
+
+/**
  * Refuses (ConfigError naming `bounds`) clean inputs outside the threat's box — typically images in
  * [0, 255] attacked with a [0, 1] threat, or the reverse — instead of letting the clip move them.
  */
 export function checkInputsInBounds(x: tf.Tensor4D, threat: ThreatModel): void {
+  runHostSteps(inputsInBoundsSteps(x, threat));
+}
+
+function* inputsInBoundsSteps(x: tf.Tensor4D, threat: ThreatModel): HostSteps<void> {
   const [lo, hi] = threat.bounds;
-  const [min, max] = tf.tidy(() => [tf.min(x).dataSync()[0]!, tf.max(x).dataSync()[0]!]);
+  const extremes = tf.tidy(() => [tf.min(x), tf.max(x)]);
+  let min: number;
+  let max: number;
+  try {
+    const [mins, maxs] = yield* readHost(...extremes);
+    [min, max] = [mins![0]!, maxs![0]!];
+  } finally {
+    tf.dispose(extremes);
+  }
   const slack = BALL_TOLERANCE * (hi - lo);
   if (!(min >= lo - slack && max <= hi + slack)) {
     throw new ConfigError(
@@ -59,33 +134,57 @@ export function checkInputsInBounds(x: tf.Tensor4D, threat: ThreatModel): void {
  * The one trust boundary: re-project the proposal onto ball ∩ box (the threat's `bounds`), reject
  * NaN/Inf, verify the constraints numerically and recompute success from the model.
  */
-export function finalizeAttack(
+export function finalizeAttack(...args: FinalizeArgs): AttackResult {
+  return runHostSteps(finalizeSteps(...args));
+}
+
+/** `finalizeAttack`'s arguments: `targets` for targeted attacks; `attackName` names the attack in errors. */
+export type FinalizeArgs = [
   model: Classifier,
   x: tf.Tensor4D,
   labels: tf.Tensor1D,
   proposal: tf.Tensor4D,
   threat: ThreatModel,
   targets?: tf.Tensor1D,
-  attackName = 'attack',
-): AttackResult {
+  attackName?: string,
+];
+
+/** `finalizeAttack` as host steps: the sync and async runners share it. */
+export function* finalizeSteps(
+  ...[model, x, labels, proposal, threat, targets, attackName = 'attack']: FinalizeArgs
+): HostSteps<AttackResult> {
   checkThreatMatchesModel(model, threat);
-  const finite = tf.tidy(() => tf.all(tf.isFinite(proposal)).dataSync()[0]);
+  const allFinite = tf.tidy(() => tf.all(tf.isFinite(proposal)));
+  let finite: number;
+  try {
+    finite = (yield* readHost(allFinite))[0]![0]!;
+  } finally {
+    allFinite.dispose();
+  }
   if (!finite) throw new AdvlabError('E_NAN', `${attackName}: proposed adversarial points contain NaN or Inf`);
   const xAdv = threat.project(proposal, x);
-  const { success, pred, confidence, distance, boxMin, boxMax } = tf.tidy(() => {
-    const logits = model.logits(xAdv);
-    const p = tf.argMax(logits, 1);
-    const s = targets ? tf.equal(p, tf.cast(targets, 'int32')) : tf.notEqual(p, tf.cast(labels, 'int32'));
-    const conf = tf.max(tf.softmax(logits), 1);
-    return {
-      success: new Uint8Array(s.dataSync()),
-      pred: new Int32Array(p.dataSync()),
-      confidence: new Float32Array(conf.dataSync()),
-      distance: new Float32Array(threat.distance(xAdv, x).dataSync()),
-      boxMin: tf.min(xAdv).dataSync()[0]!,
-      boxMax: tf.max(xAdv).dataSync()[0]!,
-    };
-  });
+  let outs: tf.Tensor[] = [];
+  let values: readonly tf.TypedArray[];
+  try {
+    outs = tf.tidy(() => {
+      const logits = model.logits(xAdv);
+      const p = tf.argMax(logits, 1);
+      const s = targets ? tf.equal(p, tf.cast(targets, 'int32')) : tf.notEqual(p, tf.cast(labels, 'int32'));
+      return [s, p, tf.max(tf.softmax(logits), 1), threat.distance(xAdv, x), tf.min(xAdv), tf.max(xAdv)];
+    });
+    values = yield* readHost(...outs);
+  } catch (e) {
+    xAdv.dispose();
+    throw e;
+  } finally {
+    tf.dispose(outs);
+  }
+  const [s, p, conf, dist, mins, maxs] = values;
+  const success = new Uint8Array(s!);
+  const pred = new Int32Array(p!);
+  const confidence = new Float32Array(conf!);
+  const distance = new Float32Array(dist!);
+  const [boxMin, boxMax] = [mins![0]!, maxs![0]!];
   const worst = distance.reduce((m, d) => Math.max(m, d), 0);
   const [lo, hi] = threat.bounds;
   if (worst > threat.eps * (1 + BALL_TOLERANCE) + BALL_TOLERANCE || boxMin < lo || boxMax > hi) {
@@ -98,29 +197,53 @@ export function finalizeAttack(
   return { xAdv, success, pred, confidence, distance };
 }
 
+/**
+ * Per-call options of `runAttack`: `config` overrides fields of the attack's defaults, `seed` (default 0) seeds
+ * random starts, `targets` (int32 [n]) are required by targeted attacks and stay owned by the caller.
+ */
 export interface RunAttackOptions<C extends object> {
   config?: Partial<C>;
   seed?: number;
   targets?: tf.Tensor1D;
 }
 
-/** Runs a registered attack (by name or definition) and passes its proposal through the trust boundary. */
-export function runAttack<C extends object>(
+/** `runAttack`'s arguments: the attack by name or definition, the model, clean inputs and labels, the threat. */
+export type RunAttackArgs<C extends object> = [
   attack: string | AttackDefinition<C>,
   model: Classifier,
   x: tf.Tensor4D,
   labels: tf.Tensor1D,
   threat: ThreatModel,
-  opts: RunAttackOptions<C> = {},
-): AttackResult {
+  opts?: RunAttackOptions<C>,
+];
+
+/** Runs a registered attack (by name or definition) and passes its proposal through the trust boundary. */
+export function runAttack<C extends object>(...args: RunAttackArgs<C>): AttackResult {
+  return runHostSteps(runAttackSteps(...args));
+}
+
+/**
+ * `runAttack` for backends whose reads are asynchronous (WebGL, WebGPU): the trust boundary's reads —
+ * the input box, the finiteness of the proposal, success, prediction, confidence, distance and the box
+ * of the result — use `await data()`. The attack's own iterations (`propose`) still run synchronously
+ * and may call `dataSync()`; same result as `runAttack` for the same arguments.
+ */
+export function runAttackAsync<C extends object>(...args: RunAttackArgs<C>): Promise<AttackResult> {
+  return runHostStepsAsync(runAttackSteps(...args));
+}
+
+/** `runAttack` as host steps, for computations (e.g. the evaluation) that run both ways. */
+export function* runAttackSteps<C extends object>(
+  ...[attack, model, x, labels, threat, opts = {}]: RunAttackArgs<C>
+): HostSteps<AttackResult> {
   const def = (typeof attack === 'string' ? getAttack(attack) : attack) as AttackDefinition<C>;
   checkThreatMatchesModel(model, threat);
-  checkInputsInBounds(x, threat);
+  yield* inputsInBoundsSteps(x, threat);
   const config = { ...def.defaults(threat), ...opts.config } as C;
   if (def.targeted && !opts.targets) throw new AdvlabError('E_ATTACK', `${def.name} is targeted: pass target labels`);
   const proposal = def.propose({ model, x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets });
   try {
-    return finalizeAttack(model, x, labels, proposal, threat, def.targeted ? opts.targets : undefined, def.name);
+    return yield* finalizeSteps(model, x, labels, proposal, threat, def.targeted ? opts.targets : undefined, def.name);
   } finally {
     proposal.dispose();
   }

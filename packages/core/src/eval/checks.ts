@@ -1,52 +1,100 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../models/classifier.ts';
+import type { Norm } from '../threat/norms.ts';
+import { threatModel } from '../threat/threat.ts';
 import { crossEntropy } from '../losses/losses.ts';
 import { inputGradient } from '../attacks/gradient.ts';
+import { readHost, runAttackSteps, type HostSteps } from '../attacks/run.ts';
+import { mean } from './metrics.ts';
+import type { AttackReport, EvaluationDetail, WorstCaseReport } from './evaluate.ts';
 
 /**
  * Sanity checks run with every evaluation (AutoAttack-style): each has a stable code documented in
  * docs/checks.md. A failed check does not stop the evaluation; it says the numbers may not be trusted.
+ * The checks are the entries of `SANITY_CHECKS`, run in that order over one `CheckContext`.
  */
-export type CheckCode =
-  | 'monotone-eps'
-  | 'pgd-le-fgsm'
-  | 'large-eps'
-  | 'zero-gradients'
-  | 'logits-not-probabilities'
-  | 'deterministic'
-  | 'in-ball-and-box';
 
-export interface CheckResult {
-  code: CheckCode;
+/** How many clean-correct examples (the first ones) the checks that run the model look at. */
+export const PROBE_SIZE = 100;
+
+/** Everything a check may look at: one evaluation, after its attacks ran. */
+export interface CheckContext {
+  readonly model: Classifier;
+  readonly norm: Norm;
+  /** The ε list of the evaluation, in the order given. */
+  readonly eps: readonly number[];
+  /** The input box the attacks clipped to: the model's bounds ([0, 1] by default). */
+  readonly bounds: readonly [number, number];
+  readonly seed: number;
+  /** One report per attack and ε, in the order run. */
+  readonly attacks: readonly AttackReport[];
+  /** One worst case per ε. */
+  readonly worstCases: readonly WorstCaseReport[];
+  /** Per-example flags: clean-correct, robust per `${attack}@${eps}`, worst case per ε. */
+  readonly detail: EvaluationDetail;
+  /** The first `PROBE_SIZE` clean-correct examples (owned by the evaluation); undefined when there is none. */
+  readonly probe: { readonly x: tf.Tensor4D; readonly y: tf.Tensor1D } | undefined;
+  /** The largest ‖δ‖/ε over every adversarial point, re-measured in plain JavaScript (Infinity for a point outside the box). */
+  readonly maxBallRatio: number;
+  /** How many adversarial points were made (0 when no attack ran on any example). */
+  readonly adversarialPoints: number;
+}
+
+/** A check's verdict; the evaluation adds the check's code. */
+export interface CheckOutcome {
   passed: boolean;
   /** True when the check could not apply (e.g. a single ε); `passed` is then true. */
   skipped: boolean;
   detail: string;
 }
 
-export const CHECK_DOCS: Record<CheckCode, string> = {
-  'monotone-eps': 'robust accuracy does not increase with ε (a larger ball contains the smaller one)',
-  'pgd-le-fgsm': 'no example survives PGD but falls to FGSM (a multi-step attack should dominate one step)',
-  'large-eps': 'at a very large ε (the whole box) PGD brings accuracy to about 0',
-  'zero-gradients': 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
-  'logits-not-probabilities': 'the model outputs logits, not probabilities (CE on probabilities masks gradients)',
-  deterministic: 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
-  'in-ball-and-box': "every adversarial point lies inside the ε-ball and the input box (the model's bounds, [0,1] by default)",
-};
-
-export function check(code: CheckCode, passed: boolean, detail: string, skipped = false): CheckResult {
-  return { code, passed, skipped, detail };
+/** One entry of SANITY_CHECKS: a stable code, a one-line description and the function that judges an evaluation. */
+export interface SanityCheck<Code extends string = CheckCode> {
+  /** Stable: scripts branch on it; documented in docs/checks.md. */
+  readonly code: Code;
+  /** What passing means, in one line (printed by `advlab list`, the table and the HTML report). */
+  readonly description: string;
+  /**
+   * The verdict. A check that reads tensors is written as host steps (a generator function whose reads
+   * are `yield* readHost(t)`), so `evaluateRobustnessAsync` reads them with `await data()`.
+   */
+  run(context: CheckContext): CheckOutcome | HostSteps<CheckOutcome>;
 }
 
-export function skipped(code: CheckCode, why: string): CheckResult {
-  return check(code, true, `skipped: ${why}`, true);
+/** A verdict of a check that did apply: `passed`, with `detail` saying what was measured. */
+export function checkOutcome(passed: boolean, detail: string): CheckOutcome {
+  return { passed, skipped: false, detail };
 }
 
-/** Robust accuracy (per attack) must not rise with ε. */
-export function checkMonotoneEps(series: { name: string; eps: number; acc: number }[]): CheckResult {
+/** The verdict of a check that could not apply; it counts as passed and its detail reads `skipped: ${why}`. */
+export function skipCheck(why: string): CheckOutcome {
+  return { passed: true, skipped: true, detail: `skipped: ${why}` };
+}
+
+const NO_PROBE = 'no correctly classified example';
+
+/** Runs `steps` on the probe, or skips when no example is correctly classified. */
+function onProbe(
+  context: CheckContext,
+  steps: (probe: NonNullable<CheckContext['probe']>) => HostSteps<CheckOutcome>,
+): CheckOutcome | HostSteps<CheckOutcome> {
+  return context.probe ? steps(context.probe) : skipCheck(NO_PROBE);
+}
+
+/** Reads the single value of each of `scalars` (kept tensors), then disposes them. */
+function* readScalars(...scalars: tf.Tensor[]): HostSteps<number[]> {
+  try {
+    return (yield* readHost(...scalars)).map((v) => v[0]!);
+  } finally {
+    tf.dispose(scalars);
+  }
+}
+
+/** Robust accuracy (per attack and for the worst case) must not rise with ε. */
+function monotoneEps(series: { name: string; eps: number; acc: number }[]): CheckOutcome {
   const byName = new Map<string, { eps: number; acc: number }[]>();
   for (const s of series) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
-  if (![...byName.values()].some((v) => v.length > 1)) return skipped('monotone-eps', 'a single ε');
+  if (![...byName.values()].some((v) => v.length > 1)) return skipCheck('a single ε');
   const bad: string[] = [];
   for (const [name, pts] of byName) {
     const sorted = [...pts].sort((a, b) => a.eps - b.eps);
@@ -55,61 +103,142 @@ export function checkMonotoneEps(series: { name: string; eps: number; acc: numbe
         bad.push(`${name}: ${sorted[i - 1]!.acc} at ε=${sorted[i - 1]!.eps} < ${sorted[i]!.acc} at ε=${sorted[i]!.eps}`);
     }
   }
-  return check('monotone-eps', bad.length === 0, bad.length ? bad.join('; ') : 'robust accuracy non-increasing in ε for every attack');
+  return checkOutcome(bad.length === 0, bad.length ? bad.join('; ') : 'robust accuracy non-increasing in ε for every attack');
 }
 
-/** Count examples fooled by FGSM but not by PGD at the same ε. */
-export function checkPgdLeFgsm(fgsmRobust: Uint8Array | undefined, pgdRobust: Uint8Array | undefined, eps: number): CheckResult {
-  if (!fgsmRobust || !pgdRobust) return skipped('pgd-le-fgsm', 'needs both fgsm and pgd at the same ε');
+/** Counts examples fooled by FGSM but not by PGD at the first ε. */
+function pgdLeFgsm({ detail, eps }: CheckContext): CheckOutcome {
+  const e0 = eps[0]!;
+  const fgsm = detail.robust.get(`fgsm@${e0}`);
+  const pgd = detail.robust.get(`pgd@${e0}`);
+  if (!fgsm || !pgd) return skipCheck('needs both fgsm and pgd at the same ε');
   let count = 0;
-  for (let i = 0; i < fgsmRobust.length; i++) if (!fgsmRobust[i] && pgdRobust[i]) count++;
-  return check('pgd-le-fgsm', count === 0, `${count} of ${fgsmRobust.length} examples fooled by FGSM but not by PGD at ε=${eps}`);
+  for (let i = 0; i < fgsm.length; i++) if (!fgsm[i] && pgd[i]) count++;
+  return checkOutcome(count === 0, `${count} of ${fgsm.length} examples fooled by FGSM but not by PGD at ε=${e0}`);
 }
 
-export function checkZeroGradients(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D): CheckResult {
-  const zero = tf.tidy(() => {
-    const g = inputGradient(model, crossEntropy, x, y);
-    return tf.sum(tf.cast(tf.equal(tf.max(tf.abs(g), [1, 2, 3]), 0), 'int32')).dataSync()[0]!;
-  });
-  return check('zero-gradients', zero === 0, `${zero} of ${x.shape[0]} examples have an all-zero input gradient`);
+function* zeroGradients(model: Classifier, { x, y }: { x: tf.Tensor4D; y: tf.Tensor1D }): HostSteps<CheckOutcome> {
+  const [zero] = yield* readScalars(
+    tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.max(tf.abs(inputGradient(model, crossEntropy, x, y)), [1, 2, 3]), 0), 'int32'))),
+  );
+  return checkOutcome(zero === 0, `${zero} of ${x.shape[0]} examples have an all-zero input gradient`);
 }
 
 /** Flags probability outputs: declared by the model wrapper, or rows that are non-negative and sum to 1. */
-export function checkLogits(model: Classifier & { outputsProbabilities?: boolean }, x: tf.Tensor4D): CheckResult {
+function* logitsNotProbabilities(model: Classifier & { outputsProbabilities?: boolean }, x: tf.Tensor4D): HostSteps<CheckOutcome> {
   if (model.outputsProbabilities) {
-    return check('logits-not-probabilities', false, 'the model ends in a softmax; attacks use log-probabilities as logits');
+    return checkOutcome(false, 'the model ends in a softmax; attacks use log-probabilities as logits');
   }
-  const looksLikeProbs = tf.tidy(() => {
-    const z = model.logits(x);
-    const nonneg = tf.min(z).dataSync()[0]! >= 0;
-    const sumsToOne = tf.max(tf.abs(tf.sub(tf.sum(z, 1), 1))).dataSync()[0]! < 1e-4;
-    return nonneg && sumsToOne;
-  });
-  return check(
-    'logits-not-probabilities',
+  const [min, offOne] = yield* readScalars(
+    ...tf.tidy(() => {
+      const z = model.logits(x);
+      return [tf.min(z), tf.max(tf.abs(tf.sub(tf.sum(z, 1), 1)))];
+    }),
+  );
+  const looksLikeProbs = min! >= 0 && offOne! < 1e-4;
+  return checkOutcome(
     !looksLikeProbs,
     looksLikeProbs ? 'outputs are non-negative and each row sums to 1: they look like probabilities' : 'outputs are logits',
   );
 }
 
-export function checkDeterministic(model: Classifier, x: tf.Tensor4D): CheckResult {
-  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.logits(x), model.logits(x)))).dataSync()[0]!);
-  return check('deterministic', diff === 0, `max |logits₁ − logits₂| over two passes = ${diff}`);
+function* deterministic(model: Classifier, x: tf.Tensor4D): HostSteps<CheckOutcome> {
+  const [diff] = yield* readScalars(tf.tidy(() => tf.max(tf.abs(tf.sub(model.logits(x), model.logits(x))))));
+  return checkOutcome(diff === 0, `max |logits₁ − logits₂| over two passes = ${diff}`);
 }
 
-export function checkLargeEps(accuracy: number, eps: number, n: number): CheckResult {
-  return check(
-    'large-eps',
+/** PGD-20 at an ε whose ball contains the whole box: any image is reachable, so accuracy should collapse. */
+function* largeEps(context: CheckContext, { x, y }: { x: tf.Tensor4D; y: tf.Tensor1D }): HostSteps<CheckOutcome> {
+  const { bounds, norm } = context;
+  const d = x.shape[1] * x.shape[2] * x.shape[3];
+  const span = bounds[1] - bounds[0];
+  const eps = span * (norm === 'linf' ? 1 : norm === 'l2' ? Math.sqrt(d) : d);
+  const big = threatModel(norm, eps, { bounds });
+  const r = yield* runAttackSteps('pgd', context.model, x, y, big, { config: { steps: 20, alpha: eps / 4 }, seed: context.seed });
+  r.xAdv.dispose();
+  const accuracy = mean(r.success.map((s) => 1 - s));
+  return checkOutcome(
     accuracy <= 0.05,
-    `PGD at ε=${eps} leaves ${(accuracy * 100).toFixed(1)}% of ${n} examples robust (expected ≤ 5%)`,
+    `PGD at ε=${eps} leaves ${(accuracy * 100).toFixed(1)}% of ${x.shape[0]} examples robust (expected ≤ 5%)`,
   );
 }
 
-/** `bounds` is the box the points were clipped to (the threat's and the model's input domain). */
-export function checkInBallAndBox(maxRatio: number, count: number, bounds: readonly [number, number] = [0, 1]): CheckResult {
-  return check(
-    'in-ball-and-box',
-    maxRatio <= 1 + 1e-5,
-    `${count} adversarial points; max ‖δ‖/ε = ${maxRatio.toFixed(6)}; all inside [${bounds[0]}, ${bounds[1]}]`,
+function inBallAndBox({ adversarialPoints, maxBallRatio, bounds }: CheckContext): CheckOutcome {
+  if (adversarialPoints === 0) return skipCheck('no adversarial point');
+  return checkOutcome(
+    maxBallRatio <= 1 + 1e-5,
+    `${adversarialPoints} adversarial points; max ‖δ‖/ε = ${maxBallRatio.toFixed(6)}; all inside [${bounds[0]}, ${bounds[1]}]`,
   );
+}
+
+const REGISTRY = [
+  {
+    code: 'monotone-eps',
+    description: 'robust accuracy does not increase with ε (a larger ball contains the smaller one)',
+    run: (c) =>
+      monotoneEps([
+        ...c.attacks.map((a) => ({ name: a.name, eps: a.eps, acc: a.robust_accuracy })),
+        ...c.worstCases.map((w) => ({ name: 'worst-case', eps: w.eps, acc: w.robust_accuracy })),
+      ]),
+  },
+  {
+    code: 'pgd-le-fgsm',
+    description: 'no example survives PGD but falls to FGSM (a multi-step attack should dominate one step)',
+    run: pgdLeFgsm,
+  },
+  {
+    code: 'zero-gradients',
+    description: 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
+    run: (c) => onProbe(c, (p) => zeroGradients(c.model, p)),
+  },
+  {
+    code: 'logits-not-probabilities',
+    description: 'the model outputs logits, not probabilities (CE on probabilities masks gradients)',
+    run: (c) => onProbe(c, (p) => logitsNotProbabilities(c.model, p.x)),
+  },
+  {
+    code: 'deterministic',
+    description: 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
+    run: (c) => onProbe(c, (p) => deterministic(c.model, p.x)),
+  },
+  {
+    code: 'large-eps',
+    description: 'at a very large ε (the whole box) PGD brings accuracy to about 0',
+    run: (c) => onProbe(c, (p) => largeEps(c, p)),
+  },
+  {
+    code: 'in-ball-and-box',
+    description: "every adversarial point lies inside the ε-ball and the input box (the model's bounds, [0,1] by default)",
+    run: inBallAndBox,
+  },
+] as const satisfies readonly SanityCheck<string>[];
+
+/** The code of a built-in sanity check, e.g. 'monotone-eps'; documented in docs/checks.md. */
+export type CheckCode = (typeof REGISTRY)[number]['code'];
+
+/** The sanity checks, in the order they run and appear in a report. Adding a check is adding an entry. */
+export const SANITY_CHECKS: readonly SanityCheck[] = REGISTRY;
+
+/** code → description, in registry order (what `advlab list` prints). */
+export const CHECK_DOCS: Readonly<Record<CheckCode, string>> = Object.freeze(
+  Object.fromEntries(SANITY_CHECKS.map((c) => [c.code, c.description])) as Record<CheckCode, string>,
+);
+
+export interface CheckResult extends CheckOutcome {
+  code: CheckCode;
+}
+
+function isSteps(v: CheckOutcome | HostSteps<CheckOutcome>): v is HostSteps<CheckOutcome> {
+  return typeof (v as HostSteps<CheckOutcome>).next === 'function';
+}
+
+/** Runs `checks` in order over `context`, as host steps (drive with `runHostSteps` or `runHostStepsAsync`). */
+export function* sanityCheckSteps(context: CheckContext, checks: readonly SanityCheck[] = SANITY_CHECKS): HostSteps<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const c of checks) {
+    const run = c.run(context);
+    const { passed, skipped, detail } = isSteps(run) ? yield* run : run;
+    results.push({ code: c.code, passed, skipped, detail });
+  }
+  return results;
 }

@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cpu, trainedMlp } from '../testing/fixtures.ts';
-import { evaluateRobustness } from './evaluate.ts';
+import { readFileSync } from 'node:fs';
+import { evaluateRobustness, evaluateRobustnessAsync, predictLabels, type EvaluationReport } from './evaluate.ts';
 import type { Classifier } from '../models/classifier.ts';
-import { CHECK_DOCS } from './checks.ts';
+import { CHECK_DOCS, SANITY_CHECKS, sanityCheckSteps, skipCheck, checkOutcome, type CheckContext, type SanityCheck } from './checks.ts';
+import { readHost, runHostSteps, runHostStepsAsync } from '../attacks/run.ts';
 
 await cpu();
 const { classifier, test: data } = trainedMlp(11, 8, 4);
@@ -85,15 +87,15 @@ test('sanity checks fail where they should: probabilities, randomness, zero grad
 test('bad options are typed errors naming the flag', () => {
   assert.throws(
     () => evaluateRobustness(classifier, data, { ...opts, n: 0 }),
-    (e: any) => e.code === 'E_CONFIG' && /--n/.test(e.message),
+    (e: any) => e.code === 'E_CONFIG' && /^n: /.test(e.message),
   );
   assert.throws(
     () => evaluateRobustness(classifier, data, { ...opts, n: 1e6 }),
-    (e: any) => /--n/.test(e.message),
+    (e: any) => /^n: /.test(e.message),
   );
   assert.throws(
     () => evaluateRobustness(classifier, data, { ...opts, eps: [-1] }),
-    (e: any) => /--eps/.test(e.message),
+    (e: any) => /^eps: /.test(e.message),
   );
   assert.throws(
     () => evaluateRobustness(classifier, data, { ...opts, attacks: ['fgsn'] }),
@@ -137,4 +139,169 @@ test("a model in its own pixel space (inputs 0–255, ε × 255) gets the [0,1] 
     b.checks.some((c) => c.code === 'large-eps' && !c.skipped),
     'the large-ε check ran, over the 0–255 box',
   );
+});
+
+/** A report without its wall times, which are the only thing allowed to differ between runs. */
+const timeless = (r: EvaluationReport) => ({ ...r, seconds: 0, attacks: r.attacks.map((a) => ({ ...a, seconds: 0 })) });
+
+/** Runs `fn`, counting calls of Tensor.prototype.dataSync meanwhile. */
+async function countDataSync<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number }> {
+  const proto = tf.Tensor.prototype as { dataSync: (...a: unknown[]) => unknown };
+  const dataSync = proto.dataSync;
+  let calls = 0;
+  proto.dataSync = function (this: tf.Tensor, ...a: unknown[]) {
+    calls++;
+    return dataSync.apply(this, a);
+  };
+  try {
+    return { value: await fn(), calls };
+  } finally {
+    proto.dataSync = dataSync;
+  }
+}
+
+const asTensors = () => ({
+  x: tf.tensor4d(data.images, [data.n, data.height, data.width, data.channels]),
+  y: tf.tensor1d(data.labels, 'int32'),
+});
+
+test('sanity checks are a registry: unique codes, CHECK_DOCS from it, reports in its order, documented', () => {
+  const codes = SANITY_CHECKS.map((c) => c.code);
+  assert.equal(new Set(codes).size, codes.length);
+  assert.deepEqual(codes, [
+    'monotone-eps',
+    'pgd-le-fgsm',
+    'zero-gradients',
+    'logits-not-probabilities',
+    'deterministic',
+    'large-eps',
+    'in-ball-and-box',
+  ]);
+  assert.deepEqual(Object.keys(CHECK_DOCS), codes);
+  for (const c of SANITY_CHECKS) assert.equal(CHECK_DOCS[c.code], c.description);
+  const { report } = evaluateRobustness(classifier, data, { ...opts, eps: [0.05], n: 64 });
+  assert.deepEqual(
+    report.checks.map((c) => c.code),
+    codes,
+  );
+  for (const c of report.checks) assert.deepEqual(Object.keys(c), ['code', 'passed', 'skipped', 'detail']);
+  const doc = readFileSync(new URL('../../../../docs/checks.md', import.meta.url), 'utf8');
+  for (const code of codes) assert.ok(doc.includes(`| \`${code}\` |`), `docs/checks.md documents ${code}`);
+});
+
+test('sanityCheckSteps runs any list of checks over a context, sync or async, and names results by the entry', async () => {
+  const context: CheckContext = {
+    model: classifier,
+    norm: 'linf',
+    eps: [0.1],
+    bounds: [0, 1],
+    seed: 0,
+    attacks: [],
+    worstCases: [],
+    detail: { correct: new Uint8Array(0), robust: new Map(), worst: new Map() },
+    probe: undefined,
+    maxBallRatio: 0,
+    adversarialPoints: 0,
+  };
+  const two = tf.tensor1d([2]);
+  // A check that reads a tensor is written once as host steps.
+  const custom = {
+    code: 'in-ball-and-box',
+    description: 'test',
+    *run() {
+      const [v] = yield* readHost(two);
+      return checkOutcome(v![0] === 2, `read ${v![0]}`);
+    },
+  } satisfies SanityCheck;
+  const plain = { code: 'deterministic', description: 'test', run: () => skipCheck('why not') } satisfies SanityCheck;
+  const expected = [
+    { code: 'in-ball-and-box', passed: true, skipped: false, detail: 'read 2' },
+    { code: 'deterministic', passed: true, skipped: true, detail: 'skipped: why not' },
+  ];
+  assert.deepEqual(runHostSteps(sanityCheckSteps(context, [custom, plain])), expected);
+  assert.deepEqual(await runHostStepsAsync(sanityCheckSteps(context, [custom, plain])), expected);
+  // The default registry on an evaluation with no attack and no probe: the probe checks skip.
+  const results = runHostSteps(sanityCheckSteps(context));
+  assert.deepEqual(
+    results.filter((r) => r.skipped).map((r) => r.code),
+    ['monotone-eps', 'pgd-le-fgsm', 'zero-gradients', 'logits-not-probabilities', 'deterministic', 'large-eps', 'in-ball-and-box'],
+  );
+  assert.ok(results.find((r) => r.code === 'large-eps')!.detail.includes('no correctly classified example'));
+  two.dispose();
+});
+
+test('evaluateRobustness on tensors {x, y} gives the ImageSet numbers and leaves the tensors to the caller', () => {
+  const fromSet = evaluateRobustness(classifier, data, opts, 'blobs');
+  const { x, y } = asTensors();
+  const before = tf.memory().numTensors;
+  const fromTensors = evaluateRobustness(classifier, { x, y }, opts, 'blobs');
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaked, none of the caller disposed');
+  assert.ok(!x.isDisposed && !y.isDisposed);
+  assert.deepEqual(timeless(fromTensors.report), timeless(fromSet.report));
+  assert.deepEqual(fromTensors.detail, fromSet.detail);
+  // Float labels and an n below the tensors' count work too.
+  const yf = tf.cast(y, 'float32') as tf.Tensor1D;
+  const small = { ...opts, eps: [0.05], n: 50 };
+  assert.deepEqual(
+    timeless(evaluateRobustness(classifier, { x, y: yf }, small).report),
+    timeless(evaluateRobustness(classifier, data, small).report),
+  );
+  assert.deepEqual(predictLabels(classifier, { x, y }, [5, 0, 399], 2), predictLabels(classifier, data, [5, 0, 399], 2));
+  tf.dispose([x, y, yf]);
+});
+
+test('tensors of mismatched shapes are a ShapeError; n beyond them a ConfigError', () => {
+  const x = tf.zeros([10, 1, 1, 8]) as tf.Tensor4D;
+  const y = tf.zeros([9], 'int32') as tf.Tensor1D;
+  assert.throws(
+    () => evaluateRobustness(classifier, { x, y }, opts),
+    (e: any) => e.code === 'E_SHAPE' && /x \[10,1,1,8\] and y \[9\]/.test(e.message),
+  );
+  const y10 = tf.zeros([10], 'int32') as tf.Tensor1D;
+  assert.throws(
+    () => evaluateRobustness(classifier, { x, y: y10 }, { ...opts, n: 11 }),
+    (e: any) => e.code === 'E_CONFIG' && /at most the 10/.test(e.message),
+  );
+  tf.dispose([x, y, y10]);
+});
+
+test('evaluateRobustnessAsync: the same report and detail as the sync one, reading with data() and yielding between batches', async () => {
+  const small = { ...opts, eps: [0.02, 0.05], n: 150 };
+  const sync = evaluateRobustness(classifier, data, small, 'blobs');
+  const before = tf.memory().numTensors;
+  // fgsm and pgd (cross-entropy) never call dataSync themselves: every read of this evaluation is the
+  // runner's. Count dataSync calls (the sync evaluation makes some) and event-loop turns.
+  const fast = { ...small, attacks: ['fgsm', 'pgd'], worstCase: false };
+  const syncNoWorst = await countDataSync(async () => evaluateRobustness(classifier, data, fast, 'blobs'));
+  assert.ok(syncNoWorst.calls > 0, 'the spy sees the sync reads');
+  let ticks = 0;
+  let ticksSeen = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const { value: result, calls: syncReads } = await countDataSync(() =>
+    evaluateRobustnessAsync(classifier, data, { ...fast, onProgress: () => (ticksSeen = ticks) }, 'blobs').finally(() =>
+      clearInterval(timer),
+    ),
+  );
+  assert.equal(syncReads, 0, 'no dataSync in the async evaluation');
+  assert.ok(ticksSeen > 0, 'timers ran while the evaluation was under way');
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(timeless(result.report), timeless(syncNoWorst.value.report));
+  assert.deepEqual(result.detail, syncNoWorst.value.detail);
+  // With the worst case (APGD) and on tensors: still the sync numbers.
+  const { x, y } = asTensors();
+  const full = await evaluateRobustnessAsync(classifier, { x, y }, small, 'blobs');
+  assert.deepEqual(timeless(full.report), timeless(sync.report));
+  assert.deepEqual(full.detail, sync.detail);
+  tf.dispose([x, y]);
+  assert.equal(tf.memory().numTensors, before);
+  await assert.rejects(evaluateRobustnessAsync(classifier, data, { ...opts, n: 0 }), (e: any) => e.code === 'E_CONFIG');
+});
+
+test('sanity-check failures are the same through the async evaluation', async () => {
+  const probs: Classifier = { ...classifier, logits: (x) => tf.tidy(() => tf.softmax(classifier.logits(x)) as tf.Tensor2D) };
+  const small = { ...opts, eps: [0.05], n: 100, attacks: ['fgsm'], worstCase: false };
+  const a = await evaluateRobustnessAsync(probs, data, small);
+  const s = evaluateRobustness(probs, data, small);
+  assert.deepEqual(a.report.checks, s.report.checks);
+  assert.ok(a.report.checks.some((c) => c.code === 'logits-not-probabilities' && !c.passed));
 });

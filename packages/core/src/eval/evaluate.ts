@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.ts';
-import type { ImageSet } from '../data/types.ts';
 import { classifierBounds, type Classifier } from '../models/classifier.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Norm } from '../threat/norms.ts';
 import { getAttack } from '../attacks/registry.ts';
-import { runAttack } from '../attacks/run.ts';
-import { batchTensors, chunks, range } from './batches.ts';
+import { pauseHost, readHost, runAttackSteps, runHostSteps, runHostStepsAsync, type HostSteps } from '../attacks/run.ts';
+import { batchSource, chunks, range, type BatchSource, type EvalData } from './batches.ts';
 import { classSummary, mean, perClass, type ClassSummary } from './metrics.ts';
-import * as checks from './checks.ts';
+import { PROBE_SIZE, sanityCheckSteps, type CheckResult } from './checks.ts';
 
+/**
+ * What `evaluateRobustness` runs: `attacks` by registry name, each at every ε of `eps` (in the model's pixel
+ * units). Throws ConfigError for an unknown attack, no ε, a negative ε or an `n` that is not an integer in [1, examples].
+ */
 export interface EvaluateOptions {
   attacks: string[];
   eps: number[];
@@ -19,15 +22,23 @@ export interface EvaluateOptions {
   n?: number;
   batchSize?: number;
   seed?: number;
-  /** Add the AutoAttack-style sequence APGD-CE → APGD-T on survivors to the worst case. */
+  /** Add the AutoAttack-style sequence APGD-CE → APGD-T on survivors to the worst case (default true). */
   worstCase?: boolean;
   /** Per-attack config overrides, e.g. { pgd: { steps: 20 } }. */
   attackConfig?: Record<string, object>;
   /** Run the sanity checks (default true). */
   sanityChecks?: boolean;
+  /**
+   * Called after each attacked batch: `stage` names the attack and ε, `done` of `total` clean-correct examples have
+   * been attacked at it. Called synchronously; an exception ends the evaluation.
+   */
   onProgress?: (event: { stage: string; done: number; total: number }) => void;
 }
 
+/**
+ * The result of one attack at one ε: robust accuracy over all `n` examples (misclassified clean examples
+ * count as broken), overall and per class.
+ */
 export interface AttackReport {
   name: string;
   norm: Norm;
@@ -42,6 +53,7 @@ export interface AttackReport {
   seconds: number;
 }
 
+/** Robust accuracy at one ε when an example counts as robust only if it survives every attack in `attacks`. */
 export interface WorstCaseReport {
   eps: number;
   robust_accuracy: number;
@@ -51,6 +63,10 @@ export interface WorstCaseReport {
   attacks: string[];
 }
 
+/**
+ * The JSON-ready result of an evaluation: accuracies are fractions in [0, 1], `per_class` arrays are indexed
+ * by label (NaN for a class absent from the examples) and `seconds` is wall time.
+ */
 export interface EvaluationReport {
   dataset: string;
   model: string;
@@ -64,7 +80,7 @@ export interface EvaluationReport {
   /** The worst case at the first ε of the list; `worst_case_by_eps` has every ε. */
   worst_case: WorstCaseReport;
   worst_case_by_eps: WorstCaseReport[];
-  checks: checks.CheckResult[];
+  checks: CheckResult[];
   seed: number;
   seconds: number;
 }
@@ -81,25 +97,31 @@ const WORST_CASE_SEQUENCE = ['apgd-ce', 'apgd-t'];
 
 type ResolvedOptions = EvaluateOptions & { n: number; norm: Norm };
 
-function validate(o: ResolvedOptions, set: ImageSet): void {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new ConfigError('--n', 'an integer ≥ 1', String(o.n));
-  if (o.n > set.n) throw new ConfigError('--n', `at most the ${set.n} test examples`, String(o.n));
-  if (o.eps.length === 0) throw new ConfigError('--eps', 'at least one ε', 'none');
-  for (const e of o.eps) if (!Number.isFinite(e) || e < 0) throw new ConfigError('--eps', 'numbers ≥ 0', String(e));
+function validate(o: ResolvedOptions, source: BatchSource): void {
+  if (!Number.isInteger(o.n) || o.n < 1) throw new ConfigError('n', 'an integer ≥ 1', String(o.n));
+  if (o.n > source.n) throw new ConfigError('n', `at most the ${source.n} test examples`, String(o.n));
+  if (o.eps.length === 0) throw new ConfigError('eps', 'at least one ε', 'none');
+  for (const e of o.eps) if (!Number.isFinite(e) || e < 0) throw new ConfigError('eps', 'numbers ≥ 0', String(e));
   for (const a of o.attacks) getAttack(a); // throws with a suggestion for unknown names
 }
 
-/** Predicted labels for the given indices, batched. */
-export function predictLabels(model: Classifier, set: ImageSet, indices: number[], batchSize = 256): Int32Array {
+/** Predicted labels for the given indices, batched. Tensors passed as `data` are not disposed. */
+export function predictLabels(model: Classifier, data: EvalData, indices: number[], batchSize = 256): Int32Array {
+  return runHostSteps(predictSteps(model, batchSource(data), indices, batchSize));
+}
+
+function* predictSteps(model: Classifier, source: BatchSource, indices: number[], batchSize: number): HostSteps<Int32Array> {
   const out = new Int32Array(indices.length);
   let off = 0;
   for (const idx of chunks(indices, batchSize)) {
-    const pred = tf.tidy(() => {
-      const { x } = batchTensors(set, idx);
-      return tf.argMax(model.logits(x), 1).dataSync();
-    });
-    out.set(pred, off);
+    const pred = tf.tidy(() => tf.argMax(model.logits(source.batch(idx).x), 1));
+    try {
+      out.set((yield* readHost(pred))[0]!, off);
+    } finally {
+      pred.dispose();
+    }
     off += idx.length;
+    yield* pauseHost();
   }
   return out;
 }
@@ -111,81 +133,119 @@ function jsNorm(delta: Float32Array, norm: Norm): number {
   return norm === 'l2' ? Math.sqrt(acc) : acc;
 }
 
+/** The worst ‖δ‖/ε over the rows of `adv` (Infinity when a point leaves the box), measured in plain JS. */
+function maxBallRatio(adv: ArrayLike<number>, clean: ArrayLike<number>, rows: number, threat: ThreatModel): number {
+  const size = adv.length / rows;
+  const [lo, hi] = threat.bounds;
+  const delta = new Float32Array(size);
+  let maxRatio = 0;
+  for (let j = 0; j < rows; j++) {
+    let outside = false;
+    for (let k = 0; k < size; k++) {
+      const a = adv[j * size + k]!;
+      if (!(a >= lo && a <= hi)) outside = true;
+      delta[k] = a - clean[j * size + k]!;
+    }
+    const ratio = threat.eps > 0 ? jsNorm(delta, threat.norm) / threat.eps : jsNorm(delta, threat.norm) > 0 ? Infinity : 0;
+    maxRatio = Math.max(maxRatio, outside ? Infinity : ratio);
+  }
+  return maxRatio;
+}
+
 /**
  * Runs `attack` at `threat` on the examples `indices` (all clean-correct), batched; returns per-example
  * success flags aligned with `indices` and the worst ‖δ‖/ε measured independently.
  */
-function attackIndices(
+function* attackIndices(
   name: string,
   model: Classifier,
-  set: ImageSet,
+  source: BatchSource,
   indices: number[],
   threat: ThreatModel,
   o: ResolvedOptions,
   onBatch: (done: number) => void,
-): { success: Uint8Array; maxRatio: number; points: number } {
+): HostSteps<{ success: Uint8Array; maxRatio: number; points: number }> {
   const success = new Uint8Array(indices.length);
   let maxRatio = 0;
   let off = 0;
   let batchNo = 0;
-  const size = set.height * set.width * set.channels;
-  const [lo, hi] = threat.bounds;
   for (const idx of chunks(indices, o.batchSize ?? 256)) {
-    const { x, y } = batchTensors(set, idx);
-    const r = runAttack(name, model, x, y, threat, { config: o.attackConfig?.[name], seed: (o.seed ?? 0) * 1000003 + batchNo++ });
-    success.set(r.success, off);
-    const adv = r.xAdv.dataSync() as Float32Array;
-    const clean = x.dataSync() as Float32Array;
-    const delta = new Float32Array(size);
-    for (let j = 0; j < idx.length; j++) {
-      let outside = false;
-      for (let k = 0; k < size; k++) {
-        const a = adv[j * size + k]!;
-        if (!(a >= lo && a <= hi)) outside = true;
-        delta[k] = a - clean[j * size + k]!;
-      }
-      const ratio = threat.eps > 0 ? jsNorm(delta, threat.norm) / threat.eps : jsNorm(delta, threat.norm) > 0 ? Infinity : 0;
-      maxRatio = Math.max(maxRatio, outside ? Infinity : ratio);
+    const { x, y } = source.batch(idx);
+    const owned: tf.Tensor[] = [x, y];
+    try {
+      const seed = (o.seed ?? 0) * 1000003 + batchNo++;
+      const r = yield* runAttackSteps(name, model, x, y, threat, { config: o.attackConfig?.[name], seed });
+      owned.push(r.xAdv);
+      success.set(r.success, off);
+      const [adv, clean] = yield* readHost(r.xAdv, x);
+      maxRatio = Math.max(maxRatio, maxBallRatio(adv!, clean!, idx.length, threat));
+    } finally {
+      tf.dispose(owned);
     }
-    tf.dispose([x, y, r.xAdv]);
     off += idx.length;
     onBatch(off);
+    yield* pauseHost();
   }
   return { success, maxRatio, points: indices.length };
 }
 
-export function evaluateRobustness(
-  model: Classifier,
-  set: ImageSet,
-  options: EvaluateOptions,
-  datasetName = 'dataset',
-): { report: EvaluationReport; detail: EvaluationDetail } {
-  const o: ResolvedOptions = { ...options, n: options.n ?? set.n, norm: options.norm ?? 'linf' };
-  validate(o, set);
+/**
+ * Clean and robust accuracy of `model` on the first `options.n` examples of `data` (an ImageSet, or
+ * tensors `{ x, y }`, which the function reads but does not dispose): per attack and ε, per class, the
+ * per-example worst case, and the sanity checks. The same examples give the same numbers in either form.
+ */
+export function evaluateRobustness(...args: EvaluateArgs): Evaluation {
+  return runHostSteps(evaluationSteps(...args));
+}
+
+/** The model, the examples (an ImageSet or tensors `{ x, y }`), the options and a name for the report (default 'dataset'). */
+export type EvaluateArgs = [model: Classifier, data: EvalData, options: EvaluateOptions, datasetName?: string];
+
+/** The report (JSON-ready) and the per-example flags. */
+export interface Evaluation {
+  report: EvaluationReport;
+  detail: EvaluationDetail;
+}
+
+/**
+ * `evaluateRobustness` for backends whose reads are asynchronous (WebGL, WebGPU): every read of the
+ * evaluation and of the attacks' trust boundary is an `await data()`, and the event loop runs between
+ * batches. The attacks' own iterations still run synchronously (they may call `dataSync()`). Same report
+ * (but `seconds`) and detail as `evaluateRobustness`.
+ */
+export function evaluateRobustnessAsync(...args: EvaluateArgs): Promise<Evaluation> {
+  return runHostStepsAsync(evaluationSteps(...args));
+}
+
+function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: EvaluateArgs): HostSteps<Evaluation> {
+  const source = batchSource(data);
+  const o: ResolvedOptions = { ...options, n: options.n ?? source.n, norm: options.norm ?? 'linf' };
+  validate(o, source);
   const t0 = performance.now();
   const K = model.numClasses;
   const all = range(o.n);
-  const labels = set.labels.subarray(0, o.n);
+  const labels = yield* source.labels(o.n);
   const progress = o.onProgress ?? (() => {});
 
-  const pred = predictLabels(model, set, all, o.batchSize);
+  const pred = yield* predictSteps(model, source, all, o.batchSize ?? 256);
   const correct = new Uint8Array(o.n);
   for (let i = 0; i < o.n; i++) correct[i] = pred[i] === labels[i] ? 1 : 0;
   const cleanPerClass = perClass(correct, labels, K);
 
   const robust = new Map<string, Uint8Array>();
   const worst = new Map<number, Uint8Array>();
+  const detail: EvaluationDetail = { correct, robust, worst };
   const attackReports: AttackReport[] = [];
   const worstReports: WorstCaseReport[] = [];
   let maxRatio = 0;
   let points = 0;
 
   // Attack only the clean-correct examples; the misclassified ones are already non-robust.
-  const runOn = (name: string, threat: ThreatModel, survivors: Uint8Array): Uint8Array => {
+  function* runOn(name: string, threat: ThreatModel, survivors: Uint8Array): HostSteps<Uint8Array> {
     const idx = all.filter((i) => survivors[i]);
     const out = new Uint8Array(o.n);
     if (idx.length === 0) return out;
-    const r = attackIndices(name, model, set, idx, threat, o, (done) =>
+    const r = yield* attackIndices(name, model, source, idx, threat, o, (done) =>
       progress({ stage: `${name} ε=${threat.eps}`, done, total: idx.length }),
     );
     idx.forEach((i, j) => {
@@ -194,7 +254,7 @@ export function evaluateRobustness(
     maxRatio = Math.max(maxRatio, r.maxRatio);
     points += r.points;
     return out;
-  };
+  }
 
   // Attacks perturb the model's own pixel space: ε is given in it and the box is its input range.
   const bounds = classifierBounds(model);
@@ -204,7 +264,7 @@ export function evaluateRobustness(
     for (const name of o.attacks) {
       const def = getAttack(name);
       const t = performance.now();
-      const flags = runOn(def.name, threat, correct);
+      const flags = yield* runOn(def.name, threat, correct);
       robust.set(`${def.name}@${eps}`, flags);
       for (let i = 0; i < o.n; i++) worstFlags[i]! &= flags[i]!;
       const pc = perClass(flags, labels, K);
@@ -226,7 +286,7 @@ export function evaluateRobustness(
       for (const name of WORST_CASE_SEQUENCE) {
         if (used.includes(name)) continue;
         if (name === 'apgd-t' && K < 4) continue; // targeted DLR needs ≥ 4 classes
-        const flags = runOn(name, threat, worstFlags);
+        const flags = yield* runOn(name, threat, worstFlags);
         for (let i = 0; i < o.n; i++) if (worstFlags[i]) worstFlags[i] = flags[i]!;
         used.push(name);
       }
@@ -236,36 +296,27 @@ export function evaluateRobustness(
     worstReports.push({ eps, robust_accuracy: mean(worstFlags), per_class: pc, summary: classSummary(pc), attacks: used });
   }
 
-  const results: checks.CheckResult[] = [];
+  let results: CheckResult[] = [];
   if (o.sanityChecks ?? true) {
-    results.push(
-      checks.checkMonotoneEps([
-        ...attackReports.map((a) => ({ name: a.name, eps: a.eps, acc: a.robust_accuracy })),
-        ...worstReports.map((w) => ({ name: 'worst-case', eps: w.eps, acc: w.robust_accuracy })),
-      ]),
-    );
-    const e0 = o.eps[0]!;
-    results.push(checks.checkPgdLeFgsm(robust.get(`fgsm@${e0}`), robust.get(`pgd@${e0}`), e0));
-    const probeIdx = all.filter((i) => correct[i]).slice(0, 100);
-    if (probeIdx.length > 0) {
-      const { x, y } = batchTensors(set, probeIdx);
-      results.push(checks.checkZeroGradients(model, x, y), checks.checkLogits(model, x), checks.checkDeterministic(model, x));
-      // The whole box is inside the ball at these radii: any image is reachable.
-      const d = set.height * set.width * set.channels;
-      const span = bounds[1] - bounds[0];
-      const bigEps = span * (o.norm === 'linf' ? 1 : o.norm === 'l2' ? Math.sqrt(d) : d);
-      const big = threatModel(o.norm, bigEps, { bounds });
-      const r = runAttack('pgd', model, x, y, big, { config: { steps: 20, alpha: bigEps / 4 }, seed: o.seed ?? 0 });
-      results.push(checks.checkLargeEps(mean(r.success.map((s) => 1 - s)), bigEps, probeIdx.length));
-      tf.dispose([x, y, r.xAdv]);
-    } else {
-      for (const c of ['zero-gradients', 'logits-not-probabilities', 'deterministic', 'large-eps'] as const) {
-        results.push(checks.skipped(c, 'no correctly classified example'));
-      }
+    const probeIdx = all.filter((i) => correct[i]).slice(0, PROBE_SIZE);
+    const probe = probeIdx.length > 0 ? source.batch(probeIdx) : undefined;
+    try {
+      results = yield* sanityCheckSteps({
+        model,
+        norm: o.norm,
+        eps: o.eps,
+        bounds,
+        seed: o.seed ?? 0,
+        attacks: attackReports,
+        worstCases: worstReports,
+        detail,
+        probe,
+        maxBallRatio: maxRatio,
+        adversarialPoints: points,
+      });
+    } finally {
+      if (probe) tf.dispose([probe.x, probe.y]);
     }
-    results.push(
-      points > 0 ? checks.checkInBallAndBox(maxRatio, points, bounds) : checks.skipped('in-ball-and-box', 'no adversarial point'),
-    );
   }
 
   const report: EvaluationReport = {
@@ -284,5 +335,5 @@ export function evaluateRobustness(
     seed: o.seed ?? 0,
     seconds: (performance.now() - t0) / 1000,
   };
-  return { report, detail: { correct, robust, worst } };
+  return { report, detail };
 }

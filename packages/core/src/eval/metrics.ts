@@ -17,6 +17,7 @@ export function perClass(flags: ArrayLike<number>, labels: ArrayLike<number>, nu
   return hit.map((h, k) => (count[k] ? h / count[k]! : Number.NaN));
 }
 
+/** The spread of a per-class accuracy list: the worst class (its label and accuracy) and the best accuracy. */
 export interface ClassSummary {
   worst_class: number;
   worst: number;
@@ -25,6 +26,7 @@ export interface ClassSummary {
   spread: number;
 }
 
+/** Summarises `per` (per-class accuracies), skipping NaN entries; with none left, `worst_class` is −1. */
 export function classSummary(per: number[]): ClassSummary {
   let worstClass = -1;
   let worst = Infinity;
