@@ -6,6 +6,10 @@ import { perExample, whereRows } from '../threat/norms.ts';
 import { lossAndGradient, isSuccess } from './gradient.ts';
 import type { AttackArgs, AttackDefinition } from './types.ts';
 
+/**
+ * Config of the APGD attacks (Croce & Hein 2020). The step size is not configured: it starts at 2ε and halves
+ * per example. `steps` and `restarts` must be integers ≥ 1 (ConfigError otherwise).
+ */
 export interface ApgdConfig {
   steps: number;
   restarts: number;
@@ -37,8 +41,8 @@ export function apgdCheckpoints(steps: number): number[] {
 }
 
 function validate(c: ApgdConfig): void {
-  if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('--steps', 'an integer ≥ 1', String(c.steps));
-  if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('--restarts', 'an integer ≥ 1', String(c.restarts));
+  if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('steps', 'an integer ≥ 1', String(c.steps));
+  if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('restarts', 'an integer ≥ 1', String(c.restarts));
 }
 
 /**
@@ -170,6 +174,7 @@ function apgdWithRestarts(args: AttackArgs<ApgdConfig>, loss: AttackLoss, target
   return { best, found };
 }
 
+/** APGD on the cross-entropy, untargeted; defaults: 100 steps, one restart, ρ = 0.75, momentum 0.75. */
 export const apgdCe: AttackDefinition<ApgdConfig> = {
   name: 'apgd-ce',
   description: 'APGD-CE (Croce & Hein 2020): step-size-free PGD with momentum on the cross-entropy',
@@ -184,6 +189,7 @@ export const apgdCe: AttackDefinition<ApgdConfig> = {
   },
 };
 
+/** APGD on the DLR loss, untargeted, with apgdCe's defaults; needs a model of at least 3 classes (AttackError otherwise). */
 export const apgdDlr: AttackDefinition<ApgdConfig> = {
   ...apgdCe,
   name: 'apgd-dlr',
@@ -207,7 +213,7 @@ export const apgdT: AttackDefinition<ApgdConfig> = {
     requireClasses('targeted DLR', k, 4);
     const nTargets = Math.min(args.config.targetClasses, k - 1);
     if (!Number.isInteger(nTargets) || nTargets < 1)
-      throw new ConfigError('--target-classes', `an integer in [1, ${k - 1}]`, String(args.config.targetClasses));
+      throw new ConfigError('targetClasses', `an integer in [1, ${k - 1}]`, String(args.config.targetClasses));
     const ranked = tf.tidy(() => tf.topk(model.logits(x), k, true).indices); // [n, k], descending
     let result = tf.clone(x);
     const fooled = new Uint8Array(x.shape[0]);
@@ -226,9 +232,14 @@ export const apgdT: AttackDefinition<ApgdConfig> = {
       const hit = alive.filter((_, j) => runFooled[j]);
       if (hit.length) {
         const hitPos = alive.map((_, j) => j).filter((j) => runFooled[j]);
+        // Not tensorScatterUpdate: tf.js's cpu kernel writes into its input, and `result` starts as a clone that
+        // shares x's memory, so the caller's x would change under it.
         const updated = tf.tidy(() => {
           const pts = tf.gather(run.best, tf.tensor1d(hitPos, 'int32'));
-          return tf.tensorScatterUpdate(result, tf.tensor2d(hit, [hit.length, 1], 'int32'), pts) as tf.Tensor4D;
+          const rows = tf.tensor2d(hit, [hit.length, 1], 'int32');
+          const placed = tf.scatterND(rows, pts, result.shape);
+          const isHit = tf.cast(tf.scatterND(rows, tf.ones([hit.length, 1, 1, 1], 'int32'), [result.shape[0], 1, 1, 1]), 'bool');
+          return tf.where(isHit, placed, result) as tf.Tensor4D;
         });
         result.dispose();
         result = updated;

@@ -196,7 +196,7 @@ test("finalIterate: PGD returns the path's last point, and counting every iterat
   assert.ok(fin.success.reduce((a, b) => a + b, 0) > 0.1 * n, 'the final iterate still fools many examples');
   assert.throws(
     () => runAttack('pgd', classifier, x, y, th, { config: { finalIterate: 'yes' } }),
-    (e: any) => e.code === 'E_CONFIG' && /--final-iterate/.test(e.message),
+    (e: any) => e.code === 'E_CONFIG' && /^finalIterate: /.test(e.message),
   );
   tf.dispose([x, y, last.xAdv, manual, any.xAdv, fin.xAdv]);
 });
@@ -219,7 +219,16 @@ test('targeted PGD hits its target far more often than chance; APGD-T fools', ()
   r.success.forEach((s, i) => {
     assert.equal(s, pred[i] === tgt[i] ? 1 : 0, 'success means the target was hit');
   });
+  const before = x.dataSync().slice();
   const t = runAttack('apgd-t', classifier, x, y, threatModel('linf', 0.1), { config: { steps: 30, targetClasses: 3 }, seed: 1 });
+  assert.deepEqual(x.dataSync(), before, "APGD-T leaves the caller's x as it was");
+  assert.ok(
+    t.success.some((s) => s === 1),
+    'some points were replaced by found adversarial ones',
+  );
+  const again = runAttack('apgd-t', classifier, x, y, threatModel('linf', 0.1), { config: { steps: 30, targetClasses: 3 }, seed: 1 });
+  assert.deepEqual(again.success, t.success, 'deterministic for the same inputs and seed');
+  again.xAdv.dispose();
   const untargeted = runAttack('fgsm', classifier, x, y, threatModel('linf', 0.1));
   assert.ok(t.success.reduce((a, b) => a + b, 0) >= untargeted.success.reduce((a, b) => a + b, 0));
   tf.dispose([x, y, targets, r.xAdv, t.xAdv, untargeted.xAdv]);
