@@ -134,7 +134,7 @@ test('bad input: typed errors naming the flag, exit code 2', () => {
     [['eval', '--model', model, '--epz', '0.1'], /--epz.*did you mean --eps/],
     [['train', '--model', 'wong_cnn', '--out', join(dir, 'x')], /--model.*did you mean wong-cnn/],
     [['eval', '--model', join(dir, 'nope')], /\[E_MODEL_MISSING\].*nope/],
-    [['eval', '--model', model, '--norm', 'l7'], /--norm: expected one of linf, l2, l1, found l7/],
+    [['eval', '--model', model, '--norm', 'l7'], /--norm: expected one of linf, l2, l1, found "l7"/],
     [['trian'], /did you mean train/],
     [['eval', '--model', model, '--data', 'fashion-mnist:/nonexistent'], /\[E_DATA_MISSING\]|\[E_CONFIG\]/],
   ];

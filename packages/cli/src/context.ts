@@ -7,7 +7,6 @@ import {
   backendInfo,
   batchTensors,
   classifierFromLayersModel,
-  parseNorm,
   runAttack,
   threatModel,
   useBackend,
@@ -21,18 +20,12 @@ import {
   type Norm,
 } from '@advlab/core';
 import { adversarialGrid, loadDataset, loadModel } from '@advlab/node';
-import { num, str } from './args.ts';
 
-export async function selectBackend(v: unknown): Promise<BackendName> {
-  const name = str(v, 'auto');
-  const used = await useBackend(name as BackendName | 'auto');
+export async function selectBackend(name = 'auto'): Promise<BackendName> {
+  const used = await useBackend(name);
   const info = backendInfo();
   process.stderr.write(`backend: ${used}${info.threads ? ` (${info.threads} threads)` : ''}\n`);
   return used;
-}
-
-export function seedOf(v: unknown): number {
-  return num(v, '--seed', 0, (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
 }
 
 export interface LoadedClassifier {
@@ -56,8 +49,8 @@ export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
 }
 
 /** The dataset named by --data, else the one recorded in the model's metadata, else Fashion-MNIST. */
-export function datasetFor(flag: unknown, meta: ModelMeta | undefined, seed: number): Dataset {
-  const spec = str(flag) ?? (typeof meta?.dataset === 'string' ? meta.dataset : undefined);
+export function datasetFor(data: string | undefined, meta: ModelMeta | undefined, seed: number): Dataset {
+  const spec = data ?? (typeof meta?.dataset === 'string' ? meta.dataset : undefined);
   return loadDataset(spec, { seed });
 }
 
@@ -72,10 +65,6 @@ export function checkCompatible(c: Classifier, d: Dataset): void {
   }
   if (c.numClasses !== d.numClasses)
     throw new ConfigError('--data', `${c.numClasses} classes (the model's output)`, `${d.numClasses} in ${d.name}`);
-}
-
-export function normOf(v: unknown): Norm {
-  return parseNorm(str(v, 'linf'));
 }
 
 /** What the grid needs to know about one batch: the clean images, the attack's result, clean predictions. */

@@ -1,25 +1,34 @@
 import { AdvlabError } from '@advlab/core';
-import { attack, attackHelp } from './commands/attack.ts';
-import { demo, demoHelp } from './commands/demo.ts';
-import { evaluate, evalHelp } from './commands/eval.ts';
+import { ATTACK_OPTIONS, attack, attackHelp } from './commands/attack.ts';
+import { DEMO_OPTIONS, demo, demoHelp } from './commands/demo.ts';
+import { EVAL_OPTIONS, evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
-import { report, reportHelp } from './commands/report.ts';
-import { reproduce, reproduceHelp } from './commands/reproduce.ts';
-import { train, trainHelp } from './commands/train.ts';
+import { REPORT_OPTIONS, report, reportHelp } from './commands/report.ts';
+import { REPRODUCE_OPTIONS, reproduce, reproduceHelp } from './commands/reproduce.ts';
+import { TRAIN_OPTIONS, train, trainHelp } from './commands/train.ts';
+import { type Options, withFlagNames } from './flags.ts';
 
-const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<unknown> | unknown }> = {
-  train: { help: trainHelp, run: train },
-  eval: { help: evalHelp, run: evaluate },
-  attack: { help: attackHelp, run: attack },
-  demo: { help: demoHelp, run: demo },
-  report: { help: reportHelp, run: report },
-  reproduce: { help: reproduceHelp, run: reproduce },
-  list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', run: list },
+interface Command {
+  help: string;
+  /** Its options: library errors name an option's key, and the user is told the flag. */
+  options: Options;
+  run: (argv: string[]) => Promise<unknown> | unknown;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  train: { help: trainHelp, options: TRAIN_OPTIONS, run: train },
+  eval: { help: evalHelp, options: EVAL_OPTIONS, run: evaluate },
+  attack: { help: attackHelp, options: ATTACK_OPTIONS, run: attack },
+  demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },
+  report: { help: reportHelp, options: REPORT_OPTIONS, run: report },
+  reproduce: { help: reproduceHelp, options: REPRODUCE_OPTIONS, run: reproduce },
+  list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', options: {}, run: list },
 };
 
+/** The usage lines of every command (each command's --help has the rest). */
 const USAGE = `advlab: adversarial robustness for tf.js image classifiers\n\n${Object.values(COMMANDS)
-  .map((c) => c.help)
-  .join('\n\n')}\n`;
+  .map((c) => c.help.split('\n  ')[0])
+  .join('\n')}\n\nadvlab COMMAND --help lists a command's options.\n`;
 
 /** Runs one command; every AdvlabError is reported here, once, with its stable code. Returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -44,7 +53,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await c.run(rest);
     return 0;
-  } catch (e) {
+  } catch (thrown) {
+    const e = withFlagNames(thrown, c.options);
     if (e instanceof AdvlabError) {
       process.stderr.write(`advlab: [${e.code}] ${e.message}\n`);
       return 2;

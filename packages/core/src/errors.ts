@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'E_NAN' // an attack produced NaN / Inf
   | 'E_BACKEND';
 
+/** Base class of every deliberate advlab error; branch on `code` (an ErrorCode), not on the message. */
 export class AdvlabError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string) {
@@ -33,6 +34,7 @@ export class DataFormatError extends AdvlabError {
   }
 }
 
+/** A data file or folder does not exist (E_DATA_MISSING). `hint`, if given, says how to obtain it and is appended to the message. */
 export class DataMissingError extends AdvlabError {
   constructor(
     readonly file: string,
@@ -42,6 +44,7 @@ export class DataMissingError extends AdvlabError {
   }
 }
 
+/** model.json or its weights are malformed or unsafe (E_MODEL_FORMAT). Message names the file, what was expected and what was found. */
 export class ModelFormatError extends AdvlabError {
   constructor(
     readonly file: string,
@@ -63,12 +66,14 @@ export class ConfigError extends AdvlabError {
   }
 }
 
+/** An attack cannot run as configured, e.g. a DLR loss on fewer than 3 classes or a targeted loss without targets (E_ATTACK). */
 export class AttackError extends AdvlabError {
   constructor(message: string) {
     super('E_ATTACK', message);
   }
 }
 
+/** Tensors or arrays of incompatible shapes were passed (E_SHAPE). */
 export class ShapeError extends AdvlabError {
   constructor(message: string) {
     super('E_SHAPE', message);

@@ -1,6 +1,7 @@
 export * from './errors.ts';
 export * from './util/rng.ts';
 export * from './util/suggest.ts';
+export * from './config/options.ts';
 export * from './data/index.ts';
 export * from './models/zoo.ts';
 export * from './models/meta.ts';

@@ -31,15 +31,15 @@ registerBackendProvider({
     } catch (e) {
       throw new AdvlabError(
         'E_BACKEND',
-        `--backend onednn: expected the native oneDNN backend (package ${ONEDNN_PACKAGE}), found it is not ` +
-          `built or not installed (${messageOf(e)}); use --backend wasm or cpu`,
+        `backend onednn: expected the native oneDNN backend (package ${ONEDNN_PACKAGE}), found it is not ` +
+          `built or not installed (${messageOf(e)}); use the wasm or cpu backend`,
       );
     }
     if (typeof mod.register === 'function') await mod.register();
     if (tf.findBackendFactory('onednn') == null) {
       throw new AdvlabError(
         'E_BACKEND',
-        `--backend onednn: expected ${ONEDNN_PACKAGE} to register a tf.js backend named 'onednn', found none`,
+        `backend onednn: expected ${ONEDNN_PACKAGE} to register a tf.js backend named 'onednn', found none`,
       );
     }
     onednnModule = mod;

@@ -1,54 +1,58 @@
 import { join } from 'node:path';
+import type { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTACKS, ConfigError, batchTensors, getAttack, runAttack, threatModel } from '@advlab/core';
+import { ATTACKS, ConfigError, batchTensors, classifierBounds, getAttack, option, runAttack, threatModel } from '@advlab/core';
 import { writeFileAtomic, writeIdx } from '@advlab/node';
-import { COMMON, num, parse, positiveInt, required, str } from '../args.ts';
-import { checkCompatible, datasetFor, normOf, openModel, predictWithConfidence, renderGrid, seedOf, selectBackend } from '../context.ts';
+import { helpText, parseConfig, parseFlags } from '../flags.ts';
+import { backendOption, dataOption, normOption, seedOption } from '../options.ts';
+import { checkCompatible, datasetFor, openModel, predictWithConfidence, renderGrid, selectBackend } from '../context.ts';
 
-export const attackHelp = `advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--steps K]
-              [--target CLASS] [--data SPEC] [--seed S] [--backend ...]
-  Attacks the first n test examples and writes adversarial.idx (float32 [n,h,w,c]), labels.idx,
-  result.json (per example: label, predictions and confidences, success, distance) and grid.png
-  (clean | amplified perturbation | adversarial).`;
+const USAGE = 'advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--target CLASS] [options]';
 
+const ABOUT = `Attacks the first n test examples and writes adversarial.idx (float32 [n,h,w,c]), labels.idx,
+result.json (per example: label, predictions and confidences, success, distance) and grid.png
+(clean | amplified perturbation | adversarial).`;
+
+export const ATTACK_OPTIONS = {
+  model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
+  attack: option.string({ default: 'pgd', placeholder: 'NAME', expected: 'an attack name (advlab list)', help: 'the attack' }),
+  eps: option.number({ min: 0, default: 0.1, help: 'radius ε, in the model input space' }),
+  norm: normOption,
+  n: option.integer({ min: 1, default: 16, help: 'the first N test examples' }),
+  out: option.string({ placeholder: 'DIR', expected: 'an output folder', help: 'where the files go' }),
+  steps: option.integer({ min: 1, optional: true, help: "the attack's steps (default: the attack's own)" }),
+  target: option.integer({ min: 0, optional: true, placeholder: 'CLASS', help: 'aim at this class (the targeted form of the attack)' }),
+  data: dataOption,
+  seed: seedOption,
+  backend: backendOption,
+};
+
+export const attackHelp = helpText(USAGE, ABOUT, ATTACK_OPTIONS);
+
+/** What `advlab attack` is asked to do, typed (defaults fill what is left out). */
+export type AttackRequest = z.input<z.ZodObject<typeof ATTACK_OPTIONS>>;
+
+/** `advlab attack` argv → attackModel. */
 export async function attack(argv: string[]): Promise<void> {
-  const v = parse(argv, {
-    ...COMMON,
-    model: { type: 'string' },
-    attack: { type: 'string' },
-    eps: { type: 'string' },
-    norm: { type: 'string' },
-    n: { type: 'string' },
-    out: { type: 'string' },
-    steps: { type: 'string' },
-    target: { type: 'string' },
-    data: { type: 'string' },
-  });
-  const dir = required(v.model, '--model', 'a model folder');
-  const out = required(v.out, '--out', 'an output folder');
-  let def = getAttack(str(v.attack, 'pgd'));
-  const eps = num(v.eps, '--eps', 0.1, (x) => Number.isFinite(x) && x >= 0, 'a number ≥ 0');
-  const norm = normOf(v.norm);
-  const n = num(v.n, '--n', 16, positiveInt, 'an integer ≥ 1');
-  const seed = seedOf(v.seed);
+  return attackModel(parseFlags(argv, ATTACK_OPTIONS).values);
+}
+
+export async function attackModel(request: AttackRequest): Promise<void> {
+  const v = parseConfig(ATTACK_OPTIONS, request);
+  const { model: dir, out, eps, norm, n, seed } = v;
+  let def = getAttack(v.attack);
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir);
   const data = datasetFor(v.data, meta, seed);
   checkCompatible(classifier, data);
   const count = Math.min(n, data.test.n);
-  const config = v.steps === undefined ? undefined : { steps: num(v.steps, '--steps', 20, positiveInt, 'an integer ≥ 1') };
+  const config = v.steps === undefined ? undefined : { steps: v.steps };
   const idx = Array.from({ length: count }, (_, i) => i);
   const { x, y } = batchTensors(data.test, idx);
-  const target =
-    v.target === undefined
-      ? undefined
-      : num(
-          v.target,
-          '--target',
-          0,
-          (t) => Number.isInteger(t) && t >= 0 && t < classifier.numClasses,
-          `a class index in [0, ${classifier.numClasses - 1}]`,
-        );
+  const target = v.target;
+  if (target !== undefined && target >= classifier.numClasses) {
+    throw new ConfigError('--target', `a class index in [0, ${classifier.numClasses - 1}]`, String(target));
+  }
   if (target !== undefined && !def.targeted) {
     // --target turns an attack into its targeted form; an attack without one cannot aim.
     const targeted = ATTACKS.get(`${def.name}-targeted`);
@@ -64,7 +68,7 @@ export async function attack(argv: string[]): Promise<void> {
     def = targeted;
   }
   const targets = target === undefined ? undefined : (tf.fill([count], target, 'int32') as tf.Tensor1D);
-  const r = runAttack(def, classifier, x, y, threatModel(norm, eps), { seed, config, targets });
+  const r = runAttack(def, classifier, x, y, threatModel(norm, eps, { bounds: classifierBounds(classifier) }), { seed, config, targets });
   const clean = predictWithConfidence(classifier, x);
   writeIdx(join(out, 'adversarial.idx'), r.xAdv.shape, r.xAdv.dataSync() as Float32Array);
   writeIdx(join(out, 'labels.idx'), [count], Uint8Array.from(data.test.labels.subarray(0, count)));

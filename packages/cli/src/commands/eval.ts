@@ -1,25 +1,46 @@
-import { evaluateRobustness, getAttack, type EvaluationReport } from '@advlab/core';
+import type { z } from 'zod';
+import { evaluateRobustness, getAttack, option, type EvaluationReport } from '@advlab/core';
 import { writeFileAtomic } from '@advlab/node';
-import { COMMON, num, numList, parse, positiveInt, required, str } from '../args.ts';
+import { helpText, parseConfig, parseFlags } from '../flags.ts';
+import { backendOption, dataOption, normOption, seedOption } from '../options.ts';
 import { ProgressBar } from '../progress.ts';
-import { checkCompatible, datasetFor, normOf, openModel, seedOf, selectBackend } from '../context.ts';
+import { checkCompatible, datasetFor, openModel, selectBackend } from '../context.ts';
 import { formatReport } from '../table.ts';
 
-export const evalHelp = `advlab eval --model DIR [--attacks fgsm,pgd,apgd-ce,apgd-t] [--eps 0.1[,0.2...]] [--norm linf|l2|l1]
-            [--n 1000] [--json FILE] [--steps 20] [--restarts 1] [--apgd-steps 100] [--apgd-targets 9] [--no-worst-case]
-            [--final-iterate] [--data SPEC] [--batch-size 256] [--seed S] [--backend ...]
-  Clean and robust accuracy on the first n test examples (unshuffled), per attack and ε, per class, and
-  the per-example worst case (with APGD-CE then APGD-T on the survivors), with sanity checks.
-  --final-iterate: the PGD family counts only each restart's last iterate, as torchattacks and most papers
-  do (default: an example is broken if any iterate fools the model).`;
+const USAGE =
+  'advlab eval --model DIR [--attacks fgsm,pgd,apgd-ce,apgd-t] [--eps 0.1[,0.2...]] [--norm linf|l2|l1] [--json FILE] [options]';
+
+const ABOUT = `Clean and robust accuracy on the first n test examples (unshuffled), per attack and ε, per class, and
+the per-example worst case (with APGD-CE then APGD-T on the survivors), with sanity checks.
+--final-iterate: the PGD family counts only each restart's last iterate, as torchattacks and most papers
+do (default: an example is broken if any iterate fools the model).`;
+
+export const EVAL_OPTIONS = {
+  model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
+  attacks: option.strings({ default: ['fgsm', 'pgd'], help: 'attacks, each at every ε (advlab list shows them)' }),
+  eps: option.numbers({ min: 0, default: [0.1], help: 'radii ε, in the model input space' }),
+  norm: normOption,
+  n: option.integer({ min: 1, optional: true, help: 'the first N test examples (default: up to 1000)' }),
+  json: option.string({ optional: true, placeholder: 'FILE', expected: 'a file path', help: 'also write the report as JSON' }),
+  steps: option.integer({ min: 1, default: 20, help: 'steps of the PGD family (pgd, bim, mi-fgsm)' }),
+  restarts: option.integer({ min: 1, default: 1, help: 'random restarts of the PGD family and APGD' }),
+  apgdSteps: option.integer({ min: 1, default: 100, help: 'APGD iterations' }),
+  apgdTargets: option.integer({ min: 1, default: 9, help: 'target classes of APGD-T (the most likely wrong ones)' }),
+  noWorstCase: option.boolean({ help: 'skip the worst case (APGD-CE then APGD-T on the survivors)' }),
+  finalIterate: option.boolean({ help: "the PGD family counts only each restart's last iterate" }),
+  data: dataOption,
+  batchSize: option.integer({ min: 1, default: 256, help: 'examples per attack batch' }),
+  seed: seedOption,
+  backend: backendOption,
+};
+
+export const evalHelp = helpText(USAGE, ABOUT, EVAL_OPTIONS);
+
+type EvalFlags = ReturnType<typeof parseFlags<typeof EVAL_OPTIONS>>['values'];
 
 /** Flags → per-attack configs: --steps/--restarts for the PGD family, --apgd-steps for APGD. */
-function attackConfig(v: Record<string, unknown>): Record<string, object> {
-  const steps = num(v.steps, '--steps', 20, positiveInt, 'an integer ≥ 1');
-  const restarts = num(v.restarts, '--restarts', 1, positiveInt, 'an integer ≥ 1');
-  const apgdSteps = num(v['apgd-steps'], '--apgd-steps', 100, positiveInt, 'an integer ≥ 1');
-  const targetClasses = num(v['apgd-targets'], '--apgd-targets', 9, positiveInt, 'an integer ≥ 1');
-  const finalIterate = v['final-iterate'] === true;
+function attackConfig(v: EvalFlags): Record<string, object> {
+  const { steps, restarts, apgdSteps, apgdTargets: targetClasses, finalIterate } = v;
   const cfg: Record<string, object> = {};
   for (const a of ['pgd', 'bim', 'mi-fgsm']) cfg[a] = { steps, restarts, ...(finalIterate ? { finalIterate } : {}) };
   for (const a of ['apgd-ce', 'apgd-dlr']) cfg[a] = { steps: apgdSteps, restarts };
@@ -27,35 +48,20 @@ function attackConfig(v: Record<string, unknown>): Record<string, object> {
   return cfg;
 }
 
+/** What `advlab eval` is asked to do, typed (defaults fill what is left out). */
+export type EvalRequest = z.input<z.ZodObject<typeof EVAL_OPTIONS>>;
+
+/** `advlab eval` argv → evaluateModel. */
 export async function evaluate(argv: string[]): Promise<EvaluationReport> {
-  const v = parse(argv, {
-    ...COMMON,
-    model: { type: 'string' },
-    attacks: { type: 'string' },
-    eps: { type: 'string' },
-    norm: { type: 'string' },
-    n: { type: 'string' },
-    json: { type: 'string' },
-    steps: { type: 'string' },
-    restarts: { type: 'string' },
-    'apgd-steps': { type: 'string' },
-    'apgd-targets': { type: 'string' },
-    'no-worst-case': { type: 'boolean' },
-    'final-iterate': { type: 'boolean' },
-    data: { type: 'string' },
-    'batch-size': { type: 'string' },
-  });
-  const dir = required(v.model, '--model', 'a model folder');
-  const seed = seedOf(v.seed);
-  const attacks = str(v.attacks, 'fgsm,pgd')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return evaluateModel(parseFlags(argv, EVAL_OPTIONS).values);
+}
+
+export async function evaluateModel(request: EvalRequest): Promise<EvaluationReport> {
+  const v = parseConfig(EVAL_OPTIONS, request);
+  const dir = v.model;
+  const { seed, attacks, eps, norm, batchSize } = v;
   attacks.forEach(getAttack); // unknown names fail here, before any loading
-  const eps = numList(v.eps, '--eps', [0.1]);
-  const norm = normOf(v.norm);
-  const nFlag = v.n === undefined ? undefined : num(v.n, '--n', 1000, positiveInt, 'an integer ≥ 1');
-  const batchSize = num(v['batch-size'], '--batch-size', 256, positiveInt, 'an integer ≥ 1');
+  const nFlag = v.n;
   const config = attackConfig(v);
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir);
@@ -75,7 +81,7 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
       n,
       batchSize,
       seed,
-      worstCase: !v['no-worst-case'],
+      worstCase: !v.noWorstCase,
       attackConfig: config,
       onProgress: (p) => {
         if (p.stage !== stage) [stage, bar] = [p.stage, new ProgressBar(p.stage)];
@@ -87,7 +93,7 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
   report.model = dir;
   process.stdout.write(`${formatReport(report, data.classNames)}\n`);
   if (v.json) {
-    writeFileAtomic(String(v.json), `${JSON.stringify({ ...report, class_names: data.classNames }, null, 2)}\n`);
+    writeFileAtomic(v.json, `${JSON.stringify({ ...report, class_names: data.classNames }, null, 2)}\n`);
     process.stdout.write(`wrote ${v.json}\n`);
   }
   return report;

@@ -1,31 +1,25 @@
-import { ConfigError } from '@advlab/core';
+import { ConfigError, option } from '@advlab/core';
 import { writeReport } from '@advlab/report';
-import { parse } from '../args.ts';
+import { helpText, parseFlags } from '../flags.ts';
 
-export const reportHelp = `advlab report RUN_DIR|EVAL_JSON... [--out report.html] [--title TEXT]
-  One self-contained HTML report (inline SVG charts, no script, no network) from training run directories
-  (config.json, metrics.jsonl, summary.json), folders with eval.json / fooled.png / grid.png, and eval JSON
-  files: overview, training curves with CO flags, evaluations per attack × ε and per class, the clean–robust
-  frontier, sanity checks, adversarial images, configuration and environment.`;
+const USAGE = 'advlab report RUN_DIR|EVAL_JSON... [--out report.html] [--title TEXT]';
 
-const VALUE_FLAGS = new Set(['--out', '-o', '--title']);
+const ABOUT = `One self-contained HTML report (inline SVG charts, no script, no network) from training run directories
+(config.json, metrics.jsonl, summary.json), folders with eval.json / fooled.png / grid.png, and eval JSON
+files: overview, training curves with CO flags, evaluations per attack × ε and per class, the clean–robust
+frontier, sanity checks, adversarial images, configuration and environment.`;
+
+export const REPORT_OPTIONS = {
+  out: option.string({ default: 'report.html', short: 'o', placeholder: 'FILE', expected: 'a file path', help: 'the HTML file to write' }),
+  title: option.string({ optional: true, placeholder: 'TEXT', expected: 'a title', help: "the page's title" }),
+};
+
+export const reportHelp = helpText(USAGE, ABOUT, REPORT_OPTIONS);
 
 export async function report(argv: string[]): Promise<string> {
-  // Run directories are positionals; the shared parser takes flags only.
-  const inputs: string[] = [];
-  const flags: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('-')) inputs.push(a);
-    else {
-      flags.push(a);
-      if (VALUE_FLAGS.has(a) && i + 1 < argv.length) flags.push(argv[++i]!);
-    }
-  }
-  const v = parse(flags, { out: { type: 'string', short: 'o' }, title: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values: v, positionals: inputs } = parseFlags(argv, REPORT_OPTIONS, { positionals: true });
   if (inputs.length === 0) throw new ConfigError('RUN_DIR', 'at least one run directory or eval JSON file', 'none');
-  const out = String(v.out ?? 'report.html');
-  await writeReport(inputs, out, v.title === undefined ? {} : { title: String(v.title) });
-  process.stdout.write(`wrote ${out}\n`);
-  return out;
+  await writeReport(inputs, v.out, v.title === undefined ? {} : { title: v.title });
+  process.stdout.write(`wrote ${v.out}\n`);
+  return v.out;
 }

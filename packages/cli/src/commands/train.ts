@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import {
   ConfigError,
   INIT_SCHEMES,
-  LR_SCHEDULES,
   METHODS,
   MODELS,
   assertModelName,
@@ -11,119 +11,84 @@ import {
   classifierFromLayersModel,
   createModel,
   assertMinority,
+  MODEL_NAMES,
+  configChanges,
+  option,
+  resolveTrainingConfig,
+  trainingOptions,
   parseMinority,
   predictLabels,
   withMinority,
-  type Minority,
   trainAdversarial,
-  type AdversarialTrainingConfig,
-  type CoPolicy,
-  type LrSchedule,
   type InitScheme,
-  type MethodName,
   type MetricsLine,
   type ModelName,
 } from '@advlab/core';
 import { RunDirectory, loadDataset, writeFileAtomic } from '@advlab/node';
-import { COMMON, nonNegative, num, parse, positiveInt, str } from '../args.ts';
+import { helpText, parseConfig, parseFlags, withFlagNames } from '../flags.ts';
+import { backendOption } from '../options.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
-import { selectBackend, seedOf } from '../context.ts';
+import { selectBackend } from '../context.ts';
 
-export const trainHelp = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}]
-             [--eps 0.1] [--steps 7] [--alpha A] [--lambda 0.2] [--beta 6] [--init torch|he] [--data SPEC] [--limit M]
-             [--minority CLASS:FRACTION]
-             [--batch-size 128] [--optimizer adam|sgd] [--lr 0.001] [--momentum 0.9] [--weight-decay 0]
-             [--schedule ${LR_SCHEDULES.join('|')}] [--eps-ramp EPOCHS] [--held-out 1000] [--eval-every N]
-             [--on-co warn|stop|rollback] [--seed S] [--backend ...]
-advlab train --resume DIR
-  Trains a zoo model (${MODELS.map((m) => m.name).join(', ')}) with a method (standard or adversarial) into a run
-  directory (runs/NAME or DIR): config.json, metrics.jsonl (held-out clean/FGSM/PGD-10 accuracy, gradient
-  alignment, CO flags), checkpoints every epoch, best/ and model/ (tf.js format), summary.json.
-  --minority keeps only the first FRACTION of one class's training examples (e.g. 0:0.1).
-  --resume continues an interrupted run from its last checkpoint; it refuses a changed configuration.`;
+const USAGE = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}] [options]
+advlab train --resume DIR`;
+
+const ABOUT = `Trains a zoo model (${MODELS.map((m) => m.name).join(', ')}) with a method (standard or adversarial) into a run
+directory (runs/NAME or DIR): config.json, metrics.jsonl (held-out clean/FGSM/PGD-10 accuracy, gradient
+alignment, CO flags), checkpoints every epoch, best/ and model/ (tf.js format), summary.json.
+--resume continues an interrupted run from its last checkpoint; it refuses a changed configuration.`;
+
+/** The options that define a run: config.json holds them, --resume compares them. */
+export const RUN_CONFIG_OPTIONS = {
+  model: option.oneOf(MODEL_NAMES as readonly string[] as [ModelName, ...ModelName[]], {
+    default: 'wong-cnn',
+    placeholder: 'NAME',
+    help: 'zoo model (advlab list)',
+  }),
+  init: option.oneOf(INIT_SCHEMES as readonly string[] as ['he', 'torch'], {
+    default: 'torch',
+    help: 'initial weights: torch (PyTorch-style, biases from U(±1/√fan_in)) or he (zero biases)',
+  }),
+  data: option.string({
+    default: 'fashion-mnist',
+    placeholder: 'SPEC',
+    expected: 'a dataset: fashion-mnist, mnist:DIR, cifar10:DIR, png:DIR, synthetic:NAME or a folder',
+    help: 'training data (its test split gives the held-out set)',
+  }),
+  minority: option.custom(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? parseMinority(v) : v),
+      z.object({ class: z.number().int().min(0), fraction: z.number().gt(0).max(1) }).optional(),
+    ),
+    {
+      kind: 'string',
+      placeholder: 'CLASS:FRACTION',
+      expected: 'CLASS:FRACTION with FRACTION in (0, 1], e.g. 0:0.1',
+      help: "keep only the first FRACTION of one class's training examples",
+    },
+  ),
+  ...trainingOptions,
+};
+
+/** All of `advlab train`'s options: the run's configuration and how to run it. */
+export const TRAIN_OPTIONS = {
+  ...RUN_CONFIG_OPTIONS,
+  run: option.string({ optional: true, placeholder: 'NAME', expected: 'a run name', help: 'run name: the run directory is runs/NAME' }),
+  out: option.string({ optional: true, placeholder: 'DIR', expected: 'a folder', help: 'the run directory (instead of --run)' }),
+  resume: option.string({ optional: true, placeholder: 'DIR', expected: 'a run directory', help: 'continue the interrupted run in DIR' }),
+  backend: backendOption,
+};
+
+export const trainHelp = helpText(USAGE, ABOUT, TRAIN_OPTIONS);
 
 /** The resolved configuration a run is defined by (what --resume compares). */
-export interface RunConfig extends AdversarialTrainingConfig {
-  model: ModelName;
-  init: InitScheme;
-  data: string;
-  minority?: Minority;
-}
+export type RunConfig = z.output<z.ZodObject<typeof RUN_CONFIG_OPTIONS>> & { model: ModelName; init: InitScheme };
 
-const SPEC = {
-  ...COMMON,
-  model: { type: 'string' },
-  method: { type: 'string' },
-  eps: { type: 'string' },
-  steps: { type: 'string' },
-  alpha: { type: 'string' },
-  lambda: { type: 'string' },
-  beta: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  optimizer: { type: 'string' },
-  lr: { type: 'string' },
-  momentum: { type: 'string' },
-  'weight-decay': { type: 'string' },
-  schedule: { type: 'string' },
-  'eps-ramp': { type: 'string' },
-  limit: { type: 'string' },
-  'held-out': { type: 'string' },
-  'eval-every': { type: 'string' },
-  'on-co': { type: 'string' },
-  run: { type: 'string' },
-  out: { type: 'string' },
-  resume: { type: 'string' },
-  data: { type: 'string' },
-  init: { type: 'string' },
-  minority: { type: 'string' },
-} as const;
-
-function oneOf<T extends string>(v: unknown, flag: string, allowed: readonly T[], def: T): T {
-  const s = str(v, def);
-  if (!allowed.includes(s as T)) throw new ConfigError(flag, `one of ${allowed.join(', ')}`, s);
-  return s as T;
-}
-
-function resolveConfig(v: Record<string, unknown>): RunConfig {
-  const model = str(v.model, 'wong-cnn');
-  assertModelName(model);
-  const method = oneOf<MethodName>(
-    v.method,
-    '--method',
-    METHODS.map((m) => m.name),
-    'standard',
-  );
-  const optional = (flag: string, key: string, check = (x: number) => x > 0, expected = 'a number > 0') =>
-    v[key] === undefined ? undefined : num(v[key], flag, 0, check, expected);
-  const c: RunConfig = {
-    model,
-    init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, 'torch'),
-    data: str(v.data, 'fashion-mnist'),
-    minority: v.minority === undefined ? undefined : parseMinority(String(v.minority)),
-    method,
-    eps: num(v.eps, '--eps', method === 'standard' ? 0.1 : 0.1, nonNegative, 'a number ≥ 0'),
-    steps: optional('--steps', 'steps', positiveInt, 'an integer ≥ 1'),
-    alpha: optional('--alpha', 'alpha'),
-    lambda: optional('--lambda', 'lambda', nonNegative, 'a number ≥ 0'),
-    beta: optional('--beta', 'beta', nonNegative, 'a number ≥ 0'),
-    epochs: num(v.epochs, '--epochs', 5, positiveInt, 'an integer ≥ 1'),
-    batchSize: num(v['batch-size'], '--batch-size', 128, positiveInt, 'an integer ≥ 1'),
-    optimizer: oneOf(v.optimizer, '--optimizer', ['adam', 'sgd'] as const, 'adam'),
-    lr: num(v.lr, '--lr', 1e-3, (x) => x > 0, 'a number > 0'),
-    momentum: num(v.momentum, '--momentum', 0.9, nonNegative, 'a number ≥ 0'),
-    weightDecay: num(v['weight-decay'], '--weight-decay', 0, nonNegative, 'a number ≥ 0'),
-    schedule: oneOf<LrSchedule>(v.schedule, '--schedule', LR_SCHEDULES, 'constant'),
-    epsRampEpochs: num(v['eps-ramp'], '--eps-ramp', 0, nonNegative, 'a number ≥ 0'),
-    seed: seedOf(v.seed),
-    limit: optional('--limit', 'limit', positiveInt, 'an integer ≥ 1'),
-    heldOut: num(v['held-out'], '--held-out', 1000, positiveInt, 'an integer ≥ 1'),
-    evalEvery: num(v['eval-every'], '--eval-every', 0, (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0'),
-    alignExamples: 256,
-    pgdEvalSteps: 10,
-    onCo: oneOf<CoPolicy>(v['on-co'], '--on-co', ['warn', 'stop', 'rollback'], 'warn'),
-    co: {},
-  };
+/** A run's configuration from option values (defaults filled in, validated; errors name the key). */
+export function resolveRunConfig(values: Record<string, unknown>): RunConfig {
+  const c = parseConfig(RUN_CONFIG_OPTIONS, values);
+  assertModelName(c.model);
+  resolveTrainingConfig(c); // the methods' own checks
   // JSON drops undefined keys: compare and store the same shape.
   return JSON.parse(JSON.stringify(c)) as RunConfig;
 }
@@ -133,26 +98,44 @@ export interface TrainSummary {
   test_accuracy: number;
 }
 
+/** What `advlab train` is asked to do, typed: the run's configuration and where to keep it. */
+export interface TrainRequest {
+  /** Options of the run (defaults fill the rest); with `resume`, the options given again, which must match. */
+  config?: Record<string, unknown>;
+  /** The run directory. */
+  out?: string;
+  /** Continue the interrupted run in this directory. */
+  resume?: string;
+  backend?: string;
+}
+
+/** `advlab train` argv → trainRun. */
 export async function train(argv: string[]): Promise<TrainSummary> {
-  const v = parse(argv, SPEC);
+  const { values: v, given } = parseFlags(argv, TRAIN_OPTIONS);
+  const out = v.out ?? (v.run !== undefined ? join('runs', v.run) : undefined);
+  if (v.resume === undefined && out === undefined) throw new ConfigError('--run', 'a run name (or --out DIR)', 'nothing');
+  return trainRun({ config: configValues(v, given), out, resume: v.resume, backend: v.backend });
+}
+
+/** Trains a new run into `out`, or resumes `resume`; writes the run directory and summary.json. */
+export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   let runDir: RunDirectory;
   let config: RunConfig;
-  if (v.resume !== undefined) {
-    runDir = new RunDirectory(String(v.resume));
-    const given = Object.keys(v).filter((k) => !['resume', 'backend', 'help'].includes(k));
-    config = given.length > 0 ? assertSameConfig(runDir, v) : savedConfigOf(runDir);
+  const asked = request.config ?? {};
+  if (request.resume !== undefined) {
+    runDir = new RunDirectory(request.resume);
+    config = Object.keys(asked).length > 0 ? assertSameConfig(runDir, asked) : savedConfigOf(runDir);
   } else {
-    config = resolveConfig(v);
-    const dir = v.out !== undefined ? String(v.out) : v.run !== undefined ? join('runs', String(v.run)) : undefined;
-    if (!dir) throw new ConfigError('--run', 'a run name (or --out DIR)', 'nothing');
-    runDir = new RunDirectory(dir);
+    config = withFlagErrors(() => resolveRunConfig(asked));
+    if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
+    runDir = new RunDirectory(request.out);
   }
-  const backend = await selectBackend(v.backend);
+  const backend = await selectBackend(request.backend);
   const loaded = loadDataset(config.data, { seed: config.seed });
   if (config.minority) assertMinority(config.minority, loaded.numClasses); // the class must exist in this dataset
   const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  if (v.resume === undefined) {
+  if (request.resume === undefined) {
     runDir.create({
       ...config,
       environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() },
@@ -208,60 +191,29 @@ function savedConfigOf(runDir: RunDirectory): RunConfig {
   return saved as RunConfig;
 }
 
-/**
- * The run's saved config, after checking that `flags` (parsed `advlab train` flags; those not given
- * keep the saved values) resolve to the same config. A difference is a ConfigError naming each change.
- */
-export function assertSameConfig(runDir: RunDirectory, flags: Record<string, unknown>, flag = '--resume'): RunConfig {
-  const saved = savedConfigOf(runDir);
-  const asked = resolveConfig({ ...flagsOf(saved), ...flags });
-  const before: Record<string, unknown> = { ...saved };
-  const after: Record<string, unknown> = { ...asked };
-  const changed = Object.keys({ ...asked, ...saved }).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
-  if (changed.length)
-    throw new ConfigError(
-      flag,
-      `the configuration in ${runDir.configPath}`,
-      `changed ${changed.map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`).join(', ')}`,
-    );
-  return saved;
+/** The configuration options among the values of flags that were given. */
+function configValues(values: Record<string, unknown>, given: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(given.filter((k) => k in RUN_CONFIG_OPTIONS).map((k) => [k, values[k]]));
 }
 
-/** `advlab train` argv → parsed flags (for assertSameConfig). */
-export const parseTrainFlags = (argv: string[]) => parse(argv, SPEC);
-
-/** The config as CLI flags, so a resume with partial flags is compared against the full saved config. */
-function flagsOf(c: RunConfig): Record<string, unknown> {
-  const f: Record<string, unknown> = {
-    model: c.model,
-    init: c.init,
-    data: c.data,
-    method: c.method,
-    eps: String(c.eps),
-    epochs: String(c.epochs),
-    'batch-size': String(c.batchSize),
-    optimizer: c.optimizer,
-    lr: String(c.lr),
-    momentum: String(c.momentum),
-    'weight-decay': String(c.weightDecay),
-    schedule: c.schedule,
-    'eps-ramp': String(c.epsRampEpochs),
-    seed: String(c.seed),
-    'held-out': String(c.heldOut),
-    'eval-every': String(c.evalEvery),
-    'on-co': c.onCo,
-  };
-  if (c.minority) f.minority = `${c.minority.class}:${c.minority.fraction}`;
-  for (const [flag, key] of [
-    ['steps', 'steps'],
-    ['alpha', 'alpha'],
-    ['lambda', 'lambda'],
-    ['beta', 'beta'],
-    ['limit', 'limit'],
-  ] as const) {
-    if (c[key] !== undefined) f[flag] = String(c[key]);
+function withFlagErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw withFlagNames(e, TRAIN_OPTIONS);
   }
-  return f;
+}
+
+/**
+ * The run's saved config, after checking that `changes` (options given again; the others keep their saved
+ * values) resolve to the same config. A difference is a ConfigError naming each change.
+ */
+export function assertSameConfig(runDir: RunDirectory, changes: Record<string, unknown>, flag = '--resume'): RunConfig {
+  const saved = savedConfigOf(runDir);
+  const asked = withFlagErrors(() => resolveRunConfig({ ...saved, ...changes }));
+  const changed = configChanges(saved, asked);
+  if (changed.length) throw new ConfigError(flag, `the configuration in ${runDir.configPath}`, `changed ${changed.join(', ')}`);
+  return saved;
 }
 
 function lastPerEpoch(m: MetricsLine[]): MetricsLine[] {

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { backendInfo, danskinCheck } from '@advlab/core';
 import { RunDirectory, writeFileAtomic } from '@advlab/node';
 import { writeReport } from '@advlab/report';
-import { assertSameConfig, parseTrainFlags, train } from '../commands/train.ts';
-import { attack } from '../commands/attack.ts';
-import { evaluate } from '../commands/eval.ts';
+import { assertSameConfig, trainRun } from '../commands/train.ts';
+import { attackModel } from '../commands/attack.ts';
+import { evaluateModel } from '../commands/eval.ts';
 import { selectBackend } from '../context.ts';
-import { evalArgs, experimentsOf, trainArgs, type Profile } from './suite.ts';
+import { evalSettings, experimentsOf, trainConfig, type Profile } from './suite.ts';
 import { summarize, type SuiteResults } from './summarize.ts';
 import { renderMarkdown, reportSections } from './render.ts';
 
@@ -35,7 +35,6 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   const log = o.log ?? (() => {});
   mkdirSync(o.out, { recursive: true });
   await selectBackend(o.backend); // the Danskin check and the environment record need one even when every run is reused
-  const backendFlag = o.backend ? ['--backend', o.backend] : [];
   const timingFile = join(o.out, 'timing.json');
   const timing: Timing = existsSync(timingFile)
     ? JSON.parse(readFileSync(timingFile, 'utf8'))
@@ -50,46 +49,34 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   const experiments = experimentsOf(o.profile);
   for (const [i, e] of experiments.entries()) {
     const dir = join(o.out, e.name);
-    const recipe = trainArgs(e, o.profile);
+    const recipe = trainConfig(e, o.profile);
     const tag = `[${i + 1}/${experiments.length}] ${e.name}`;
     if (existsSync(join(dir, 'summary.json'))) {
-      assertSameConfig(new RunDirectory(dir), parseTrainFlags(recipe), `reproduce (${dir})`);
+      assertSameConfig(new RunDirectory(dir), recipe, `reproduce (${dir})`);
       log(`${tag}: trained (reused)`);
     } else if (existsSync(join(dir, 'config.json'))) {
       log(`${tag}: resuming`);
-      await timed(`train:${e.name}`, () => train(['--resume', dir, ...recipe, ...backendFlag]));
+      await timed(`train:${e.name}`, () => trainRun({ config: recipe, resume: dir, backend: o.backend }));
     } else {
       log(`${tag}: training`);
-      await timed(`train:${e.name}`, () => train([...recipe, '--out', dir, ...backendFlag]));
+      await timed(`train:${e.name}`, () => trainRun({ config: recipe, out: dir, backend: o.backend }));
     }
     const evalFile = join(dir, 'eval.json');
-    const settings = evalArgs(e, o.profile);
-    const recorded = `${JSON.stringify(['--model', '<path>', ...settings, '--json', '<path>'])}\n`;
-    // An evaluation is reused only when it was made with the same arguments (eval-args.json, written after it).
+    const settings = evalSettings(e, o.profile);
+    const recorded = `${JSON.stringify(settings)}\n`;
+    // An evaluation is reused only when it was made with the same settings (eval-args.json, written after it).
     const argsFile = join(dir, 'eval-args.json');
     const sameArgs = existsSync(argsFile) && readFileSync(argsFile, 'utf8') === recorded;
     if (!existsSync(evalFile) || !sameArgs) {
       log(`${tag}: evaluating`);
-      await timed(`eval:${e.name}`, () => evaluate(['--model', join(dir, 'model'), ...settings, '--json', evalFile, ...backendFlag]));
+      await timed(`eval:${e.name}`, () => evaluateModel({ ...settings, model: join(dir, 'model'), json: evalFile, backend: o.backend }));
       writeFileAtomic(argsFile, recorded);
     }
     // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
     const grid = join(dir, 'grid.png');
     if (e.findings.includes('tradeoff') && !existsSync(grid)) {
       await timed(`gallery:${e.name}`, () =>
-        attack([
-          '--model',
-          join(dir, 'model'),
-          '--attack',
-          'pgd',
-          '--eps',
-          String(e.evalEps[0]),
-          '--n',
-          '12',
-          '--out',
-          join(dir, 'gallery'),
-          ...backendFlag,
-        ]),
+        attackModel({ model: join(dir, 'model'), attack: 'pgd', eps: e.evalEps[0]!, n: 12, out: join(dir, 'gallery'), backend: o.backend }),
       );
       writeFileAtomic(grid, readFileSync(join(dir, 'gallery', 'grid.png')));
     }

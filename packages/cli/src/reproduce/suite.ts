@@ -5,14 +5,15 @@
  * later session means the same training recipe; the profile adds size (epochs, examples, held-out,
  * evaluation n) and the runner refuses to reuse a finished run whose config differs.
  */
+import type { EvalRequest } from '../commands/eval.ts';
 
 export type Finding = 'tradeoff' | 'co' | 'fairness' | 'frontier';
 
 export interface Experiment {
   name: string;
   findings: Finding[];
-  /** `advlab train` flags for the recipe (size flags come from the profile). */
-  train: string[];
+  /** The training recipe: run options (size options come from the profile). */
+  train: Record<string, unknown>;
   /** ε's the final model is evaluated at (clean, FGSM, PGD-20, and the worst case below). */
   evalEps: number[];
   /**
@@ -51,13 +52,13 @@ export const CO_EPS = 0.2;
 /** The minority experiment: this class keeps this share of its training examples. */
 export const MINORITY = { class: 0, fraction: 0.1 };
 
-const pgd = (eps: number, steps = 7) => ['--method', 'pgd', '--eps', String(eps), '--steps', String(steps)];
+const pgd = (eps: number, steps = 7) => ({ method: 'pgd', eps, steps });
 
 export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'standard-e0.1',
     findings: ['tradeoff', 'fairness', 'frontier'],
-    train: ['--method', 'standard', '--eps', '0.1'],
+    train: { method: 'standard', eps: 0.1 },
     evalEps: [EVAL_EPS],
     evalStrength: 'autoattack',
   },
@@ -66,7 +67,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'fgsm-e0.2',
     findings: ['co'],
-    train: ['--method', 'fgsm', '--eps', String(CO_EPS)],
+    train: { method: 'fgsm', eps: CO_EPS },
     evalEps: [CO_EPS],
     evalStrength: 'light',
     watchClosely: true,
@@ -74,7 +75,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'fgsm-rs-e0.2',
     findings: ['co'],
-    train: ['--method', 'fgsm-rs', '--eps', String(CO_EPS)],
+    train: { method: 'fgsm-rs', eps: CO_EPS },
     evalEps: [CO_EPS],
     evalStrength: 'light',
     watchClosely: true,
@@ -82,7 +83,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'gradalign-e0.2',
     findings: ['co'],
-    train: ['--method', 'gradalign', '--eps', String(CO_EPS), '--lambda', '0.2'],
+    train: { method: 'gradalign', eps: CO_EPS, lambda: 0.2 },
     evalEps: [CO_EPS],
     evalStrength: 'light',
     watchClosely: true,
@@ -91,14 +92,14 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'standard-minority',
     findings: ['fairness'],
-    train: ['--method', 'standard', '--eps', '0.1', '--minority', `${MINORITY.class}:${MINORITY.fraction}`],
+    train: { method: 'standard', eps: 0.1, minority: MINORITY },
     evalEps: [EVAL_EPS],
     evalStrength: 'autoattack',
   },
   {
     name: 'pgd-e0.1-minority',
     findings: ['fairness'],
-    train: [...pgd(0.1), '--minority', `${MINORITY.class}:${MINORITY.fraction}`],
+    train: { ...pgd(0.1), minority: MINORITY },
     evalEps: [EVAL_EPS],
     evalStrength: 'autoattack',
   },
@@ -107,21 +108,21 @@ export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'trades-b1',
     findings: ['frontier'],
-    train: ['--method', 'trades', '--eps', '0.1', '--beta', '1'],
+    train: { method: 'trades', eps: 0.1, beta: 1 },
     evalEps: [EVAL_EPS],
     evalStrength: 'pgd',
   },
   {
     name: 'trades-b3',
     findings: ['frontier'],
-    train: ['--method', 'trades', '--eps', '0.1', '--beta', '3'],
+    train: { method: 'trades', eps: 0.1, beta: 3 },
     evalEps: [EVAL_EPS],
     evalStrength: 'pgd',
   },
   {
     name: 'trades-b6',
     findings: ['frontier'],
-    train: ['--method', 'trades', '--eps', '0.1', '--beta', '6'],
+    train: { method: 'trades', eps: 0.1, beta: 6 },
     evalEps: [EVAL_EPS],
     evalStrength: 'pgd',
   },
@@ -164,35 +165,25 @@ export function experimentsOf(p: Profile): Experiment[] {
   return EXPERIMENTS.filter((e) => !p.only || p.only.includes(e.name));
 }
 
-/** The `advlab train` flags of an experiment in a profile (the run directory is the caller's). */
-export function trainArgs(e: Experiment, p: Profile): string[] {
-  return [
-    '--model',
-    p.model,
-    '--epochs',
-    String(p.epochs),
-    ...(p.limit !== undefined ? ['--limit', String(p.limit)] : []),
-    ...(p.heldOut !== 1000 ? ['--held-out', String(p.heldOut)] : []),
+/** The training options of an experiment in a profile (the run directory is the caller's). */
+export function trainConfig(e: Experiment, p: Profile): Record<string, unknown> {
+  return {
+    model: p.model,
+    epochs: p.epochs,
+    ...(p.limit !== undefined ? { limit: p.limit } : {}),
+    heldOut: p.heldOut,
     ...e.train,
-    ...(e.watchClosely ? ['--eval-every', String(p.evalEvery)] : []),
-  ];
+    ...(e.watchClosely ? { evalEvery: p.evalEvery } : {}),
+  };
 }
 
-/** The `advlab eval` settings of an experiment (the model and the output file are the caller's). */
-export function evalArgs(e: Experiment, p: Profile): string[] {
-  return [
-    '--attacks',
-    'fgsm,pgd',
-    '--eps',
-    e.evalEps.join(','),
-    '--n',
-    String(p.evalN),
-    '--steps',
-    String(p.pgdSteps),
-    ...(e.evalStrength === 'pgd'
-      ? ['--no-worst-case']
+/** The evaluation of an experiment (the model and the output file are the caller's). */
+export function evalSettings(e: Experiment, p: Profile): Omit<EvalRequest, 'model'> {
+  const apgd =
+    e.evalStrength === 'pgd'
+      ? { noWorstCase: true }
       : e.evalStrength === 'light'
-        ? ['--apgd-steps', String(Math.max(1, Math.round(p.apgdSteps / 2))), '--apgd-targets', '3']
-        : ['--apgd-steps', String(p.apgdSteps), '--apgd-targets', '9']),
-  ];
+        ? { apgdSteps: Math.max(1, Math.round(p.apgdSteps / 2)), apgdTargets: 3 }
+        : { apgdSteps: p.apgdSteps, apgdTargets: 9 };
+  return { attacks: ['fgsm', 'pgd'], eps: e.evalEps, n: p.evalN, steps: p.pgdSteps, ...apgd };
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../models/classifier.ts';
 import type { AttackLoss } from '../losses/losses.ts';
 
+/** The result of `lossAndGradient`: input gradient, logits [n, K] and per-example loss [n], all owned by the caller. */
 export interface LossAndGradient {
   /** ∇ₓ of the summed per-example loss; per example this is that example's own input gradient. */
   grad: tf.Tensor4D;

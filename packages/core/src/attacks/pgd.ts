@@ -5,6 +5,7 @@ import { lossAndGradient, isSuccess } from './gradient.ts';
 import { whereRows } from '../threat/norms.ts';
 import type { AttackArgs, AttackDefinition } from './types.ts';
 
+/** Config of the PGD family (pgd, pgd-targeted, fgsm, bim, mi-fgsm); checked by `validatePgdConfig` before each run. */
 export interface PgdConfig {
   steps: number;
   /** Step size in the norm's units (L∞: per-coordinate step; L2: Euclidean length of the step). */
@@ -22,13 +23,17 @@ export interface PgdConfig {
   finalIterate?: boolean;
 }
 
+/**
+ * Throws ConfigError naming the first bad field: `steps` and `restarts` must be integers ≥ 1, `alpha` finite and > 0,
+ * `loss` a key of LOSSES and `finalIterate`, if set, a boolean.
+ */
 export function validatePgdConfig(c: PgdConfig): void {
-  if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('--steps', 'an integer ≥ 1', String(c.steps));
-  if (!(c.alpha > 0) || !Number.isFinite(c.alpha)) throw new ConfigError('--alpha', 'a number > 0', String(c.alpha));
-  if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('--restarts', 'an integer ≥ 1', String(c.restarts));
-  if (!(c.loss in LOSSES)) throw new ConfigError('--loss', Object.keys(LOSSES).join(', '), c.loss);
+  if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('steps', 'an integer ≥ 1', String(c.steps));
+  if (!(c.alpha > 0) || !Number.isFinite(c.alpha)) throw new ConfigError('alpha', 'a number > 0', String(c.alpha));
+  if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('restarts', 'an integer ≥ 1', String(c.restarts));
+  if (!(c.loss in LOSSES)) throw new ConfigError('loss', Object.keys(LOSSES).join(', '), c.loss);
   if (c.finalIterate !== undefined && typeof c.finalIterate !== 'boolean')
-    throw new ConfigError('--final-iterate', 'true or false', String(c.finalIterate));
+    throw new ConfigError('finalIterate', 'true or false', String(c.finalIterate));
 }
 
 /** One projected ascent step: x_{t+1} = Π_B(x_t + α · s(g)). */
@@ -114,6 +119,7 @@ export function projectedGradientAscent(args: AttackArgs<PgdConfig>): tf.Tensor4
 
 const pgdCost = (c: PgdConfig) => c.steps * c.restarts;
 
+/** Untargeted PGD with a random start; defaults: 20 steps of α = ε/4, one restart, cross-entropy. */
 export const pgd: AttackDefinition<PgdConfig> = {
   name: 'pgd',
   description: "PGD (Madry et al. 2018): random start, K projected steepest-ascent steps, restarts keep each example's worst point",
@@ -123,6 +129,10 @@ export const pgd: AttackDefinition<PgdConfig> = {
   propose: projectedGradientAscent,
 };
 
+/**
+ * PGD towards given classes, with pgd's defaults: `runAttack` requires `targets`, and the 'ce' / 'dlr' losses
+ * switch to their targeted variants.
+ */
 export const pgdTargeted: AttackDefinition<PgdConfig> = {
   ...pgd,
   name: 'pgd-targeted',
@@ -130,6 +140,7 @@ export const pgdTargeted: AttackDefinition<PgdConfig> = {
   targeted: true,
 };
 
+/** FGSM / FGM: a single step of size ε from the clean point, no random start. */
 export const fgsm: AttackDefinition<PgdConfig> = {
   name: 'fgsm',
   description: 'FGSM / FGM (Goodfellow et al. 2014): one step of size ε along the sign (L∞) or normalised (L2) gradient',
@@ -139,6 +150,7 @@ export const fgsm: AttackDefinition<PgdConfig> = {
   propose: projectedGradientAscent,
 };
 
+/** BIM / I-FGSM: PGD from the clean point without a random start; defaults: 10 steps of α = ε/4. */
 export const bim: AttackDefinition<PgdConfig> = {
   name: 'bim',
   description: 'BIM / I-FGSM (Kurakin et al. 2016): PGD from the clean point, no random start',
@@ -148,6 +160,7 @@ export const bim: AttackDefinition<PgdConfig> = {
   propose: projectedGradientAscent,
 };
 
+/** MI-FGSM: BIM with momentum μ = 1 on the L1-normalised gradient; defaults: 10 steps of α = ε/10. */
 export const miFgsm: AttackDefinition<PgdConfig> = {
   name: 'mi-fgsm',
   description: 'MI-FGSM (Dong et al. 2018): iterative FGSM with momentum μ = 1 on the L1-normalised gradient',

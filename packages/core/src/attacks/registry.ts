@@ -10,13 +10,14 @@ export const ATTACKS: ReadonlyMap<string, AttackDefinition<any>> = new Map(
   [fgsm, pgd, pgdTargeted, bim, miFgsm, apgdCe, apgdDlr, apgdT].map((a) => [a.name, a]),
 );
 
+/** The registered attack called `name` (case-insensitive); throws ConfigError listing the known names, with a did-you-mean hint. */
 // biome-ignore lint/suspicious/noExplicitAny: as ATTACKS
 export function getAttack(name: string): AttackDefinition<any> {
   const a = ATTACKS.get(name.toLowerCase());
   if (!a) {
     const known = [...ATTACKS.keys()];
     const hint = suggest(name, known);
-    throw new ConfigError('--attacks', `one of ${known.join(', ')}`, `${name}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    throw new ConfigError('attacks', `one of ${known.join(', ')}`, `${name}${hint ? ` (did you mean ${hint}?)` : ''}`);
   }
   return a;
 }

@@ -18,6 +18,10 @@ export interface AttackArgs<C> {
   targets?: tf.Tensor1D;
 }
 
+/**
+ * An attack as the registry and `runAttack` know it: metadata, the defaults of its config `C` and the
+ * function that proposes adversarial points.
+ */
 export interface AttackDefinition<C extends object = object> {
   readonly name: string;
   readonly description: string;
@@ -25,6 +29,11 @@ export interface AttackDefinition<C extends object = object> {
   readonly targeted: boolean;
   /** Gradient evaluations per example (for cost accounting), given a resolved config. */
   cost(config: C): number;
+  /** The complete default config for `threat` (step sizes usually scale with ε); `runAttack` overlays the caller's fields. */
   defaults(threat: ThreatModel): C;
+  /**
+   * Adversarial candidates shaped like `args.x`, not yet projected or checked. Returns a new tensor the caller
+   * disposes; the inputs stay the caller's. May throw AttackError or ConfigError for an unusable config.
+   */
   propose(args: AttackArgs<C>): tf.Tensor4D;
 }

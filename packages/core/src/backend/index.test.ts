@@ -64,13 +64,13 @@ test('backendInfo reports name, threads, SIMD and the tf.js version', async () =
   assert.equal(backendInfo().name, 'wasm');
 });
 
-test('an unknown backend name is a ConfigError naming --backend', async () => {
+test('an unknown backend name is a ConfigError naming the backend option', async () => {
   for (const bad of ['gpu', 'WASM', '', 'webgl']) {
     await assert.rejects(useBackend(bad as never), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       assert.equal(e.code, 'E_CONFIG');
-      assert.equal(e.option, '--backend');
-      assert.equal(e.message, `--backend: expected one of cpu, wasm, auto, found ${bad}`);
+      assert.equal(e.option, 'backend');
+      assert.equal(e.message, `backend: expected one of cpu, wasm, auto, found ${bad}`);
       return true;
     });
   }

@@ -103,7 +103,7 @@ registerBackendProvider({
     try {
       wasmModule = await import('@tensorflow/tfjs-backend-wasm');
     } catch (e) {
-      throw new AdvlabError('E_BACKEND', `--backend wasm: could not load @tensorflow/tfjs-backend-wasm (${messageOf(e)})`);
+      throw new AdvlabError('E_BACKEND', `backend wasm: could not load @tensorflow/tfjs-backend-wasm (${messageOf(e)})`);
     }
     registerConv2DBackpropFilter('wasm');
     registerWasmFallbacks();
@@ -164,7 +164,7 @@ async function activate(name: BackendName): Promise<void> {
     if (problem !== null) {
       // leave tf.js on the backend it was using rather than on a half-initialised one
       if (previous && previous !== name && tf.findBackend(previous) != null) await tf.setBackend(previous);
-      throw new AdvlabError('E_BACKEND', `--backend ${name}: ${problem}`);
+      throw new AdvlabError('E_BACKEND', `backend ${name}: ${problem}`);
     }
   }
   await tf.ready();
@@ -205,11 +205,11 @@ export async function useBackend(name: BackendName | 'auto' = 'auto'): Promise<B
         failures.push(messageOf(e));
       }
     }
-    throw new AdvlabError('E_BACKEND', `--backend auto: no backend could be initialised: ${failures.join('; ')}`);
+    throw new AdvlabError('E_BACKEND', `backend auto: no backend could be initialised: ${failures.join('; ')}`);
   }
   if (!isKnownBackend(name)) {
     const known = [...providers.keys(), ...Object.keys(tf.engine().registryFactory).filter((b) => !providers.has(b))];
-    throw new ConfigError('--backend', `one of ${[...known, 'auto'].join(', ')}`, String(name));
+    throw new ConfigError('backend', `one of ${[...known, 'auto'].join(', ')}`, String(name));
   }
   await activate(name);
   return name;

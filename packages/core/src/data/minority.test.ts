@@ -27,7 +27,7 @@ test('parseMinority: CLASS:FRACTION, typed errors naming the flag', () => {
   for (const bad of ['0', '10:0.1', '1:0', '1:1.5', 'a:0.1', '-1:0.5', '']) {
     assert.throws(
       () => parseMinority(bad, 10),
-      (e: Error) => /--minority/.test(e.message) && /CLASS:FRACTION/.test(e.message),
+      (e: Error) => /^minority: /.test(e.message) && /CLASS:FRACTION/.test(e.message),
       bad,
     );
   }

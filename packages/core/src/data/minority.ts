@@ -9,18 +9,18 @@ export interface Minority {
 }
 
 /** Parses the CLI form "CLASS:FRACTION" (e.g. "0:0.1"); `numClasses` may be unknown yet (checked later by assertMinority). */
-export function parseMinority(spec: string, numClasses = Number.MAX_SAFE_INTEGER, flag = '--minority'): Minority {
+export function parseMinority(spec: string, numClasses = Number.MAX_SAFE_INTEGER, key = 'minority'): Minority {
   const m = /^(\d+):([0-9.eE+-]+)$/.exec(spec.trim());
   const parsed = { class: m ? Number(m[1]) : NaN, fraction: m ? Number(m[2]) : NaN };
-  assertMinority(parsed, numClasses, flag, JSON.stringify(spec));
+  assertMinority(parsed, numClasses, key, JSON.stringify(spec));
   return parsed;
 }
 
-/** A class of the dataset and a fraction in (0, 1]; else a ConfigError naming the flag. */
-export function assertMinority(m: Minority, numClasses: number, flag = '--minority', found = `${m.class}:${m.fraction}`): void {
+/** A class of the dataset and a fraction in (0, 1]; else a ConfigError naming the option. */
+export function assertMinority(m: Minority, numClasses: number, key = 'minority', found = `${m.class}:${m.fraction}`): void {
   if (!(Number.isInteger(m.class) && m.class >= 0 && m.class < numClasses) || !(m.fraction > 0 && m.fraction <= 1)) {
     const classes = numClasses === Number.MAX_SAFE_INTEGER ? 'a class index' : `CLASS in 0..${numClasses - 1}`;
-    throw new ConfigError(flag, `CLASS:FRACTION with ${classes} and FRACTION in (0, 1], e.g. 0:0.1`, found);
+    throw new ConfigError(key, `CLASS:FRACTION with ${classes} and FRACTION in (0, 1], e.g. 0:0.1`, found);
   }
 }
 

@@ -11,6 +11,10 @@ import { ConfigError } from '../errors.ts';
 import { Rng } from '../util/rng.ts';
 import type { Dataset, ImageSet } from './types.ts';
 
+/**
+ * Sizes and seed shared by the synthetic generators. A size that is not an integer (n ≥ 1, nTest ≥ 0) or a
+ * total above SYNTHETIC_MAX_SAMPLES is a ConfigError.
+ */
 export interface SyntheticOptions {
   /** Training samples (default 1000; 512 for tinyImages). */
   n?: number;
@@ -19,16 +23,19 @@ export interface SyntheticOptions {
   /** Seed for the Rng; default 0. */
   seed?: number;
 }
+/** Options of `moons` (always 2 classes). */
 export interface MoonsOptions extends SyntheticOptions {
   /** Std of the Gaussian noise added to each coordinate (moon radius 1); default 0.1. */
   noise?: number;
 }
+/** Options of `spirals`; `classes` must be an integer in 2..100 and `noise` ≥ 0. */
 export interface SpiralsOptions extends SyntheticOptions {
   /** Number of spiral arms = classes; default 3. */
   classes?: number;
   /** Std of the Gaussian noise added to each coordinate (outer radius 1); default 0.05. */
   noise?: number;
 }
+/** Options of `gaussianMixture`: `classes` an integer in 2..1000 (default 3), `dim` in 1..4096, `separation` ≥ 0. */
 export interface GaussianMixtureOptions extends SyntheticOptions {
   classes?: number;
   /** Feature dimension; default 2. */
@@ -36,6 +43,10 @@ export interface GaussianMixtureOptions extends SyntheticOptions {
   /** Distance between the closest class means, in units of the (unit) noise std; default 3. */
   separation?: number;
 }
+/**
+ * Options of `tinyImages`: `classes` an integer in 2..64 (default 4), `size` in 2..256 and large enough to give
+ * each class a grid cell of at least 2×2 pixels (ConfigError otherwise).
+ */
 export interface TinyImagesOptions extends SyntheticOptions {
   classes?: number;
   /** Image side in pixels; default 8. */

@@ -10,6 +10,7 @@ export interface ImageSet {
   channels: number;
 }
 
+/** A named classification task split into train and test sets; `classNames[k]` is the name of label k. */
 export interface Dataset {
   name: string;
   train: ImageSet;

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.ts';
 
+/** How close to chance a run must be for `atChance` to call it stuck; missing fields take DEFAULT_CHANCE_THRESHOLDS. */
 export interface ChanceThresholds {
   /** Clean accuracy within this much (absolute fraction) of 1/K. */
   accMargin: number;
@@ -7,6 +8,7 @@ export interface ChanceThresholds {
   lossRatio: number;
 }
 
+/** Accuracy within 5 points of 1/K and loss at least 95% of ln K. */
 export const DEFAULT_CHANCE_THRESHOLDS: ChanceThresholds = { accMargin: 0.05, lossRatio: 0.95 };
 
 /**

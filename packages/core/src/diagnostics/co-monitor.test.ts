@@ -60,5 +60,5 @@ test('thresholds are configurable and replay restores the running bests', () => 
   assert.equal(new CoMonitor().observe(trace[1]!).co, false);
   const m = CoMonitor.replay([trace[0]!], { pgdDrop: 0.1 });
   assert.deepEqual(m.observe(trace[1]!).rules, ['pgd-drop']);
-  assert.throws(() => new CoMonitor({ pgdDrop: Number.NaN }), /--co-pgdDrop/);
+  assert.throws(() => new CoMonitor({ pgdDrop: Number.NaN }), /co\.pgdDrop: expected/);
 });

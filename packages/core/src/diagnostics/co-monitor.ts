@@ -10,6 +10,10 @@ export interface MetricPoint {
   grad_align: number;
 }
 
+/**
+ * When the CO monitor fires; accuracies and alignments are fractions. Missing fields take DEFAULT_CO_THRESHOLDS;
+ * a value that is not finite is a ConfigError naming `co.<field>`.
+ */
 export interface CoThresholds {
   /** Fire when PGD accuracy falls more than this below its best so far (absolute fraction). */
   pgdDrop: number;
@@ -22,10 +26,13 @@ export interface CoThresholds {
   fgsmPgdGap: number;
 }
 
+/** The thresholds a CoMonitor uses unless told otherwise (a 20-point PGD drop, alignment halved after reaching 0.2, ...). */
 export const DEFAULT_CO_THRESHOLDS: CoThresholds = { pgdDrop: 0.2, alignRatio: 0.5, alignMin: 0.2, fgsmOverClean: 0, fgsmPgdGap: 0.3 };
 
+/** The CoMonitor rule that fired, one per CoThresholds criterion. */
 export type CoRule = 'pgd-drop' | 'alignment-collapse' | 'fgsm-above-clean' | 'fgsm-pgd-gap';
 
+/** What `CoMonitor.observe` concluded about one point: `co` if any rule fired, the rules, and why in words. */
 export interface CoVerdict {
   co: boolean;
   rules: CoRule[];
@@ -46,7 +53,7 @@ export class CoMonitor {
   constructor(thresholds: Partial<CoThresholds> = {}) {
     this.thresholds = { ...DEFAULT_CO_THRESHOLDS, ...thresholds };
     for (const [k, v] of Object.entries(this.thresholds)) {
-      if (!Number.isFinite(v)) throw new ConfigError(`--co-${k}`, 'a finite number', String(v));
+      if (!Number.isFinite(v)) throw new ConfigError(`co.${k}`, 'a finite number', String(v));
     }
   }
 
@@ -64,6 +71,7 @@ export class CoMonitor {
     for (const p of points) this.observe(p);
   }
 
+  /** Judges `p` against the bests seen so far, then folds it into them; call it once per point, in training order. */
   observe(p: MetricPoint): CoVerdict {
     const t = this.thresholds;
     const rules: CoRule[] = [];

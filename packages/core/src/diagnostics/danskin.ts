@@ -42,6 +42,10 @@ function phi(x: number[][], y: number[], w: number[], b: number, eps: number): n
   return s / x.length;
 }
 
+/**
+ * Runs both Danskin checks on seeded synthetic data (defaults: n = 32 points, d = 6 features, ε = 0.1, seed 0);
+ * deterministic for a seed and leaves no tensor behind.
+ */
 export function danskinCheck(opts: { n?: number; d?: number; eps?: number; seed?: number } = {}): DanskinReport {
   const { n = 32, d = 6, eps = 0.1, seed = 0 } = opts;
   const rng = new Rng(seed);

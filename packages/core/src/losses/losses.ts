@@ -37,6 +37,7 @@ export function margin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   });
 }
 
+/** Throws AttackError unless a model of `k` classes has the `needed` classes the loss named `loss` requires. */
 export function requireClasses(loss: string, k: number, needed: number): void {
   if (k < needed) {
     throw new AttackError(`the ${loss} loss needs at least ${needed} classes; the model has ${k}`);
@@ -89,11 +90,18 @@ export function targetedDlr(logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: 
   });
 }
 
+/** The attack losses by name, as configs and flags spell them; each returns a new [n] tensor the caller disposes. */
 export const LOSSES = {
+  /** Cross-entropy of the true label (`crossEntropy`). */
   ce: crossEntropy,
+  /** −CE of the target class (`targetedCrossEntropy`); throws AttackError without targets. */
   'ce-targeted': targetedCrossEntropy,
+  /** Difference of Logits Ratio (`dlr`); needs at least 3 classes. */
   dlr,
+  /** Targeted DLR (`targetedDlr`); needs targets and at least 4 classes. */
   'dlr-targeted': targetedDlr,
+  /** The CW margin (`margin`), positive iff misclassified. */
   margin,
 } as const satisfies Record<string, AttackLoss>;
+/** A key of LOSSES: the value of an attack config's `loss`. */
 export type LossName = keyof typeof LOSSES;

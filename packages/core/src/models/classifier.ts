@@ -8,6 +8,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.ts';
 import { isProbabilityModel } from './inspect.ts';
 
+/**
+ * A model as attacks and evaluation see it: a pure, differentiable map from images [n, h, w, c] to logits,
+ * plus the facts needed to check inputs (shape, classes, input domain).
+ */
 export interface Classifier {
   /** logits [n, K] for x [n,h,w,c]; must be pure (no state change) and differentiable. */
   logits(x: tf.Tensor4D): tf.Tensor2D;

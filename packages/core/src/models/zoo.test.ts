@@ -201,10 +201,10 @@ test('unknown model names throw ConfigError with a suggestion when close', () =>
   assert.ok(e1 instanceof ConfigError);
   assert.ok(e1 instanceof AdvlabError);
   assert.equal(e1.code, 'E_CONFIG');
-  assert.equal(e1.option, '--model');
+  assert.equal(e1.option, 'model');
   assert.equal(e1.expected, 'one of mlp, wong-cnn, cnn, resnet, linear');
   assert.equal(e1.found, 'wong_cnn');
-  assert.match(e1.message, /^--model: expected one of mlp, wong-cnn, cnn, resnet, linear, found wong_cnn \(did you mean wong-cnn\?\)$/);
+  assert.match(e1.message, /^model: expected one of mlp, wong-cnn, cnn, resnet, linear, found wong_cnn \(did you mean wong-cnn\?\)$/);
   assert.match(err('resnett').message, /\(did you mean resnet\?\)/);
   assert.match(err('lnear').message, /\(did you mean linear\?\)/);
   assert.match(err('MLP').message, /\(did you mean mlp\?\)/);

@@ -12,11 +12,18 @@ import { ConfigError } from '../errors.ts';
 import { Rng } from '../util/rng.ts';
 import { suggest } from '../util/suggest.ts';
 
+/** How `createModel` initialises weights; see `ModelOptions.init`. */
 export type InitScheme = 'he' | 'torch';
+/** Every InitScheme, e.g. for a flag's list of valid values. */
 export const INIT_SCHEMES: readonly InitScheme[] = ['he', 'torch'];
 
+/** The architectures `createModel` builds; MODELS describes each. */
 export type ModelName = 'mlp' | 'wong-cnn' | 'cnn' | 'resnet' | 'linear';
 
+/**
+ * What `createModel` needs besides the architecture. Throws ConfigError for an input shape that is not three
+ * positive integers, fewer than 2 classes, a seed that is not a safe integer or a `hidden` that is not a positive integer.
+ */
 export interface ModelOptions {
   /** [height, width, channels] of one example. */
   inputShape: [number, number, number];
@@ -32,6 +39,7 @@ export interface ModelOptions {
   hidden?: number;
 }
 
+/** The zoo's architectures with a one-line description of their layers, in the order help text lists them. */
 export const MODELS: readonly { name: ModelName; description: string }[] = [
   { name: 'mlp', description: 'flatten → dense 256 → ReLU → dense 256 → ReLU → dense K (width set by `hidden`)' },
   {
@@ -50,16 +58,18 @@ export const MODELS: readonly { name: ModelName; description: string }[] = [
   { name: 'linear', description: 'flatten → dense K (a linear classifier, handy for exact tests)' },
 ];
 
+/** The names in MODELS, in the same order. */
 export const MODEL_NAMES: readonly ModelName[] = MODELS.map((m) => m.name);
 
+/** True if `name` is a zoo architecture (case-sensitive); `assertModelName` throws instead. */
 export function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);
 }
 
-/** Throws ConfigError('--model', ...) for an unknown name, with "(did you mean X?)" when one is close. */
+/** Throws ConfigError('model', ...) for an unknown name, with "(did you mean X?)" when one is close. */
 export function assertModelName(name: string): asserts name is ModelName {
   if (isModelName(name)) return;
-  const err = new ConfigError('--model', `one of ${MODEL_NAMES.join(', ')}`, name);
+  const err = new ConfigError('model', `one of ${MODEL_NAMES.join(', ')}`, name);
   const s = suggest(name, MODEL_NAMES);
   if (s !== undefined) err.message = `${err.message} (did you mean ${s}?)`;
   throw err;
@@ -78,7 +88,7 @@ function validate(opts: ModelOptions): void {
     throw new ConfigError('numClasses', 'an integer >= 2', String(opts.numClasses));
   }
   if (typeof opts.seed !== 'number' || !Number.isSafeInteger(opts.seed)) {
-    throw new ConfigError('--seed', 'an integer', String(opts.seed));
+    throw new ConfigError('seed', 'an integer', String(opts.seed));
   }
   if (opts.hidden !== undefined && !isPosInt(opts.hidden)) {
     throw new ConfigError('hidden', 'a positive integer', String(opts.hidden));
@@ -185,7 +195,7 @@ function wongCnn(opts: ModelOptions, init: Inits): tfl.LayersModel {
   const [h, w] = opts.inputShape;
   const out = (n: number) => Math.floor((n + 2 - 4) / 2) + 1;
   if (out(out(h)) < 1 || out(out(w)) < 1) {
-    throw new ConfigError('--model', 'wong-cnn inputs of at least 4×4', `${h}×${w}`);
+    throw new ConfigError('model', 'wong-cnn inputs of at least 4×4', `${h}×${w}`);
   }
   return tfl.sequential({
     name: 'wong-cnn',

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.ts';
 
+/** The perturbation norms advlab attacks under, in their canonical spelling (`parseNorm` accepts variants such as 'Linf', 'inf'). */
 export type Norm = 'linf' | 'l2' | 'l1';
+/** Every supported Norm, in the order messages list them. */
 export const NORMS: readonly Norm[] = ['linf', 'l2', 'l1'];
 
 /**
@@ -118,4 +120,5 @@ function projectL1Ball(d: tf.Tensor, eps: number): tf.Tensor {
   return tf.reshape(tf.where(tf.broadcastTo(inside, [n, dim]), f, shrunk), d.shape);
 }
 
+/** The NormGeometry of each norm; a ThreatModel delegates its projection, ascent direction and sampling here. */
 export const GEOMETRY: Record<Norm, NormGeometry> = { linf, l2, l1 };

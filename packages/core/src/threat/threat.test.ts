@@ -107,11 +107,11 @@ test('ascent direction has unit norm and maximises ⟨g, s⟩', () => {
 test('bad norms and ε are typed errors naming the flag', () => {
   assert.throws(
     () => threatModel('linf', -0.1),
-    (e: any) => e.code === 'E_CONFIG' && /--eps/.test(e.message),
+    (e: any) => e.code === 'E_CONFIG' && /^eps: /.test(e.message),
   );
   assert.throws(
     () => parseNorm('l3'),
-    (e: any) => e.code === 'E_CONFIG' && /--norm/.test(e.message),
+    (e: any) => e.code === 'E_CONFIG' && /^norm: /.test(e.message),
   );
   assert.equal(parseNorm('Linf'), 'linf');
   assert.equal(parseNorm('L2'), 'l2');

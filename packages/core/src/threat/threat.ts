@@ -7,6 +7,7 @@ import { GEOMETRY, NORMS, type Norm, type NormGeometry } from './norms.ts';
 /** The default input domain [0,1]^d (= DEFAULT_BOUNDS; kept for back-compat: a threat model's own box is `bounds`). */
 export const BOX = { min: 0, max: 1 } as const;
 
+/** Optional settings of `threatModel`. */
 export interface ThreatModelOptions {
   /**
    * The input domain [lo, hi] (the attacked model's own pixel space, e.g. [0, 255]); ε is measured in
@@ -34,6 +35,7 @@ export interface ThreatModel {
   distance(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D;
   /** The same threat (norm, bounds) with another radius. */
   withEps(eps: number): ThreatModel;
+  /** "linf eps=0.03", with " bounds=[lo, hi]" appended when the box is not [0, 1]; for logs and reports. */
   toString(): string;
 }
 
@@ -47,9 +49,13 @@ export function formatBounds(b: readonly [number, number]): string {
   return `[${b[0]}, ${b[1]}]`;
 }
 
+/**
+ * The threat model B_norm(x, eps) ∩ [lo, hi]^d, with eps in the units of `opts.bounds` (default [0, 1]). Throws
+ * ConfigError for an unknown norm, an eps that is negative or not finite, or invalid bounds.
+ */
 export function threatModel(norm: Norm, eps: number, opts: ThreatModelOptions = {}): ThreatModel {
-  if (!NORMS.includes(norm)) throw new ConfigError('--norm', `one of ${NORMS.join(', ')}`, String(norm));
-  if (!Number.isFinite(eps) || eps < 0) throw new ConfigError('--eps', 'a finite number ≥ 0', String(eps));
+  if (!NORMS.includes(norm)) throw new ConfigError('norm', `one of ${NORMS.join(', ')}`, String(norm));
+  if (!Number.isFinite(eps) || eps < 0) throw new ConfigError('eps', 'a finite number ≥ 0', String(eps));
   const bounds = opts.bounds === undefined ? DEFAULT_BOUNDS : checkBounds(opts.bounds, 'bounds');
   const [lo, hi] = bounds;
   const isDefault = sameBounds(bounds, DEFAULT_BOUNDS);
@@ -70,9 +76,10 @@ export function threatModel(norm: Norm, eps: number, opts: ThreatModelOptions = 
   return self;
 }
 
-export function parseNorm(s: string, flag = '--norm'): Norm {
+/** A Norm from user text such as 'Linf', 'l-inf', 'inf' or 'L2'; throws ConfigError naming `key` for anything else. */
+export function parseNorm(s: string, key = 'norm'): Norm {
   const v = s.toLowerCase().replace(/^l-?/, 'l');
   const canon = v === 'inf' || v === 'linf' || v === 'l∞' ? 'linf' : v;
-  if (!NORMS.includes(canon as Norm)) throw new ConfigError(flag, `one of ${NORMS.join(', ')}`, s);
+  if (!NORMS.includes(canon as Norm)) throw new ConfigError(key, `one of ${NORMS.join(', ')}`, s);
   return canon as Norm;
 }

@@ -1,48 +1,102 @@
-/** The configuration of a training run: what determines it (written to config.json) and its validation. */
-import { ConfigError } from '../errors.ts';
-import type { CoThresholds } from '../diagnostics/co-monitor.ts';
-import { makeObjective, type MethodName } from './objectives.ts';
-import type { LrSchedule } from './schedules.ts';
+/**
+ * The configuration of a training run, declared once: its type, defaults, validation (errors name the key)
+ * and help all come from `trainingOptions`. What is written to config.json and compared on resume is the
+ * parsed object.
+ */
+import { z } from 'zod';
+import { option, parseOptions } from '../config/options.ts';
+import { DEFAULT_CO_THRESHOLDS } from '../diagnostics/co-monitor.ts';
+import { makeObjective, METHODS, type MethodName } from './objectives.ts';
+import { LR_SCHEDULES } from './schedules.ts';
 
-export type CoPolicy = 'warn' | 'stop' | 'rollback';
+const METHOD_NAMES = METHODS.map((m) => m.name) as [MethodName, ...MethodName[]];
+/** The values of the `onCo` option, in the order help lists them. */
+export const CO_POLICIES = ['warn', 'stop', 'rollback'] as const;
+/**
+ * What a run does on catastrophic overfitting: 'warn' reports it, 'stop' ends the run (the final model is still
+ * stored), 'rollback' restores the newest checkpoint and continues with a smaller step or GradAlign (see `coPolicy`).
+ */
+export type CoPolicy = (typeof CO_POLICIES)[number];
+
+const threshold = (help: string) => option.number({ help, optional: true });
+
+/** The options of a training run, in the order config.json lists them. */
+export const trainingOptions = {
+  method: option.oneOf(METHOD_NAMES, { default: 'standard', help: 'training method (standard or adversarial)' }),
+  eps: option.number({ min: 0, default: 0.1, help: 'L∞ radius of the training attack and of the held-out metrics' }),
+  steps: option.integer({ min: 1, optional: true, help: 'attack steps of pgd (default 7) and trades (default 10)' }),
+  alpha: option.number({
+    above: 0,
+    optional: true,
+    help: 'attack step size (default per method: ε/4 for PGD, ε for FGSM, 1.25ε for FGSM-RS)',
+  }),
+  lambda: option.number({ min: 0, optional: true, help: "GradAlign's regulariser weight λ (default 0.2)" }),
+  beta: option.number({ min: 0, optional: true, help: "TRADES's robustness weight β (default 6)" }),
+  epochs: option.integer({ min: 1, default: 5, help: 'passes over the training set' }),
+  batchSize: option.integer({ min: 1, default: 128, help: 'examples per step' }),
+  optimizer: option.oneOf(['adam', 'sgd'], { default: 'adam', help: 'optimiser' }),
+  lr: option.number({ above: 0, default: 1e-3, help: 'peak learning rate' }),
+  momentum: option.number({ min: 0, default: 0.9, help: 'SGD momentum' }),
+  weightDecay: option.number({ min: 0, default: 0, help: 'L2 weight decay' }),
+  schedule: option.oneOf(LR_SCHEDULES as readonly string[] as ['constant', 'piecewise', 'cyclic'], {
+    default: 'constant',
+    help: 'learning-rate schedule',
+  }),
+  epsRampEpochs: option.number({
+    min: 0,
+    default: 0,
+    flag: 'eps-ramp',
+    placeholder: 'EPOCHS',
+    help: 'ramp ε up linearly over this many epochs',
+  }),
+  seed: option.integer({ min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of every random draw (initialisation, shuffling, attacks)' }),
+  limit: option.integer({ min: 1, optional: true, help: 'train on the first M training examples only' }),
+  heldOut: option.integer({ min: 1, default: 1000, help: 'held-out metrics on the first N test examples' }),
+  evalEvery: option.integer({ min: 0, default: 0, help: 'also measure every N batches (0: once per epoch)' }),
+  alignExamples: option.integer({ min: 1, default: 256, flag: null, help: 'examples for gradient alignment and the FGSM–PGD cosine' }),
+  pgdEvalSteps: option.integer({ min: 1, default: 10, flag: null, help: 'steps of the held-out PGD' }),
+  onCo: option.oneOf(CO_POLICIES, { default: 'warn', help: 'on catastrophic overfitting: warn, stop, or roll back and change method' }),
+  co: option.custom(
+    z
+      .object({
+        pgdDrop: threshold('PGD accuracy falls this far below its best'),
+        alignRatio: threshold('alignment falls below this fraction of its best'),
+        alignMin: threshold('... once it has reached this'),
+        fgsmOverClean: threshold('FGSM accuracy exceeds clean accuracy by this'),
+        fgsmPgdGap: threshold('FGSM accuracy exceeds PGD accuracy by this'),
+      })
+      .strict()
+      .default({}),
+    {
+      kind: 'string',
+      flag: null,
+      expected: `thresholds of the CO monitor (${Object.keys(DEFAULT_CO_THRESHOLDS).join(', ')}), finite numbers`,
+      help: 'CO monitor thresholds (defaults in diagnostics/co-monitor.ts)',
+      defaultValue: {},
+    },
+  ),
+};
+
+/** `trainingOptions` as one zod object schema; `resolveTrainingConfig` parses with it, so a bad value's ConfigError names its key. */
+export const trainingConfigSchema = z.object(trainingOptions);
 
 /** Everything that determines a run. Written to config.json; a resume must present the same. */
-export interface AdversarialTrainingConfig {
-  method: MethodName;
-  eps: number;
-  steps?: number;
-  alpha?: number;
-  lambda?: number;
-  beta?: number;
-  epochs: number;
-  batchSize: number;
-  optimizer: 'adam' | 'sgd';
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: LrSchedule;
-  epsRampEpochs: number;
-  seed: number;
-  /** First `limit` training examples (all when undefined). */
-  limit?: number;
-  /** Held-out set: the first `heldOut` test examples (≥ 512 recommended). */
-  heldOut: number;
-  /** Also measure every N batches (0: once per epoch). */
-  evalEvery: number;
-  /** Gradient alignment and the FGSM–PGD cosine on the first `alignExamples` of the held-out set. */
-  alignExamples: number;
-  pgdEvalSteps: number;
-  onCo: CoPolicy;
-  co: Partial<CoThresholds>;
+export type AdversarialTrainingConfig = z.output<typeof trainingConfigSchema>;
+/** What a caller may give: every option with a default may be left out. */
+export type TrainingConfigInput = z.input<typeof trainingConfigSchema>;
+
+/**
+ * The full configuration from what a caller gave (defaults filled in), validated: a bad value is a
+ * ConfigError naming the key; options that do not apply to the method (a TRADES β for PGD) are checked by
+ * the method itself.
+ */
+export function resolveTrainingConfig(input: TrainingConfigInput): AdversarialTrainingConfig {
+  const c = parseOptions(trainingConfigSchema, input);
+  makeObjective(c, c.eps); // validates method-specific options
+  return c;
 }
 
+/** Throws a ConfigError naming the first bad option of `c`. */
 export function validateTrainingConfig(c: AdversarialTrainingConfig): void {
-  if (!(c.eps >= 0)) throw new ConfigError('--eps', 'a number ≥ 0', String(c.eps));
-  if (!Number.isInteger(c.epochs) || c.epochs < 1) throw new ConfigError('--epochs', 'an integer ≥ 1', String(c.epochs));
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new ConfigError('--batch-size', 'an integer ≥ 1', String(c.batchSize));
-  if (!Number.isInteger(c.heldOut) || c.heldOut < 1) throw new ConfigError('--held-out', 'an integer ≥ 1', String(c.heldOut));
-  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) throw new ConfigError('--eval-every', 'an integer ≥ 0', String(c.evalEvery));
-  if (!['warn', 'stop', 'rollback'].includes(c.onCo)) throw new ConfigError('--on-co', 'warn, stop or rollback', String(c.onCo));
-  if (!(c.weightDecay >= 0)) throw new ConfigError('--weight-decay', 'a number ≥ 0', String(c.weightDecay));
-  makeObjective(c, c.eps); // validates method-specific options
+  resolveTrainingConfig(c);
 }

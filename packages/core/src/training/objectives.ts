@@ -11,6 +11,7 @@ import type { Rng } from '../util/rng.ts';
 /** The model as training sees it: logits in training or inference mode. */
 export type Forward = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
 
+/** What a step passes its objective: the ε in force (ramped by `epsRampEpochs`) and the run's RNG for random draws. */
 export interface StepContext {
   eps: number;
   rng: Rng;
@@ -25,11 +26,15 @@ export interface Objective {
   readonly name: MethodName;
   /** Gradient evaluations per example per step, relative to one standard step's forward+backward. */
   readonly cost: number;
+  /** The points `loss` is evaluated at for batch (x, y), none for standard training; new tensors the caller disposes. */
   prepare(forward: Forward, x: tf.Tensor4D, y: tf.Tensor1D, ctx: StepContext): tf.Tensor4D[];
+  /** The scalar mean loss at `prepared` whose θ-gradient is the step; called inside `optimizer.minimize`. */
   loss(forward: Forward, x: tf.Tensor4D, y: tf.Tensor1D, prepared: tf.Tensor4D[], ctx: StepContext): tf.Scalar;
 }
 
+/** A training method (the `method` option); METHODS describes each. */
 export type MethodName = 'standard' | 'pgd' | 'fgsm' | 'fgsm-rs' | 'gradalign' | 'trades';
+/** Every training method with a one-line description, in the order help lists them. */
 export const METHODS: readonly { name: MethodName; description: string }[] = [
   { name: 'standard', description: 'plain cross-entropy on clean inputs' },
   { name: 'pgd', description: 'Madry PGD-K adversarial training (random start, step α; gradient at the adversarial point)' },
@@ -39,6 +44,7 @@ export const METHODS: readonly { name: MethodName; description: string }[] = [
   { name: 'trades', description: 'TRADES: CE(f(x), y) + β·KL(f(x) ‖ f(x′)), x′ from PGD on the KL' },
 ];
 
+/** The method and its options for `makeObjective`; options the method does not use are ignored. */
 export interface ObjectiveConfig {
   method: MethodName;
   /** PGD / TRADES inner steps. */
@@ -112,11 +118,15 @@ export function klFromLogits(zp: tf.Tensor2D, zq: tf.Tensor2D): tf.Tensor1D {
   return tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, logSoftmax(zq))), 1) as tf.Tensor1D;
 }
 
+/**
+ * The Objective of `c.method` under an L∞ ball of radius `eps` in [0, 1] inputs, with the method's defaults for what
+ * `c` leaves out (7 steps, 10 for TRADES; λ 0.2; β 6). Throws ConfigError for a bad method, eps, steps, alpha, lambda or beta.
+ */
 export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
   const threat = threatModel('linf', eps);
   const steps = c.steps ?? (c.method === 'trades' ? 10 : 7);
-  if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('--steps', 'an integer ≥ 1', String(c.steps));
-  if (c.alpha !== undefined && !(c.alpha > 0)) throw new ConfigError('--alpha', 'a number > 0', String(c.alpha));
+  if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('steps', 'an integer ≥ 1', String(c.steps));
+  if (c.alpha !== undefined && !(c.alpha > 0)) throw new ConfigError('alpha', 'a number > 0', String(c.alpha));
   switch (c.method) {
     case 'standard':
       return { name: 'standard', cost: 1, prepare: () => [], loss: (f, x, y) => meanCe(f(x, true), y) };
@@ -147,7 +157,7 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
     }
     case 'gradalign': {
       const lambda = c.lambda ?? 0.2;
-      if (!(lambda >= 0)) throw new ConfigError('--lambda', 'a number ≥ 0', String(c.lambda));
+      if (!(lambda >= 0)) throw new ConfigError('lambda', 'a number ≥ 0', String(c.lambda));
       const alpha = c.alpha ?? eps;
       return {
         name: 'gradalign',
@@ -162,7 +172,7 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
     }
     case 'trades': {
       const beta = c.beta ?? 6;
-      if (!(beta >= 0)) throw new ConfigError('--beta', 'a number ≥ 0', String(c.beta));
+      if (!(beta >= 0)) throw new ConfigError('beta', 'a number ≥ 0', String(c.beta));
       const alpha = c.alpha ?? eps / 4;
       return {
         name: 'trades',
@@ -192,6 +202,6 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
       };
     }
     default:
-      throw new ConfigError('--method', METHODS.map((m) => m.name).join(', '), String((c as { method: unknown }).method));
+      throw new ConfigError('method', METHODS.map((m) => m.name).join(', '), String((c as { method: unknown }).method));
   }
 }

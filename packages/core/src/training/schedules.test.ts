@@ -11,7 +11,7 @@ test('learning-rate schedules', () => {
   assert.ok(Math.abs(learningRate('cyclic', 0.2, 0.4) - 0.2) < 1e-12);
   assert.ok(Math.abs(learningRate('cyclic', 0.2, 0.7) - 0.1) < 1e-12);
   assert.ok(Math.abs(learningRate('cyclic', 0.2, 1)) < 1e-12);
-  assert.throws(() => learningRate('cosine' as never, 0.1, 0), /--schedule/);
+  assert.throws(() => learningRate('cosine' as never, 0.1, 0), /schedule: expected/);
 });
 
 test('ε ramp-up', () => {

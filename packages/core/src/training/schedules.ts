@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors.ts';
 
+/** A learning-rate schedule over the whole run (the `schedule` option); `learningRate` defines each. */
 export type LrSchedule = 'constant' | 'piecewise' | 'cyclic';
+/** Every LrSchedule, in the order help lists them. */
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'piecewise', 'cyclic'];
 
 /**
@@ -17,7 +19,7 @@ export function learningRate(schedule: LrSchedule, peak: number, t: number): num
     case 'cyclic':
       return t < 0.4 ? (peak * t) / 0.4 : Math.max(0, (peak * (1 - t)) / 0.6);
     default:
-      throw new ConfigError('--schedule', LR_SCHEDULES.join(', '), String(schedule));
+      throw new ConfigError('schedule', LR_SCHEDULES.join(', '), String(schedule));
   }
 }
 

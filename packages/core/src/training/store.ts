@@ -14,16 +14,21 @@ export interface CheckpointRef {
   location: string;
 }
 
+/** Storage for one training run: metrics lines, checkpoints and the saved models (MemoryTrainingStore, or @advlab/node's RunDirectory). */
 export interface TrainingStore {
+  /** Appends one metrics line (held-out or event) after those stored; it must survive a JSON round trip. */
   appendMetrics(line: object): void;
+  /** Every stored line, oldest first, parsed afresh; `T` is asserted, not checked. */
   readMetrics<T = Record<string, unknown>>(): T[];
   /** Keeps only the metric lines for which `keep` holds (used when resuming from a checkpoint). */
   truncateMetrics(keep: (line: Record<string, unknown>) => boolean): void;
   /** Stores model, optimiser and loop state after `epoch`; only a completely stored one becomes the latest. */
   writeCheckpoint(epoch: number, model: tfl.LayersModel, optimizer: tf.Optimizer, state: object, meta: ModelMeta): Promise<void>;
+  /** The newest completely stored checkpoint, or undefined when there is none yet. */
   latestCheckpoint(): CheckpointRef | undefined;
   /** Restores weights into `model` and state into `optimizer`; returns the loop state saved with them. */
   restoreCheckpoint<S>(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S>;
+  /** Stores the model's current weights with `meta` as 'best' (best held-out PGD accuracy) or 'model' (final), replacing the slot. */
   saveModelAs(slot: 'best' | 'model', model: tfl.LayersModel, meta: ModelMeta): Promise<void>;
 }
 
@@ -86,6 +91,7 @@ export class MemoryTrainingStore implements TrainingStore {
     return this.models.get(slot);
   }
 
+  /** Frees the stored weight copies (checkpoint and saved models); metrics lines are kept. */
   dispose(): void {
     this.disposeCheckpoint();
     for (const s of this.models.values()) tf.dispose(s.weights);

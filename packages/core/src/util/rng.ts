@@ -7,9 +7,11 @@ export class Rng {
   constructor(seed: number) {
     this.s = seed >>> 0;
   }
+  /** The current state, an unsigned 32-bit integer: save it and pass it to `Rng.fromState` to continue the same stream. */
   get state(): number {
     return this.s;
   }
+  /** An Rng that continues from a `state` read earlier, drawing exactly what the original would have drawn next. */
   static fromState(state: number): Rng {
     return new Rng(state);
   }
@@ -35,6 +37,7 @@ export class Rng {
   seed(): number {
     return Math.floor(this.next() * 2 ** 31);
   }
+  /** Shuffles `a` in place (Fisher–Yates) and returns it. */
   shuffle<T>(a: T[]): T[] {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

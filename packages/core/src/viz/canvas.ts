@@ -18,13 +18,16 @@ export type Color = readonly [number, number, number] | readonly [number, number
 /** Maps a value in [0,1] (already clipped) to an RGB colour. Applied to 1-channel images. */
 export type Colormap = (v: number) => Color;
 
+/** Opaque white, the default background of `createCanvas`. */
 export const WHITE: Color = [255, 255, 255];
+/** Opaque black. */
 export const BLACK: Color = [0, 0, 0];
 
 function checkDim(what: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(what, 'a positive integer', String(v));
 }
 
+/** A new width×height canvas filled with `bg` (default white); throws ConfigError unless both sides are positive integers. */
 export function createCanvas(width: number, height: number, bg: Color = WHITE): Canvas {
   checkDim('createCanvas width', width);
   checkDim('createCanvas height', height);

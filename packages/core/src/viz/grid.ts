@@ -14,6 +14,7 @@ import type { Canvas, Color } from './canvas.ts';
 import { createCanvas, divergingColormap, drawImage, fillRect, strokeRect, WHITE } from './canvas.ts';
 import { drawText, GLYPH_ASCENT, GLYPH_HEIGHT, LINE_HEIGHT, textWidth } from './font.ts';
 
+/** One example of the grid: its clean and adversarial images, and the labels and confidences to caption them with. */
 export interface GridRow {
   /** HWC in [0,1]; `adversarial` has the same shape. */
   clean: Float32Array;
@@ -30,6 +31,7 @@ export interface GridRow {
   advConf: number;
 }
 
+/** Optional settings of `renderAdversarialGrid`. */
 export interface GridOptions {
   /** Integer nearest-neighbour upscaling of every image. Default: round(84 / max(H, W)), at least 1 (3 for 28×28). */
   scale?: number;
@@ -39,6 +41,7 @@ export interface GridOptions {
   amplify?: number | 'auto';
 }
 
+/** A column of the grid, left to right. */
 export type GridColumn = 'clean' | 'perturbation' | 'adversarial';
 
 /** Where an image tile was drawn (its pixels, border excluded). */
@@ -51,6 +54,7 @@ export interface GridTile {
   height: number;
 }
 
+/** What `renderAdversarialGrid` drew: the canvas, the resolved settings and texts, and where each image tile went. */
 export interface GridRender {
   canvas: Canvas;
   /** The perturbation gain actually used (the resolved value of `amplify`). */

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { DataFormatError, DataMissingError, type Dataset, type ImageSet } from '@advlab/core';
 import { errText, GiB, readFileCapped, statFile, statPath } from './files.ts';
 
+/** The standard CIFAR-10 class names (label k is `CIFAR10_CLASSES[k]`), used when a folder has no batches.meta.txt. */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'airplane',
   'automobile',
@@ -20,12 +21,14 @@ export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'ship',
   'truck',
 ]);
+/** Bytes per record of a binary batch file: one label byte, then 3 × 32 × 32 pixel bytes. */
 export const CIFAR10_RECORD_BYTES = 3073;
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
 /** Largest batch file accepted by default (the real ones are 30730000 bytes). */
 export const CIFAR10_MAX_FILE_BYTES = 1 * GiB;
 
+/** Options of the CIFAR-10 readers. */
 export interface Cifar10Options {
   /** Cap on each batch file's size in bytes; default CIFAR10_MAX_FILE_BYTES. */
   maxFileBytes?: number;

@@ -3,9 +3,12 @@ import { DataFormatError, type Dataset } from '@advlab/core';
 import { statPath } from './files.ts';
 import { loadIdxDataset, type IdxDatasetOptions } from './idx.ts';
 
+/** Where Debian's dataset-fashion-mnist package installs the files; `loadFashionMnist` reads it by default. */
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+/** How to get Fashion-MNIST, appended to the DataMissingError when its files are missing. */
 export const FASHION_MNIST_HINT = 'apt-get install dataset-fashion-mnist';
 
+/** Fashion-MNIST's class names; index k names label k. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'T-shirt/top',
   'Trouser',
@@ -18,6 +21,7 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'Bag',
   'Ankle boot',
 ]);
+/** MNIST's class names, the digits '0' to '9'. */
 export const MNIST_CLASSES: readonly string[] = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
 /**

@@ -12,8 +12,11 @@ import { constants as zconst, gunzipSync } from 'node:zlib';
 import { DataFormatError, DataMissingError, type Dataset, type ImageSet } from '@advlab/core';
 import { errText, fmtBytes, GiB, readFileCapped, readPrefix, statFile, statPath } from './files.ts';
 
+/** The element types an IDX file can declare (dtype bytes 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E). */
 export type IdxDtype = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
+/** The typed array an IdxDtype decodes to (u8 → Uint8Array, ..., f64 → Float64Array), in host byte order. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+/** A decoded IDX file: `data` holds prod(dims) values row-major in a fresh buffer the caller owns. */
 export interface IdxArray {
   dtype: IdxDtype;
   dims: number[];
@@ -38,6 +41,7 @@ const DTYPES: Record<number, { name: IdxDtype; size: number }> = {
 const DTYPE_CODES: Record<IdxDtype, number> = { u8: 0x08, i8: 0x09, i16: 0x0b, i32: 0x0c, f32: 0x0d, f64: 0x0e };
 const DTYPE_LIST = 'IDX dtype byte 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32) or 0x0E (f64)';
 
+/** Options of `readIdx`. The cap, dtype and ndims are checked on the header: a file breaking one fails before its body is read. */
 export interface IdxReadOptions {
   /** Cap on the decoded size (header + body) in bytes; default IDX_MAX_BYTES. */
   maxBytes?: number;
@@ -255,6 +259,7 @@ export function readIdxLabels(path: string, numClasses: number, opts: Pick<IdxRe
   return labels;
 }
 
+/** The base names of the four MNIST-layout IDX files; each may also be present gzipped, with a `.gz` suffix. */
 export const IDX_FILES = {
   trainImages: 'train-images-idx3-ubyte',
   trainLabels: 'train-labels-idx1-ubyte',
@@ -276,6 +281,10 @@ export function hasIdxFiles(dir: string): boolean {
   return findIdxFile(dir, IDX_FILES.trainImages) !== undefined;
 }
 
+/**
+ * Options of `loadIdxDataset`. A `classNames` whose length differs from `numClasses`, or a label ≥ the class
+ * count, is a DataFormatError.
+ */
 export interface IdxDatasetOptions {
   /** Number of classes; default classNames.length, else inferred as max label + 1. */
   numClasses?: number;

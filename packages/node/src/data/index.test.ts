@@ -28,7 +28,7 @@ test('synthetic specs', () => {
   );
   assert.throws(
     () => loadDataset('synthetic:nope'),
-    (e: unknown) => e instanceof ConfigError && e.option === '--data' && e.message.includes('synthetic:moons'),
+    (e: unknown) => e instanceof ConfigError && e.option === 'data' && e.message.includes('synthetic:moons'),
   );
 });
 
@@ -37,7 +37,7 @@ test('unknown names → ConfigError on --data; missing paths → DataMissingErro
     () => loadDataset('imagenet'),
     (e: unknown) =>
       e instanceof ConfigError &&
-      e.option === '--data' &&
+      e.option === 'data' &&
       e.found === 'imagenet' &&
       e.expected.includes('fashion-mnist') &&
       e.expected.includes('synthetic:tiny'),

@@ -12,6 +12,7 @@ export * from './fashion-mnist.ts';
 export * from './cifar10.ts';
 export * from './png-folder.ts';
 
+/** One entry of DATASETS: a --data spelling and what it loads. */
 export interface DatasetInfo {
   /** What to pass to --data. */
   name: string;
@@ -45,6 +46,7 @@ export const DATASETS: readonly DatasetInfo[] = Object.freeze([
   },
 ]);
 
+/** Options of `loadDataset`; each applies only to the kinds of dataset it names and is ignored by the others. */
 export interface LoadDatasetOptions {
   /** Seed for synthetic data (default 0). */
   seed?: number;
@@ -76,7 +78,7 @@ function folderName(dir: string): string {
 }
 
 function requireDir(kind: string, dir: string): void {
-  if (!dir) throw new ConfigError('--data', `${kind}:DIR with a directory`, `${kind}:`);
+  if (!dir) throw new ConfigError('data', `${kind}:DIR with a directory`, `${kind}:`);
 }
 
 /** Loads a dataset directory, recognising its layout. */
@@ -112,7 +114,7 @@ export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions =
         const gen = SYNTHETIC[rest];
         if (!gen)
           throw new ConfigError(
-            '--data',
+            'data',
             `one of ${Object.keys(SYNTHETIC)
               .map((k) => `synthetic:${k}`)
               .join(', ')}`,
@@ -138,7 +140,7 @@ export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions =
   const st = statSync(spec, { throwIfNoEntry: false });
   if (!st) {
     if (looksLikePath(spec)) throw new DataMissingError(spec, 'a dataset directory');
-    throw new ConfigError('--data', EXPECTED, spec);
+    throw new ConfigError('data', EXPECTED, spec);
   }
   if (!st.isDirectory()) throw new DataFormatError(spec, 'a dataset directory', 'a file');
   return loadDirectory(spec, opts);

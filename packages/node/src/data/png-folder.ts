@@ -15,6 +15,10 @@ export const PNG_MAX_FILE_BYTES = 256 * MiB;
 /** Default cap on the pixels of all images together (the float NHWC copy is 4 × channels bytes per pixel). */
 export const PNG_MAX_TOTAL_PIXELS = 2 ** 27;
 
+/**
+ * Caps and the test split of `loadPngFolder`: an image over a cap is a DataFormatError, a `testFraction` outside
+ * [0, 1) a ConfigError.
+ */
 export interface PngFolderOptions {
   /** Largest declared width × height accepted per image; default PNG_MAX_PIXELS. */
   maxPixels?: number;
@@ -26,6 +30,7 @@ export interface PngFolderOptions {
   testFraction?: number;
 }
 
+/** The IHDR fields of a PNG: size in pixels, and the bit depth and colour type bytes as stored. */
 export interface PngHeader {
   width: number;
   height: number;

@@ -17,13 +17,16 @@ import { writeFileAtomic } from '../fs.ts';
 
 import type { ModelMeta } from '@advlab/core';
 
+/** What `loadModel` returns; the caller owns `model` and disposes it. */
 export interface LoadedModel {
   model: tfl.LayersModel;
   /** The `advlab` object of model.json, or undefined when there is none (e.g. a model from elsewhere). */
   meta: ModelMeta | undefined;
 }
 
+/** The file name of a saved model's topology and weights manifest inside its folder. */
 export const MODEL_JSON = 'model.json';
+/** The file name of a saved model's weights (one shard) inside its folder. */
 export const WEIGHTS_BIN = 'weights.bin';
 /** model.json is topology + manifest only; anything this large is not a sane model.json. */
 export const MAX_MODEL_JSON_BYTES = 32 * 1024 * 1024;

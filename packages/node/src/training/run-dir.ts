@@ -18,17 +18,21 @@ import { writeFileAtomic } from '../fs.ts';
 export class RunDirectory implements TrainingStore {
   constructor(readonly dir: string) {}
 
+  /** The path of the run's config.json. */
   get configPath(): string {
     return join(this.dir, 'config.json');
   }
+  /** The path of the run's metrics.jsonl. */
   get metricsPath(): string {
     return join(this.dir, 'metrics.jsonl');
   }
 
+  /** True if the folder holds a run, i.e. has a config.json. */
   exists(): boolean {
     return existsSync(this.configPath);
   }
 
+  /** The parsed config.json (`T` is asserted, not checked); throws AdvlabError E_CONFIG when the run does not exist. */
   readConfig<T>(): T {
     if (!this.exists()) throw new AdvlabError('E_CONFIG', `${this.configPath}: not found (--resume expects a run directory)`);
     return JSON.parse(readFileSync(this.configPath, 'utf8')) as T;
@@ -36,7 +40,7 @@ export class RunDirectory implements TrainingStore {
 
   /** Writes config.json for a new run; refuses to overwrite an existing run. */
   create(config: object): void {
-    if (this.exists()) throw new ConfigError('--run', `a new run name (or --resume ${this.dir})`, `${this.dir} already holds a run`);
+    if (this.exists()) throw new ConfigError('run', `a new run name (or --resume ${this.dir})`, `${this.dir} already holds a run`);
     mkdirSync(this.dir, { recursive: true });
     writeFileAtomic(this.configPath, `${JSON.stringify(config, null, 2)}\n`);
     writeFileAtomic(this.metricsPath, '');

@@ -1,0 +1,26 @@
+// Same numbers: refactoring must not move a figure. golden/reproduce-smoke-cpu.json holds the figures of
+// `advlab reproduce --smoke --backend cpu` (every run's metrics and evaluation, the summary) made with the
+// code before issue 10 (commit 048f1ff, 2026-12-02); the cpu backend is pure JavaScript, so they do not
+// depend on threads or SIMD. Timings, dates and check wording are left out (figures.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { suiteFigures } from './figures.ts';
+
+const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
+
+test('advlab reproduce --smoke gives the figures it gave before the refactoring, to the last digit', () => {
+  const work = mkdtempSync(join(tmpdir(), 'advlab-same-'));
+  try {
+    const out = join(work, 'suite');
+    const r = spawnSync(process.execPath, [bin, 'reproduce', '--smoke', '--backend', 'cpu', '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const golden = JSON.parse(readFileSync(join(import.meta.dirname, 'golden', 'reproduce-smoke-cpu.json'), 'utf8'));
+    assert.deepEqual(suiteFigures(out), golden);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
