@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
+import { tinyCnnGraphModelFiles, tinyCnnWeights } from '@advlab/core/testing';
 import { readIdx } from '@advlab/node';
 
 // End to end through the real `advlab` binary, on the synthetic 8×8 task so it runs in seconds.
@@ -143,4 +144,43 @@ test('bad input: typed errors naming the flag, exit code 2', () => {
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, re, args.join(' '));
   }
+});
+
+test('advlab eval takes a GraphModel folder (a converted SavedModel) as it takes a LayersModel one', () => {
+  const w = tinyCnnWeights({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, numClasses: 4 }, 2);
+  const graph = join(dir, 'graph-model');
+  const files = tinyCnnGraphModelFiles(w, { fused: true });
+  mkdirSync(graph, { recursive: true });
+  writeFileSync(join(graph, 'model.json'), files.modelJson);
+  writeFileSync(join(graph, files.shardName), files.shard);
+  const json = join(dir, 'graph-eval.json');
+  const r = advlab(
+    'eval',
+    '--model',
+    graph,
+    '--data',
+    'synthetic:tiny',
+    '--attacks',
+    'fgsm,pgd',
+    '--eps',
+    '0.3',
+    '--n',
+    '64',
+    '--json',
+    json,
+    '--backend',
+    'cpu',
+  );
+  assert.equal(r.code, 0, r.err);
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(report.n, 64);
+  assert.deepEqual(
+    report.attacks.map((a: { name: string }) => a.name),
+    ['fgsm', 'pgd'],
+  );
+  for (const a of report.attacks) assert.ok(a.robust_accuracy <= report.clean_accuracy);
+  assert.ok(
+    report.checks.every((c: { passed: boolean }) => c.passed),
+    JSON.stringify(report.checks),
+  );
 });

@@ -6,7 +6,6 @@ import {
   ModelMissingError,
   backendInfo,
   batchTensors,
-  classifierFromLayersModel,
   runAttack,
   threatModel,
   useBackend,
@@ -19,7 +18,7 @@ import {
   type ModelMeta,
   type Norm,
 } from '@advlab/core';
-import { adversarialGrid, loadDataset, loadModel } from '@advlab/node';
+import { adversarialGrid, loadClassifier, loadDataset } from '@advlab/node';
 
 export async function selectBackend(name = 'auto'): Promise<BackendName> {
   const used = await useBackend(name);
@@ -41,11 +40,11 @@ export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
   if (!existsSync(join(dir, 'model.json')) && !dir.endsWith('.json')) {
     throw new ModelMissingError(
       join(dir, 'model.json'),
-      "--model expects a folder written by 'advlab train' or any tf.js LayersModel folder",
+      "--model expects a folder written by 'advlab train', or any tf.js LayersModel or GraphModel folder",
     );
   }
-  const { model, meta } = await loadModel(dir);
-  return { classifier: classifierFromLayersModel(model, { name: dir }), meta, dir };
+  const { classifier, meta } = await loadClassifier(dir, { name: dir });
+  return { classifier, meta, dir };
 }
 
 /** The dataset named by --data, else the one recorded in the model's metadata, else Fashion-MNIST. */

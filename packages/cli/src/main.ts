@@ -5,7 +5,7 @@ import { EVAL_OPTIONS, evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
 import { REPORT_OPTIONS, report, reportHelp } from './commands/report.ts';
 import { REPRODUCE_OPTIONS, reproduce, reproduceHelp } from './commands/reproduce.ts';
-import { TRAIN_OPTIONS, train, trainHelp } from './commands/train.ts';
+import { TRAIN_OPTIONS, trainCommand, trainHelp } from './commands/train.ts';
 import { type Options, withFlagNames } from './flags.ts';
 
 interface Command {
@@ -16,7 +16,7 @@ interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
-  train: { help: trainHelp, options: TRAIN_OPTIONS, run: train },
+  train: { help: trainHelp, options: TRAIN_OPTIONS, run: trainCommand },
   eval: { help: evalHelp, options: EVAL_OPTIONS, run: evaluate },
   attack: { help: attackHelp, options: ATTACK_OPTIONS, run: attack },
   demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },

@@ -19,7 +19,8 @@ import {
   parseMinority,
   predictLabels,
   withMinority,
-  trainAdversarial,
+  train,
+  type TrainingReporter,
   type InitScheme,
   type MetricsLine,
   type ModelName,
@@ -110,7 +111,7 @@ export interface TrainRequest {
 }
 
 /** `advlab train` argv → trainRun. */
-export async function train(argv: string[]): Promise<TrainSummary> {
+export async function trainCommand(argv: string[]): Promise<TrainSummary> {
   const { values: v, given } = parseFlags(argv, TRAIN_OPTIONS);
   const out = v.out ?? (v.run !== undefined ? join('runs', v.run) : undefined);
   if (v.resume === undefined && out === undefined) throw new ConfigError('--run', 'a run name (or --out DIR)', 'nothing');
@@ -146,7 +147,6 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   process.stderr.write(
     `training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`,
   );
-  let bar: ProgressBar | undefined;
   const meta = {
     dataset: config.data,
     classNames: data.classNames,
@@ -154,18 +154,14 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
     numClasses: data.numClasses,
     trainedWith: { ...config, backend },
   };
-  const { metrics, stoppedByCo } = await trainAdversarial(model, data.train, data.test, config, runDir, meta, {
-    onBatch: (p) => {
-      if (p.batch === 1) bar = new ProgressBar(`epoch ${p.epoch}/${p.epochs}`);
-      bar!.update(
-        p.batch,
-        p.batches,
-        `loss ${p.loss.toFixed(4)} ${config.method === 'standard' ? 'train' : 'adv'} acc ${(100 * p.advAcc).toFixed(1)}%${p.align !== undefined ? ` align ${p.align.toFixed(3)}` : ''}`,
-      );
-    },
-    onMetrics: (m) => process.stderr.write(`${formatMetrics(m)}\n`),
-    onEvent: (msg) => process.stderr.write(`advlab: ${msg}\n`),
-  });
+  const { metrics, stoppedByCo } = await train(
+    model,
+    { train: data.train, heldOut: data.test },
+    config,
+    runDir,
+    meta,
+    terminalReporter(config.method),
+  );
   const classifier = classifierFromLayersModel(model, { name: config.model });
   const all = Array.from({ length: data.test.n }, (_, i) => i);
   const pred = predictLabels(classifier, data.test, all);
@@ -214,6 +210,32 @@ export function assertSameConfig(runDir: RunDirectory, changes: Record<string, u
   const changed = configChanges(saved, asked);
   if (changed.length) throw new ConfigError(flag, `the configuration in ${runDir.configPath}`, `changed ${changed.join(', ')}`);
   return saved;
+}
+
+/** Training as a person at a terminal follows it: a progress bar per epoch, held-out lines, events. */
+export function terminalReporter(method: string): TrainingReporter {
+  let bar: ProgressBar | undefined;
+  let epochs = 0;
+  return {
+    onStart: (info) => {
+      epochs = info.epochs;
+    },
+    onStep: (p) => {
+      if (p.batch === 1) bar = new ProgressBar(`epoch ${p.epoch}/${epochs}`);
+      const align = p.align !== undefined ? ` align ${p.align.toFixed(3)}` : '';
+      bar?.update(
+        p.batch,
+        p.batches,
+        `loss ${p.loss.toFixed(4)} ${method === 'standard' ? 'train' : 'adv'} acc ${(100 * p.advAcc).toFixed(1)}%${align}`,
+      );
+    },
+    onHeldOut: (m) => {
+      process.stderr.write(`${formatMetrics(m)}\n`);
+    },
+    onEvent: (message) => {
+      process.stderr.write(`advlab: ${message}\n`);
+    },
+  };
 }
 
 function lastPerEpoch(m: MetricsLine[]): MetricsLine[] {

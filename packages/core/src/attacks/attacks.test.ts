@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { cpu, linearClassifier, trainedMlp } from '../testing/fixtures.ts';
+import { cpu, linearClassifier, nanProposalCase, trainedMlp } from '../testing/fixtures.ts';
 import { threatModel } from '../threat/threat.ts';
 import { crossEntropy, dlr, targetedDlr } from '../losses/losses.ts';
 import { inputGradient } from './gradient.ts';
@@ -246,14 +246,8 @@ test('DLR needs ≥ 3 classes and targeted DLR ≥ 4: a clear AttackError', () =
     () => targetedDlr(three, y, y),
     (e: any) => e.code === 'E_ATTACK' && /4 classes/.test(e.message),
   );
-  const model = linearClassifier(
-    [
-      [1, 0],
-      [0, 1],
-    ],
-    [0, 0],
-    [1, 1, 2],
-  );
+  const { model, x: unused, y: unusedY } = nanProposalCase(); // its 2-class identity model
+  tf.dispose([unused, unusedY]);
   const x = tf.tensor4d([0.5, 0.5], [1, 1, 1, 2]);
   assert.throws(
     () => runAttack('apgd-t', model, x, y, threatModel('linf', 0.1)),
@@ -262,17 +256,7 @@ test('DLR needs ≥ 3 classes and targeted DLR ≥ 4: a clear AttackError', () =
 });
 
 test('the trust boundary rejects NaN proposals and recomputes success itself', () => {
-  const model = linearClassifier(
-    [
-      [1, 0],
-      [0, 1],
-    ],
-    [0, 0],
-    [1, 1, 2],
-  );
-  const x = tf.tensor4d([0.9, 0.1], [1, 1, 1, 2]);
-  const y = tf.tensor1d([0], 'int32');
-  const nanAttack = { ...getAttack('fgsm'), name: 'nan', propose: () => tf.fill([1, 1, 1, 2], NaN) as tf.Tensor4D };
+  const { model, x, y, nanAttack } = nanProposalCase();
   assert.throws(
     () => runAttack(nanAttack, model, x, y, threatModel('linf', 0.1)),
     (e: any) => e.code === 'E_NAN',

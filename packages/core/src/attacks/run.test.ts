@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { cpu, linearClassifier, trainedMlp } from '../testing/fixtures.ts';
+import { countDataSync, cpu, nanProposalCase, trainedMlp } from '../testing/fixtures.ts';
 import { threatModel } from '../threat/threat.ts';
-import { getAttack } from './registry.ts';
 import {
   pauseHost,
   readHost,
@@ -52,39 +51,17 @@ test('runAttackAsync gives runAttack’s result, attack by attack, without leaki
 });
 
 test('runAttackAsync reads the trust boundary with data(), not dataSync()', async () => {
-  const proto = tf.Tensor.prototype as { dataSync: (...a: unknown[]) => unknown };
-  const dataSync = proto.dataSync;
-  let calls = 0;
-  proto.dataSync = function (this: tf.Tensor, ...a: unknown[]) {
-    calls++;
-    return dataSync.apply(this, a);
-  };
-  let r: AttackResult;
-  try {
-    runAttack('fgsm', classifier, x, y, threatModel('linf', 0.1)).xAdv.dispose();
-    assert.ok(calls > 0, 'the sync runner is seen');
-    calls = 0;
-    r = await runAttackAsync('fgsm', classifier, x, y, threatModel('linf', 0.1));
-  } finally {
-    proto.dataSync = dataSync;
-  }
-  assert.equal(calls, 0);
-  r.xAdv.dispose();
+  const sync = await countDataSync(async () => runAttack('fgsm', classifier, x, y, threatModel('linf', 0.1)));
+  assert.ok(sync.calls > 0, 'the sync runner is seen');
+  sync.value.xAdv.dispose();
+  const r = await countDataSync(() => runAttackAsync('fgsm', classifier, x, y, threatModel('linf', 0.1)));
+  assert.equal(r.calls, 0);
+  r.value.xAdv.dispose();
 });
 
 test('runAttackAsync rejects what runAttack throws on: NaN proposals, inputs outside the box, missing targets', async () => {
-  const model = linearClassifier(
-    [
-      [1, 0],
-      [0, 1],
-    ],
-    [0, 0],
-    [1, 1, 2],
-  );
-  const x1 = tf.tensor4d([0.9, 0.1], [1, 1, 1, 2]);
-  const y1 = tf.tensor1d([0], 'int32');
+  const { model, x: x1, y: y1, nanAttack } = nanProposalCase();
   const before = tf.memory().numTensors;
-  const nanAttack = { ...getAttack('fgsm'), name: 'nan', propose: () => tf.fill([1, 1, 1, 2], Number.NaN) as tf.Tensor4D };
   await assert.rejects(runAttackAsync(nanAttack, model, x1, y1, threatModel('linf', 0.1)), (e: any) => e.code === 'E_NAN');
   const x255 = tf.tensor4d([200, 10], [1, 1, 1, 2]);
   await assert.rejects(

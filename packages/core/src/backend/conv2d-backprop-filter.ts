@@ -1,3 +1,4 @@
+// biome-ignore-all format: the hand-unrolled tiles read best as written, one row of the tile per line
 /**
  * A fast pure-JS Conv2DBackpropFilter (the gradient of conv2d with respect to its filter), NHWC float32.
  *
@@ -40,119 +41,47 @@ interface Walk {
   dyCol: number;
 }
 
-/** acc[wOff + i·Co + j] += Σ_positions x[xi + i] · dy[di + j] for a 4 (in channels) × 4 (out channels) tile. */
-function tile4x4(
-  x: Float32Array,
-  dy: Float32Array,
-  acc: Float64Array,
-  xStart: number,
-  dyStart: number,
-  w: Walk,
-  wOff: number,
-  Co: number,
-): void {
-  let a00 = 0,
-    a01 = 0,
-    a02 = 0,
-    a03 = 0,
-    a10 = 0,
-    a11 = 0,
-    a12 = 0,
-    a13 = 0;
-  let a20 = 0,
-    a21 = 0,
-    a22 = 0,
-    a23 = 0,
-    a30 = 0,
-    a31 = 0,
-    a32 = 0,
-    a33 = 0;
+/** acc[wOff + i·Co + j]! += Σ_positions x[xi + i] · dy[di + j] for a 4 (in channels) × 4 (out channels) tile. */
+function tile4x4(x: Float32Array, dy: Float32Array, acc: Float64Array, xStart: number, dyStart: number, w: Walk, wOff: number, Co: number): void {
+  let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+  let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
   for (let r = 0; r < w.rows; r++) {
     let xi = xStart + r * w.xRow;
     let di = dyStart + r * w.dyRow;
     for (let c = 0; c < w.cols; c++, xi += w.xCol, di += w.dyCol) {
-      const x0 = x[xi]!,
-        x1 = x[xi + 1]!,
-        x2 = x[xi + 2]!,
-        x3 = x[xi + 3]!;
+      const x0 = x[xi]!, x1 = x[xi + 1]!, x2 = x[xi + 2]!, x3 = x[xi + 3]!;
       if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue; // common after ReLU
-      const d0 = dy[di]!,
-        d1 = dy[di + 1]!,
-        d2 = dy[di + 2]!,
-        d3 = dy[di + 3]!;
-      a00 += x0 * d0;
-      a01 += x0 * d1;
-      a02 += x0 * d2;
-      a03 += x0 * d3;
-      a10 += x1 * d0;
-      a11 += x1 * d1;
-      a12 += x1 * d2;
-      a13 += x1 * d3;
-      a20 += x2 * d0;
-      a21 += x2 * d1;
-      a22 += x2 * d2;
-      a23 += x2 * d3;
-      a30 += x3 * d0;
-      a31 += x3 * d1;
-      a32 += x3 * d2;
-      a33 += x3 * d3;
+      const d0 = dy[di]!, d1 = dy[di + 1]!, d2 = dy[di + 2]!, d3 = dy[di + 3]!;
+      a00 += x0 * d0; a01 += x0 * d1; a02 += x0 * d2; a03 += x0 * d3;
+      a10 += x1 * d0; a11 += x1 * d1; a12 += x1 * d2; a13 += x1 * d3;
+      a20 += x2 * d0; a21 += x2 * d1; a22 += x2 * d2; a23 += x2 * d3;
+      a30 += x3 * d0; a31 += x3 * d1; a32 += x3 * d2; a33 += x3 * d3;
     }
   }
   let o = wOff;
-  acc[o]! += a00;
-  acc[o + 1]! += a01;
-  acc[o + 2]! += a02;
-  acc[o + 3]! += a03;
+  acc[o]! += a00; acc[o + 1]! += a01; acc[o + 2]! += a02; acc[o + 3]! += a03;
   o += Co;
-  acc[o]! += a10;
-  acc[o + 1]! += a11;
-  acc[o + 2]! += a12;
-  acc[o + 3]! += a13;
+  acc[o]! += a10; acc[o + 1]! += a11; acc[o + 2]! += a12; acc[o + 3]! += a13;
   o += Co;
-  acc[o]! += a20;
-  acc[o + 1]! += a21;
-  acc[o + 2]! += a22;
-  acc[o + 3]! += a23;
+  acc[o]! += a20; acc[o + 1]! += a21; acc[o + 2]! += a22; acc[o + 3]! += a23;
   o += Co;
-  acc[o]! += a30;
-  acc[o + 1]! += a31;
-  acc[o + 2]! += a32;
-  acc[o + 3]! += a33;
+  acc[o]! += a30; acc[o + 1]! += a31; acc[o + 2]! += a32; acc[o + 3]! += a33;
 }
 
 /** Same for a 1 (in channel) × 8 (out channels) tile: few input channels (e.g. the first layer). */
 function tile1x8(x: Float32Array, dy: Float32Array, acc: Float64Array, xStart: number, dyStart: number, w: Walk, wOff: number): void {
-  let a0 = 0,
-    a1 = 0,
-    a2 = 0,
-    a3 = 0,
-    a4 = 0,
-    a5 = 0,
-    a6 = 0,
-    a7 = 0;
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
   for (let r = 0; r < w.rows; r++) {
     let xi = xStart + r * w.xRow;
     let di = dyStart + r * w.dyRow;
     for (let c = 0; c < w.cols; c++, xi += w.xCol, di += w.dyCol) {
       const xv = x[xi]!;
-      a0 += xv * dy[di]!;
-      a1 += xv * dy[di + 1]!;
-      a2 += xv * dy[di + 2]!;
-      a3 += xv * dy[di + 3]!;
-      a4 += xv * dy[di + 4]!;
-      a5 += xv * dy[di + 5]!;
-      a6 += xv * dy[di + 6]!;
-      a7 += xv * dy[di + 7]!;
+      a0 += xv * dy[di]!; a1 += xv * dy[di + 1]!; a2 += xv * dy[di + 2]!; a3 += xv * dy[di + 3]!;
+      a4 += xv * dy[di + 4]!; a5 += xv * dy[di + 5]!; a6 += xv * dy[di + 6]!; a7 += xv * dy[di + 7]!;
     }
   }
-  acc[wOff]! += a0;
-  acc[wOff + 1]! += a1;
-  acc[wOff + 2]! += a2;
-  acc[wOff + 3]! += a3;
-  acc[wOff + 4]! += a4;
-  acc[wOff + 5]! += a5;
-  acc[wOff + 6]! += a6;
-  acc[wOff + 7]! += a7;
+  acc[wOff]! += a0; acc[wOff + 1]! += a1; acc[wOff + 2]! += a2; acc[wOff + 3]! += a3;
+  acc[wOff + 4]! += a4; acc[wOff + 5]! += a5; acc[wOff + 6]! += a6; acc[wOff + 7]! += a7;
 }
 
 /** Same for a single (in channel, out channel) pair: the remainders of the tiles. */
@@ -190,36 +119,27 @@ export function conv2dBackpropFilterNHWC(
   const expectedDy = [c.batchSize, c.outHeight, c.outWidth, c.outChannels];
   if (!sameShape(xShape, c.inShape) || !sameShape(dyShape, expectedDy)) {
     throw new ShapeError(
-      `conv2dBackpropFilterNHWC: expected x [${c.inShape}] and dy [${expectedDy}], ` + `found x [${xShape}] and dy [${dyShape}]`,
+      `conv2dBackpropFilterNHWC: expected x [${c.inShape}] and dy [${expectedDy}], ` +
+        `found x [${xShape}] and dy [${dyShape}]`,
     );
   }
-  const N = c.batchSize,
-    H = c.inHeight,
-    W = c.inWidth,
-    Ci = c.inChannels;
-  const OH = c.outHeight,
-    OW = c.outWidth,
-    Co = c.outChannels;
-  const KH = c.filterHeight,
-    KW = c.filterWidth;
-  const sh = c.strideHeight,
-    sw = c.strideWidth,
-    dh = c.dilationHeight,
-    dw = c.dilationWidth;
-  const pt = c.padInfo.top,
-    pl = c.padInfo.left;
+  const N = c.batchSize, H = c.inHeight, W = c.inWidth, Ci = c.inChannels;
+  const OH = c.outHeight, OW = c.outWidth, Co = c.outChannels;
+  const KH = c.filterHeight, KW = c.filterWidth;
+  const sh = c.strideHeight, sw = c.strideWidth, dh = c.dilationHeight, dw = c.dilationWidth;
+  const pt = c.padInfo.top, pl = c.padInfo.left;
   if (x.length !== N * H * W * Ci || dy.length !== N * OH * OW * Co) {
-    throw new ShapeError(`conv2dBackpropFilterNHWC: x has ${x.length} values for shape [${xShape}], dy has ${dy.length} for [${dyShape}]`);
+    throw new ShapeError(
+      `conv2dBackpropFilterNHWC: x has ${x.length} values for shape [${xShape}], dy has ${dy.length} for [${dyShape}]`,
+    );
   }
   const acc = new Float64Array(KH * KW * Ci * Co);
   if (acc.length === 0 || N * OH * OW === 0) return new Float32Array(acc.length);
 
   // 4×4 tiles when there are enough input channels, else 1×8 (e.g. a first layer on grey images)
   const wide = Ci < 4;
-  const ciTile = wide ? 1 : 4,
-    coTile = wide ? 8 : 4;
-  const ciFull = Ci - (Ci % ciTile),
-    coFull = Co - (Co % coTile);
+  const ciTile = wide ? 1 : 4, coTile = wide ? 8 : 4;
+  const ciFull = Ci - (Ci % ciTile), coFull = Co - (Co % coTile);
   const rowsPerBlock = Math.max(1, Math.floor(BLOCK_POSITIONS / OW));
   const walk: Walk = { rows: 0, cols: 0, xRow: sh * W * Ci, xCol: sw * Ci, dyRow: OW * Co, dyCol: Co };
 
@@ -249,8 +169,7 @@ export function conv2dBackpropFilterNHWC(
                 if (wide) tile1x8(x, dy, acc, xPix + ci, dyPix + co, walk, wOff);
                 else tile4x4(x, dy, acc, xPix + ci, dyPix + co, walk, wOff, Co);
               } else {
-                const ciEnd = Math.min(Ci, ci + ciTile),
-                  coEnd = Math.min(Co, co + coTile);
+                const ciEnd = Math.min(Ci, ci + ciTile), coEnd = Math.min(Co, co + coTile);
                 for (let i = ci; i < ciEnd; i++) {
                   for (let o = co; o < coEnd; o++) tile1x1(x, dy, acc, xPix + i, dyPix + o, walk, wTap + i * Co + o);
                 }
@@ -265,7 +184,10 @@ export function conv2dBackpropFilterNHWC(
 }
 
 /** The conv info tf.js itself would compute for this kernel call (dilations are always 1 for this kernel). */
-export function conv2dBackpropFilterInfo(xShape: number[], attrs: Conv2DBackpropFilterAttrs): backend_util.Conv2DInfo {
+export function conv2dBackpropFilterInfo(
+  xShape: number[],
+  attrs: Conv2DBackpropFilterAttrs,
+): backend_util.Conv2DInfo {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -296,7 +218,9 @@ export function makeConv2DBackpropFilterKernel(backendName: JsKernelBackend, fal
       );
     }
     if (x.shape.length !== 4 || dy.shape.length !== 4) {
-      throw new ShapeError(`Conv2DBackpropFilter: expected rank-4 x and dy, found x [${x.shape}] and dy [${dy.shape}]`);
+      throw new ShapeError(
+        `Conv2DBackpropFilter: expected rank-4 x and dy, found x [${x.shape}] and dy [${dy.shape}]`,
+      );
     }
     const convInfo = conv2dBackpropFilterInfo(x.shape, attrs);
     const xv = readFloat32(backendName, args.backend, x, Conv2DBackpropFilter);
@@ -315,5 +239,7 @@ export function registerConv2DBackpropFilter(backendName: JsKernelBackend): bool
   if (backendName === 'wasm' && !isJsKernelRegistered(Conv2DBackpropFilter, 'wasm')) {
     if (getKernel(Conv2DBackpropFilter, 'wasm')) return false;
   }
-  return registerJsKernel(Conv2DBackpropFilter, backendName, (previous) => makeConv2DBackpropFilterKernel(backendName, previous));
+  return registerJsKernel(Conv2DBackpropFilter, backendName, (previous) =>
+    makeConv2DBackpropFilterKernel(backendName, previous),
+  );
 }

@@ -91,23 +91,23 @@ export interface NumberOptions {
   max?: number;
 }
 
+function limited(s: z.ZodNumber, o: NumberOptions): z.ZodNumber {
+  let r = s;
+  if (o.min !== undefined) r = r.min(o.min);
+  if (o.above !== undefined) r = r.gt(o.above);
+  if (o.max !== undefined) r = r.max(o.max);
+  return r;
+}
+
 /** The option builders. */
 export const option = {
   /** A finite number, within the `min` / `above` / `max` limits given. */
   number<const O extends NumberOptions & Common<number>>(o: O) {
-    let s = z.number().finite();
-    if (o.min !== undefined) s = s.min(o.min);
-    if (o.above !== undefined) s = s.gt(o.above);
-    if (o.max !== undefined) s = s.max(o.max);
-    return finish(s, o, { kind: 'number', expected: bounds('a number', o) });
+    return finish(limited(z.number().finite(), o), o, { kind: 'number', expected: bounds('a number', o) });
   },
   /** An integer, within the `min` / `above` / `max` limits given. */
   integer<const O extends NumberOptions & Common<number>>(o: O) {
-    let s = z.number().int();
-    if (o.min !== undefined) s = s.min(o.min);
-    if (o.above !== undefined) s = s.gt(o.above);
-    if (o.max !== undefined) s = s.max(o.max);
-    return finish(s, o, { kind: 'integer', expected: bounds('an integer', o) });
+    return finish(limited(z.number().int(), o), o, { kind: 'integer', expected: bounds('an integer', o) });
   },
   /** One of the strings in `values` (a near miss gets a did-you-mean hint); the help placeholder defaults to `a|b|c`. */
   oneOf<const T extends readonly [string, ...string[]], const O extends Common<T[number]>>(values: T, o: O) {
@@ -127,10 +127,7 @@ export const option = {
   },
   /** A non-empty list of numbers (comma-separated on a command line). */
   numbers<const O extends NumberOptions & Common<number[]>>(o: O) {
-    let item = z.number().finite();
-    if (o.min !== undefined) item = item.min(o.min);
-    if (o.above !== undefined) item = item.gt(o.above);
-    return finish(z.array(item).min(1), o, { kind: 'numbers', expected: bounds('comma-separated numbers', o) });
+    return finish(z.array(limited(z.number().finite(), o)).min(1), o, { kind: 'numbers', expected: bounds('comma-separated numbers', o) });
   },
   /** A non-empty list of names from `values` (comma-separated on a command line); any name when values is empty. */
   strings<const O extends Common<string[]> & { values?: readonly string[] }>(o: O) {

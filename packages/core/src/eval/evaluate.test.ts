@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { cpu, trainedMlp } from '../testing/fixtures.ts';
+import { countDataSync, cpu, trainedMlp } from '../testing/fixtures.ts';
 import { readFileSync } from 'node:fs';
 import { evaluateRobustness, evaluateRobustnessAsync, predictLabels, type EvaluationReport } from './evaluate.ts';
 import type { Classifier } from '../models/classifier.ts';
@@ -143,22 +143,6 @@ test("a model in its own pixel space (inputs 0–255, ε × 255) gets the [0,1] 
 
 /** A report without its wall times, which are the only thing allowed to differ between runs. */
 const timeless = (r: EvaluationReport) => ({ ...r, seconds: 0, attacks: r.attacks.map((a) => ({ ...a, seconds: 0 })) });
-
-/** Runs `fn`, counting calls of Tensor.prototype.dataSync meanwhile. */
-async function countDataSync<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number }> {
-  const proto = tf.Tensor.prototype as { dataSync: (...a: unknown[]) => unknown };
-  const dataSync = proto.dataSync;
-  let calls = 0;
-  proto.dataSync = function (this: tf.Tensor, ...a: unknown[]) {
-    calls++;
-    return dataSync.apply(this, a);
-  };
-  try {
-    return { value: await fn(), calls };
-  } finally {
-    proto.dataSync = dataSync;
-  }
-}
 
 const asTensors = () => ({
   x: tf.tensor4d(data.images, [data.n, data.height, data.width, data.channels]),

@@ -232,11 +232,17 @@ export function classifierFromLayersModel(model: tfl.LayersModel, opts: Classifi
     });
   };
 
+  return wrappedClassifier({ logits, numClasses: k, inputShape, name }, pre, outputsProbabilities);
+}
+
+/** The classifier a wrapper returns: the model's function and shapes, with its preprocessing recorded. */
+export function wrappedClassifier(
+  core: Pick<WrappedClassifier, 'logits' | 'numClasses' | 'inputShape' | 'name'>,
+  pre: Preprocessing,
+  outputsProbabilities: boolean,
+): WrappedClassifier {
   return {
-    logits,
-    numClasses: k,
-    inputShape,
-    name,
+    ...core,
     bounds: pre.bounds,
     outputsProbabilities,
     ...(pre.mean ? { mean: pre.mean } : {}),

@@ -15,6 +15,7 @@ import {
   isLayersModelLike,
   outputToLogits,
   resolvePreprocessing,
+  wrappedClassifier,
 } from './classifier.ts';
 
 /** One input or output node of a graph model (tfjs-converter's TensorInfo). Unknown dimensions are -1 or null. */
@@ -220,14 +221,5 @@ export function classifierFromGraphModel(model: GraphModelLike, opts: GraphClass
     });
   };
 
-  return {
-    logits,
-    numClasses: k,
-    inputShape,
-    name,
-    bounds: pre.bounds,
-    outputsProbabilities,
-    ...(pre.mean ? { mean: pre.mean } : {}),
-    ...(pre.std ? { std: pre.std } : {}),
-  };
+  return wrappedClassifier({ logits, numClasses: k, inputShape, name }, pre, outputsProbabilities);
 }

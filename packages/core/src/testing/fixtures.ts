@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { Classifier } from '../models/classifier.ts';
 import { Rng } from '../util/rng.ts';
 import { useBackend } from '../backend/index.ts';
+import { getAttack } from '../attacks/registry.ts';
 
 /** Test-only helpers: tiny hand-built classifiers and data, free of tfjs-layers. */
 
@@ -80,4 +81,39 @@ export function trainedMlp(seed = 1, d = 8, k = 4) {
   opt.dispose();
   const test = blobs(400, d, k, seed, 0.12, seed + 100);
   return { classifier, vars, test };
+}
+
+/** Runs `fn`, counting calls of Tensor.prototype.dataSync meanwhile. */
+export async function countDataSync<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number }> {
+  const proto = tf.Tensor.prototype as { dataSync: (...a: unknown[]) => unknown };
+  const dataSync = proto.dataSync;
+  let calls = 0;
+  proto.dataSync = function (this: tf.Tensor, ...a: unknown[]) {
+    calls++;
+    return dataSync.apply(this, a);
+  };
+  try {
+    return { value: await fn(), calls };
+  } finally {
+    proto.dataSync = dataSync;
+  }
+}
+
+/**
+ * The smallest trust-boundary case: a 2-class identity model on one 1×1×2 point of class 0, and an attack
+ * whose proposal is NaN. The caller disposes x and y.
+ */
+export function nanProposalCase() {
+  const model = linearClassifier(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [0, 0],
+    [1, 1, 2],
+  );
+  const x = tf.tensor4d([0.9, 0.1], [1, 1, 1, 2]);
+  const y = tf.tensor1d([0], 'int32');
+  const nanAttack = { ...getAttack('fgsm'), name: 'nan', propose: () => tf.fill([1, 1, 1, 2], Number.NaN) as tf.Tensor4D };
+  return { model, x, y, nanAttack };
 }

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdvlabError, ModelFormatError, createModel, isProbabilityModel, MODEL_NAMES, type ModelMeta, type ModelName } from '@advlab/core';
-import { saveModel, loadModel } from './io.ts';
+import { relErr, tinyCnnGraphModelFiles, tinyCnnLayersModel, tinyCnnWeights } from '@advlab/core/testing';
+import { loadClassifier, loadGraphModel, loadModel, saveModel } from './io.ts';
 
 await tf.setBackend('cpu');
 
@@ -214,7 +215,11 @@ test('rejects model.json that is not JSON, not an object, or not a layers model'
   writeFileSync(join(dir, 'model.json'), '[1, 2]');
   await rejects(dir, 'E_MODEL_FORMAT', /expected a JSON object, found an array/);
   writeJson(dir, { ...json, format: 'graph-model' });
-  await rejects(dir, 'E_MODEL_FORMAT', /expected format "layers-model".*found format "graph-model"/);
+  await rejects(
+    dir,
+    'E_MODEL_FORMAT',
+    /expected a tf.js LayersModel \(loadGraphModel reads a graph-model folder\), found format "graph-model"/,
+  );
   writeJson(dir, { ...json, modelTopology: 'Sequential' });
   await rejects(dir, 'E_MODEL_FORMAT', /expected modelTopology to be an object, found "Sequential"/);
   writeJson(dir, { ...json, modelTopology: null });
@@ -329,4 +334,36 @@ test('isProbabilityModel: softmax endings yes, zoo models no', async () => {
   [dense, act, sm, fn, sigmoid, model].forEach((m) => {
     m.dispose();
   });
+});
+
+test('graph-model folders: loadGraphModel and loadClassifier read them with the same checks; each loader names the other', async () => {
+  const w = tinyCnnWeights({ inputShape: [8, 8, 1], filters: 3, kernelSize: 3, numClasses: 4 }, 5);
+  const dir = freshDir('graph');
+  mkdirSync(dir, { recursive: true });
+  const files = tinyCnnGraphModelFiles(w, { identityOutput: true });
+  writeFileSync(join(dir, 'model.json'), files.modelJson);
+  writeFileSync(join(dir, files.shardName), files.shard);
+  const reference = tinyCnnLayersModel(w);
+  const x = tf.randomUniform([5, 8, 8, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const { classifier, format } = await loadClassifier(dir);
+  assert.equal(format, 'graph-model');
+  const got = tf.tidy(() => classifier.logits(x).arraySync());
+  const want = tf.tidy(() => (reference.apply(x) as tf.Tensor).arraySync());
+  assert.ok(relErr((got as number[][]).flat(), (want as number[][]).flat()) < 1e-5);
+  await assert.rejects(loadModel(dir), (e: unknown) => e instanceof ModelFormatError && /loadGraphModel/.test(e.message));
+  const layersDir = freshDir('layers-for-graph');
+  await saveModel(reference, layersDir);
+  await assert.rejects(loadGraphModel(layersDir), (e: unknown) => e instanceof ModelFormatError && /loadModel/.test(e.message));
+  assert.equal((await loadClassifier(layersDir)).format, 'layers-model');
+  // The manifest's paths stay inside the folder, whatever the format.
+  const evil = JSON.parse(files.modelJson);
+  evil.weightsManifest[0].paths = ['../outside.bin'];
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(evil));
+  await assert.rejects(loadGraphModel(dir), ModelFormatError);
+  // A shard one byte short is refused before anything is built.
+  writeFileSync(join(dir, 'model.json'), files.modelJson);
+  writeFileSync(join(dir, files.shardName), files.shard.subarray(1));
+  await assert.rejects(loadGraphModel(dir), (e: unknown) => e instanceof ModelFormatError && /bytes/.test(e.message));
+  tf.dispose([x]);
+  reference.dispose();
 });

@@ -15,7 +15,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { type AdvlabError, ModelFormatError, ModelMissingError } from '@advlab/core';
 import { writeFileAtomic } from '../fs.ts';
 
-import type { ModelMeta } from '@advlab/core';
+import {
+  classifierFromGraphModel,
+  classifierFromLayersModel,
+  type GraphClassifierOptions,
+  type GraphModelLike,
+  type ModelMeta,
+  type WrappedClassifier,
+} from '@advlab/core';
 
 /** What `loadModel` returns; the caller owns `model` and disposes it. */
 export interface LoadedModel {
@@ -159,11 +166,15 @@ function readInto(file: string, size: number, out: Uint8Array, offset: number): 
   }
 }
 
-/**
- * Load a model saved by `saveModel` (or any tf.js LayersModel folder with float32 / int32 / bool
- * weights). `dir` is the model folder; a path to a model.json file is accepted too.
- */
-export async function loadModel(dir: string): Promise<LoadedModel> {
+/** A model folder's model.json and weights, read and checked (nothing of it has been run or built). */
+interface CheckedArtifacts {
+  file: string;
+  format: 'layers-model' | 'graph-model';
+  artifacts: tf.io.ModelArtifacts;
+  meta: ModelMeta | undefined;
+}
+
+async function readModelFolder(dir: string): Promise<CheckedArtifacts> {
   let file = path.join(dir, MODEL_JSON);
   const dirStat = statSync(dir, { throwIfNoEntry: false });
   if (dirStat === undefined) throw missing(file);
@@ -192,9 +203,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   }
   if (!isObject(json)) throw new ModelFormatError(file, 'a JSON object', describe(json));
 
-  if (json.format !== undefined && json.format !== 'layers-model') {
-    throw new ModelFormatError(file, 'format "layers-model" (a tf.js LayersModel)', `format ${describe(json.format)}`);
+  if (json.format !== undefined && json.format !== 'layers-model' && json.format !== 'graph-model') {
+    throw new ModelFormatError(file, 'format "layers-model" or "graph-model" (a tf.js model)', `format ${describe(json.format)}`);
   }
+  const format = json.format === 'graph-model' ? 'graph-model' : 'layers-model';
   const modelTopology = json.modelTopology;
   if (!isObject(modelTopology)) throw new ModelFormatError(file, 'modelTopology to be an object', describe(modelTopology));
   const manifest = json.weightsManifest;
@@ -285,10 +297,22 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     modelTopology,
     weightSpecs,
     weightData: data.buffer,
-    format: 'layers-model',
+    format,
   };
   // biome-ignore lint/complexity/noBannedTypes: tf.io.ModelArtifacts declares userDefinedMetadata with {}
   if (isObject(json.userDefinedMetadata)) artifacts.userDefinedMetadata = json.userDefinedMetadata as { [key: string]: {} };
+  return { file, format, artifacts, meta };
+}
+
+/**
+ * Load a model saved by `saveModel` (or any tf.js LayersModel folder with float32 / int32 / bool
+ * weights). `dir` is the model folder; a path to a model.json file is accepted too.
+ */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const { file, format, artifacts, meta } = await readModelFolder(dir);
+  if (format === 'graph-model') {
+    throw new ModelFormatError(file, 'a tf.js LayersModel (loadGraphModel reads a graph-model folder)', 'format "graph-model"');
+  }
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -300,4 +324,65 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     );
   }
   return { model, meta };
+}
+
+/** A GraphModel (a converted SavedModel) read from a folder, with advlab's metadata when model.json has it. */
+export interface LoadedGraphModel {
+  model: GraphModelLike;
+  meta: ModelMeta | undefined;
+}
+
+const CONVERTER_PACKAGE = '@tensorflow/tfjs-converter';
+
+/**
+ * Loads a `graph-model` folder (what tensorflowjs_converter writes for a SavedModel) with the same checks as
+ * loadModel: size caps, weight paths inside the folder, byte counts; then builds it with tfjs-converter's
+ * loadGraphModel from memory. @tensorflow/tfjs-converter is an optional peer: without it, an E_MODEL_FORMAT
+ * error says to install it.
+ */
+export async function loadGraphModel(dir: string): Promise<LoadedGraphModel> {
+  const { file, format, artifacts, meta } = await readModelFolder(dir);
+  if (format !== 'graph-model') {
+    throw new ModelFormatError(file, 'a tf.js GraphModel (format "graph-model"; loadModel reads a LayersModel)', `format "${format}"`);
+  }
+  let converter: { loadGraphModel(handler: tf.io.IOHandler): Promise<GraphModelLike> };
+  try {
+    // A variable specifier: the package is an optional peer and need not exist at type-check time.
+    const spec: string = CONVERTER_PACKAGE;
+    converter = await import(spec);
+  } catch (e) {
+    throw new ModelFormatError(file, `${CONVERTER_PACKAGE} installed to load a GraphModel`, `it is not (${(e as Error).message})`);
+  }
+  try {
+    return { model: await converter.loadGraphModel(tf.io.fromMemory(artifacts)), meta };
+  } catch (e) {
+    throw new ModelFormatError(file, 'a tf.js GraphModel topology matching its weights', (e as Error).message ?? String(e));
+  }
+}
+
+/** A classifier for a model folder of either format, with the options of classifierFromLayersModel / -GraphModel. */
+export async function loadClassifier(
+  dir: string,
+  opts: GraphClassifierOptions = {},
+): Promise<{ classifier: WrappedClassifier; meta: ModelMeta | undefined; format: 'layers-model' | 'graph-model' }> {
+  const { format } = await peekFormat(dir);
+  if (format === 'graph-model') {
+    const { model, meta } = await loadGraphModel(dir);
+    return { classifier: classifierFromGraphModel(model, opts), meta, format };
+  }
+  const { model, meta } = await loadModel(dir);
+  return { classifier: classifierFromLayersModel(model, opts), meta, format };
+}
+
+/** The format model.json declares, read cheaply (the loaders check everything else). */
+async function peekFormat(dir: string): Promise<{ format: 'layers-model' | 'graph-model' }> {
+  const file = statSync(dir, { throwIfNoEntry: false })?.isFile() ? dir : path.join(dir, MODEL_JSON);
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile() || st.size > MAX_MODEL_JSON_BYTES) return { format: 'layers-model' }; // loadModel says what is wrong
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as { format?: unknown };
+    return { format: json.format === 'graph-model' ? 'graph-model' : 'layers-model' };
+  } catch {
+    return { format: 'layers-model' };
+  }
 }
