@@ -184,3 +184,73 @@ test('advlab eval takes a GraphModel folder (a converted SavedModel) as it takes
     JSON.stringify(report.checks),
   );
 });
+
+test('--bounds: a model that takes 0–255 is attacked in its own pixel space and gives the [0,1] model’s numbers', () => {
+  // The same network twice: once on [0,1] inputs, once with its first layer divided by 255 for 0–255 inputs.
+  const w = tinyCnnWeights({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, numClasses: 4 }, 7);
+  const w255 = { ...w, convKernel: w.convKernel.map((v) => v / 255) };
+  const folders = [
+    ['unit', w],
+    ['byte', w255],
+  ] as const;
+  for (const [name, weights] of folders) {
+    const files = tinyCnnGraphModelFiles(weights);
+    mkdirSync(join(dir, name), { recursive: true });
+    writeFileSync(join(dir, name, 'model.json'), files.modelJson);
+    writeFileSync(join(dir, name, files.shardName), files.shard);
+  }
+  const common = ['--data', 'synthetic:tiny', '--attacks', 'fgsm,pgd', '--n', '64', '--no-worst-case', '--backend', 'cpu'];
+  const unit = advlab('eval', '--model', join(dir, 'unit'), '--eps', '0.1', '--json', join(dir, 'unit.json'), ...common);
+  const byte = advlab(
+    'eval',
+    '--model',
+    join(dir, 'byte'),
+    '--bounds',
+    '0,255',
+    '--eps',
+    '25.5',
+    '--json',
+    join(dir, 'byte.json'),
+    ...common,
+  );
+  assert.equal(unit.code, 0, unit.err);
+  assert.equal(byte.code, 0, byte.err);
+  const a = JSON.parse(readFileSync(join(dir, 'unit.json'), 'utf8'));
+  const b = JSON.parse(readFileSync(join(dir, 'byte.json'), 'utf8'));
+  assert.equal(b.clean_accuracy, a.clean_accuracy);
+  for (let i = 0; i < a.attacks.length; i++) {
+    assert.ok(
+      Math.abs(b.attacks[i].robust_accuracy - a.attacks[i].robust_accuracy) <= 1 / 64,
+      `${a.attacks[i].name}: ${b.attacks[i].robust_accuracy} vs ${a.attacks[i].robust_accuracy}`,
+    );
+  }
+  assert.ok(
+    b.checks.every((c: { passed: boolean }) => c.passed),
+    JSON.stringify(b.checks),
+  );
+  // The adversarial points live in 0–255; a malformed --bounds is a typed error naming the flag.
+  const out = join(dir, 'byte-attack');
+  const att = advlab(
+    'attack',
+    '--model',
+    join(dir, 'byte'),
+    '--bounds',
+    '0,255',
+    '--eps',
+    '25.5',
+    '--n',
+    '8',
+    '--out',
+    out,
+    '--data',
+    'synthetic:tiny',
+    '--backend',
+    'cpu',
+  );
+  assert.equal(att.code, 0, att.err);
+  const adv = readIdx(join(out, 'adversarial.idx'));
+  assert.ok(Math.max(...(adv.data as Float32Array)) > 1, 'points in the model space');
+  const bad = advlab('eval', '--model', join(dir, 'byte'), '--bounds', '0,255,3', ...common);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--bounds: expected two finite numbers/);
+});

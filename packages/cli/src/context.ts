@@ -16,6 +16,8 @@ import {
   type Dataset,
   type ImageSet,
   type ModelMeta,
+  type PreprocessingOptions,
+  fromInputRange,
   type Norm,
 } from '@advlab/core';
 import { adversarialGrid, loadClassifier, loadDataset } from '@advlab/node';
@@ -33,7 +35,8 @@ export interface LoadedClassifier {
   dir: string;
 }
 
-export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
+/** A model folder (or a run directory's model/) as a classifier, read in its input range with its normalisation. */
+export async function openModel(dirOrRun: string, input: PreprocessingOptions = {}): Promise<LoadedClassifier> {
   // A run directory from `advlab train` holds its final model in model/.
   const dir =
     !existsSync(join(dirOrRun, 'model.json')) && existsSync(join(dirOrRun, 'model', 'model.json')) ? join(dirOrRun, 'model') : dirOrRun;
@@ -43,7 +46,7 @@ export async function openModel(dirOrRun: string): Promise<LoadedClassifier> {
       "--model expects a folder written by 'advlab train', or any tf.js LayersModel or GraphModel folder",
     );
   }
-  const { classifier, meta } = await loadClassifier(dir, { name: dir });
+  const { classifier, meta } = await loadClassifier(dir, { name: dir, ...input });
   return { classifier, meta, dir };
 }
 
@@ -76,16 +79,20 @@ export interface GridSource {
   result: AttackResult;
   cleanPred: ArrayLike<number>;
   cleanConf: ArrayLike<number>;
+  /** The model's input range: pictures map it back to [0, 1]. */
+  bounds?: readonly [number, number];
 }
 
 /** Renders the rows `pick` (positions into src.indices) as clean | perturbation | adversarial. */
 export function renderGrid(src: GridSource, pick: number[], title: string): Buffer {
   const { set, classNames, result } = src;
   const size = set.height * set.width * set.channels;
-  const adv = result.xAdv.dataSync() as Float32Array;
+  const bounds = src.bounds ?? [0, 1];
+  const adv = fromInputRange(result.xAdv.dataSync() as Float32Array, bounds);
+  const clean = fromInputRange(src.clean, bounds);
   const name = (k: number) => classNames[k] ?? String(k);
   const rows: viz.GridRow[] = pick.map((j) => ({
-    clean: src.clean.slice(j * size, (j + 1) * size),
+    clean: clean.slice(j * size, (j + 1) * size),
     adversarial: adv.slice(j * size, (j + 1) * size),
     height: set.height,
     width: set.width,

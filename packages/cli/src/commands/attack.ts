@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTACKS, ConfigError, batchTensors, classifierBounds, getAttack, option, runAttack, threatModel } from '@advlab/core';
+import { ATTACKS, ConfigError, batchTensors, classifierBounds, getAttack, toInputRange, option, runAttack, threatModel } from '@advlab/core';
 import { writeFileAtomic, writeIdx } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
-import { backendOption, dataOption, normOption, seedOption } from '../options.ts';
+import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
 import { checkCompatible, datasetFor, openModel, predictWithConfidence, renderGrid, selectBackend } from '../context.ts';
 
 const USAGE = 'advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--target CLASS] [options]';
@@ -15,6 +15,7 @@ result.json (per example: label, predictions and confidences, success, distance)
 
 export const ATTACK_OPTIONS = {
   model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
+  ...modelInputOptions,
   attack: option.string({ default: 'pgd', placeholder: 'NAME', expected: 'an attack name (advlab list)', help: 'the attack' }),
   eps: option.number({ min: 0, default: 0.1, help: 'radius ε, in the model input space' }),
   norm: normOption,
@@ -42,13 +43,14 @@ export async function attackModel(request: AttackRequest): Promise<void> {
   const { model: dir, out, eps, norm, n, seed } = v;
   let def = getAttack(v.attack);
   await selectBackend(v.backend);
-  const { classifier, meta } = await openModel(dir);
+  const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);
   checkCompatible(classifier, data);
   const count = Math.min(n, data.test.n);
   const config = v.steps === undefined ? undefined : { steps: v.steps };
   const idx = Array.from({ length: count }, (_, i) => i);
-  const { x, y } = batchTensors(data.test, idx);
+  const bounds = classifierBounds(classifier);
+  const { x, y } = batchTensors(toInputRange(data.test, bounds), idx);
   const target = v.target;
   if (target !== undefined && target >= classifier.numClasses) {
     throw new ConfigError('--target', `a class index in [0, ${classifier.numClasses - 1}]`, String(target));
@@ -68,7 +70,7 @@ export async function attackModel(request: AttackRequest): Promise<void> {
     def = targeted;
   }
   const targets = target === undefined ? undefined : (tf.fill([count], target, 'int32') as tf.Tensor1D);
-  const r = runAttack(def, classifier, x, y, threatModel(norm, eps, { bounds: classifierBounds(classifier) }), { seed, config, targets });
+  const r = runAttack(def, classifier, x, y, threatModel(norm, eps, { bounds }), { seed, config, targets });
   const clean = predictWithConfidence(classifier, x);
   writeIdx(join(out, 'adversarial.idx'), r.xAdv.shape, r.xAdv.dataSync() as Float32Array);
   writeIdx(join(out, 'labels.idx'), [count], Uint8Array.from(data.test.labels.subarray(0, count)));
@@ -101,6 +103,7 @@ export async function attackModel(request: AttackRequest): Promise<void> {
         result: r,
         cleanPred: clean.pred,
         cleanConf: clean.conf,
+        bounds,
       },
       pick,
       title,

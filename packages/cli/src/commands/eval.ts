@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { evaluateRobustness, getAttack, option, type EvaluationReport } from '@advlab/core';
+import { classifierBounds, evaluateRobustness, getAttack, option, toInputRange, type EvaluationReport } from '@advlab/core';
 import { writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
-import { backendOption, dataOption, normOption, seedOption } from '../options.ts';
+import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
 import { ProgressBar } from '../progress.ts';
 import { checkCompatible, datasetFor, openModel, selectBackend } from '../context.ts';
 import { formatReport } from '../table.ts';
@@ -17,6 +17,7 @@ do (default: an example is broken if any iterate fools the model).`;
 
 export const EVAL_OPTIONS = {
   model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
+  ...modelInputOptions,
   attacks: option.strings({ default: ['fgsm', 'pgd'], help: 'attacks, each at every ε (advlab list shows them)' }),
   eps: option.numbers({ min: 0, default: [0.1], help: 'radii ε, in the model input space' }),
   norm: normOption,
@@ -64,7 +65,7 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
   const nFlag = v.n;
   const config = attackConfig(v);
   await selectBackend(v.backend);
-  const { classifier, meta } = await openModel(dir);
+  const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);
   checkCompatible(classifier, data);
   // An explicit --n larger than the test set is an error; the default takes what there is, up to 1000.
@@ -73,7 +74,7 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
   let stage = '';
   const { report } = evaluateRobustness(
     classifier,
-    data.test,
+    toInputRange(data.test, classifierBounds(classifier)),
     {
       attacks,
       eps,

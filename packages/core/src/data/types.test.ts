@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShapeError } from '../errors.ts';
-import { checkImageSet, emptyImageSet, imageSize, subset, take, type ImageSet } from './types.ts';
+import { checkImageSet, emptyImageSet, fromInputRange, imageSize, subset, take, toInputRange, type ImageSet } from './types.ts';
 
 // 4 images of 1×2×1, image i = [10i, 10i+1]
 const set: ImageSet = {
@@ -50,4 +50,14 @@ test('checkImageSet', () => {
   assert.throws(() => checkImageSet(set, 2), ShapeError);
   assert.throws(() => checkImageSet({ ...set, n: 3 }), ShapeError);
   checkImageSet(emptyImageSet(28, 28, 1));
+});
+
+test('toInputRange maps [0,1] pixels into a model range and fromInputRange maps them back', () => {
+  const set = { images: Float32Array.from([0, 0.5, 1, 0.25]), labels: Int32Array.from([1]), n: 1, height: 2, width: 2, channels: 1 };
+  assert.equal(toInputRange(set, [0, 1]), set, 'nothing to do: the same set');
+  const in255 = toInputRange(set, [0, 255]);
+  assert.deepEqual([...in255.images], [0, 127.5, 255, 63.75]);
+  assert.equal(in255.labels, set.labels);
+  assert.deepEqual([...toInputRange(set, [-1, 1]).images], [-1, 0, 1, -0.5]);
+  assert.deepEqual([...fromInputRange(in255.images, [0, 255])], [...set.images]);
 });

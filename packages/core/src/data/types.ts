@@ -83,3 +83,19 @@ export function checkImageSet(set: ImageSet, numClasses?: number): void {
 export function emptyImageSet(height: number, width: number, channels: number): ImageSet {
   return { images: new Float32Array(0), labels: new Int32Array(0), n: 0, height, width, channels };
 }
+
+/**
+ * `set` with its [0, 1] pixels mapped linearly into a model's input range [lo, hi] (e.g. [0, 255]), so it
+ * can be attacked in the model's own pixel space; the same set when the range is [0, 1]. Labels are shared.
+ */
+export function toInputRange(set: ImageSet, bounds: readonly [number, number]): ImageSet {
+  const [lo, hi] = bounds;
+  if (lo === 0 && hi === 1) return set;
+  return { ...set, images: set.images.map((v) => lo + v * (hi - lo)) };
+}
+
+/** Pixels in a model's input range [lo, hi] mapped back to [0, 1] (for pictures); the inverse of toInputRange. */
+export function fromInputRange(values: Float32Array, bounds: readonly [number, number]): Float32Array {
+  const [lo, hi] = bounds;
+  return lo === 0 && hi === 1 ? values : values.map((v) => (v - lo) / (hi - lo));
+}
