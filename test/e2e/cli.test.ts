@@ -201,18 +201,10 @@ test('--bounds: a model that takes 0–255 is attacked in its own pixel space an
   }
   const common = ['--data', 'synthetic:tiny', '--attacks', 'fgsm,pgd', '--n', '64', '--no-worst-case', '--backend', 'cpu'];
   const unit = advlab('eval', '--model', join(dir, 'unit'), '--eps', '0.1', '--json', join(dir, 'unit.json'), ...common);
-  const byte = advlab(
-    'eval',
-    '--model',
-    join(dir, 'byte'),
-    '--bounds',
-    '0,255',
-    '--eps',
-    '25.5',
-    '--json',
-    join(dir, 'byte.json'),
-    ...common,
-  );
+  // The 0–255 copy, read in its own range: ε × 255.
+  const asBytes = ['--model', join(dir, 'byte'), '--bounds', '0,255', '--eps', '25.5'];
+  const byte = advlab('eval', ...asBytes, '--json', join(dir, 'byte.json'), ...common);
+
   assert.equal(unit.code, 0, unit.err);
   assert.equal(byte.code, 0, byte.err);
   const a = JSON.parse(readFileSync(join(dir, 'unit.json'), 'utf8'));
@@ -230,23 +222,8 @@ test('--bounds: a model that takes 0–255 is attacked in its own pixel space an
   );
   // The adversarial points live in 0–255; a malformed --bounds is a typed error naming the flag.
   const out = join(dir, 'byte-attack');
-  const att = advlab(
-    'attack',
-    '--model',
-    join(dir, 'byte'),
-    '--bounds',
-    '0,255',
-    '--eps',
-    '25.5',
-    '--n',
-    '8',
-    '--out',
-    out,
-    '--data',
-    'synthetic:tiny',
-    '--backend',
-    'cpu',
-  );
+  const att = advlab('attack', ...asBytes, '--n', '8', '--out', out, '--data', 'synthetic:tiny', '--backend', 'cpu');
+
   assert.equal(att.code, 0, att.err);
   const adv = readIdx(join(out, 'adversarial.idx'));
   assert.ok(Math.max(...(adv.data as Float32Array)) > 1, 'points in the model space');

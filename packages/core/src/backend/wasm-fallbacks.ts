@@ -38,31 +38,37 @@ function tapRange(base: number, d: number, K: number, size: number): [number, nu
   return [Math.max(0, Math.ceil(-base / d)), Math.min(K, Math.floor((size - 1 - base) / d) + 1)];
 }
 
+/** A depthwise convolution's sizes, strides, dilations and padding under short names; M = channel multiplier. */
+function depthwiseDims(c: backend_util.Conv2DInfo) {
+  return {
+    N: c.batchSize,
+    H: c.inHeight,
+    W: c.inWidth,
+    C: c.inChannels,
+    OH: c.outHeight,
+    OW: c.outWidth,
+    CM: c.outChannels,
+    M: c.outChannels / c.inChannels,
+    KH: c.filterHeight,
+    KW: c.filterWidth,
+    sh: c.strideHeight,
+    sw: c.strideWidth,
+    dh: c.dilationHeight,
+    dw: c.dilationWidth,
+    pt: c.padInfo.top,
+    pl: c.padInfo.left,
+  };
+}
+
 /**
  * Gradient of a depthwise convolution with respect to its filter. x: NHWC [N, H, W, C];
  * dy: [N, OH, OW, C*M]; returns dW [KH, KW, C, M] (convInfo from computeConv2DInfo(..., depthwise=true)).
  */
 export function depthwiseConv2dBackpropFilterNHWC(x: Float32Array, dy: Float32Array, convInfo: backend_util.Conv2DInfo): Float32Array {
-  const c = convInfo;
-  const N = c.batchSize,
-    H = c.inHeight,
-    W = c.inWidth,
-    C = c.inChannels;
-  const OH = c.outHeight,
-    OW = c.outWidth,
-    CM = c.outChannels,
-    M = CM / C;
-  const KH = c.filterHeight,
-    KW = c.filterWidth;
-  const sh = c.strideHeight,
-    sw = c.strideWidth,
-    dh = c.dilationHeight,
-    dw = c.dilationWidth;
-  const pt = c.padInfo.top,
-    pl = c.padInfo.left;
+  const { N, H, W, C, OH, OW, CM, M, KH, KW, sh, sw, dh, dw, pt, pl } = depthwiseDims(convInfo);
   if (x.length !== N * H * W * C || dy.length !== N * OH * OW * CM || !Number.isInteger(M)) {
     throw new ShapeError(
-      `DepthwiseConv2dNativeBackpropFilter: expected x [${c.inShape}] and dy [${N},${OH},${OW},${CM}], ` +
+      `DepthwiseConv2dNativeBackpropFilter: expected x [${convInfo.inShape}] and dy [${N},${OH},${OW},${CM}], ` +
         `found ${x.length} and ${dy.length} values`,
     );
   }
@@ -103,23 +109,7 @@ export function depthwiseConv2dBackpropFilterNHWC(x: Float32Array, dy: Float32Ar
  * returns dx of shape convInfo.inShape = [N, H, W, C].
  */
 export function depthwiseConv2dBackpropInputNHWC(dy: Float32Array, filter: Float32Array, convInfo: backend_util.Conv2DInfo): Float32Array {
-  const c = convInfo;
-  const N = c.batchSize,
-    H = c.inHeight,
-    W = c.inWidth,
-    C = c.inChannels;
-  const OH = c.outHeight,
-    OW = c.outWidth,
-    CM = c.outChannels,
-    M = CM / C;
-  const KH = c.filterHeight,
-    KW = c.filterWidth;
-  const sh = c.strideHeight,
-    sw = c.strideWidth,
-    dh = c.dilationHeight,
-    dw = c.dilationWidth;
-  const pt = c.padInfo.top,
-    pl = c.padInfo.left;
+  const { N, H, W, C, OH, OW, CM, M, KH, KW, sh, sw, dh, dw, pt, pl } = depthwiseDims(convInfo);
   if (dy.length !== N * OH * OW * CM || filter.length !== KH * KW * CM || !Number.isInteger(M)) {
     throw new ShapeError(
       `DepthwiseConv2dNativeBackpropInput: expected dy [${N},${OH},${OW},${CM}] and filter ` +

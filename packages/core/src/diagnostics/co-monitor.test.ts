@@ -13,13 +13,8 @@ const pt = (epoch: number, clean: number, fgsm: number, pgd: number, align: numb
 
 test('fires in the epoch where FGSM training collapses, not before', () => {
   // A trace shaped like zero-init FGSM-AT at ε = 0.2 on Fashion-MNIST: PGD rises, then collapses.
-  const trace = [
-    pt(1, 0.8, 0.55, 0.3, 0.5),
-    pt(2, 0.82, 0.6, 0.34, 0.55),
-    pt(3, 0.83, 0.62, 0.33, 0.5),
-    pt(4, 0.85, 0.8, 0.1, 0.12),
-    pt(5, 0.86, 0.9, 0.05, 0.08),
-  ];
+  // biome-ignore format: a trace reads as one row of points
+  const trace = [pt(1, 0.8, 0.55, 0.3, 0.5), pt(2, 0.82, 0.6, 0.34, 0.55), pt(3, 0.83, 0.62, 0.33, 0.5), pt(4, 0.85, 0.8, 0.1, 0.12), pt(5, 0.86, 0.9, 0.05, 0.08)];
   const m = new CoMonitor();
   const fired = trace.map((p) => m.observe(p));
   assert.deepEqual(
@@ -34,14 +29,8 @@ test('fires in the epoch where FGSM training collapses, not before', () => {
 });
 
 test('does not fire on a healthy PGD-AT trace', () => {
-  const trace = [
-    pt(1, 0.75, 0.6, 0.55, 0.6),
-    pt(2, 0.78, 0.66, 0.62, 0.62),
-    pt(3, 0.8, 0.7, 0.66, 0.63),
-    pt(4, 0.81, 0.72, 0.68, 0.6),
-    pt(5, 0.82, 0.73, 0.7, 0.61),
-    pt(6, 0.83, 0.74, 0.69, 0.59),
-  ];
+  // biome-ignore format: a trace reads as one row of points
+  const trace = [pt(1, 0.75, 0.6, 0.55, 0.6), pt(2, 0.78, 0.66, 0.62, 0.62), pt(3, 0.8, 0.7, 0.66, 0.63), pt(4, 0.81, 0.72, 0.68, 0.6), pt(5, 0.82, 0.73, 0.7, 0.61), pt(6, 0.83, 0.74, 0.69, 0.59)];
   const m = new CoMonitor();
   for (const p of trace) assert.equal(m.observe(p).co, false, JSON.stringify(p));
 });
