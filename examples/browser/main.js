@@ -2,7 +2,7 @@
 // robust accuracy on a synthetic test set, all in the browser. Bundle it with any bundler, e.g.
 //   esbuild main.js --bundle --format=esm --platform=browser --outfile=bundle.js
 // and serve this folder with model/ (a LayersModel folder) and graph-model/ (a converted model) beside it.
-// Query: ?backend=cpu|webgl|wasm (default cpu), ?eps=0.1.
+// Query: ?backend=cpu (default) or any backend the page registers (import @tensorflow/tfjs-backend-webgl for webgl), ?eps=0.1.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
