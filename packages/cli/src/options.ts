@@ -25,6 +25,15 @@ export const modelInputOptions = {
     placeholder: 'LO,HI',
     help: "the model's input range: images are mapped from [0,1] into it and ε is given in it (default 0,1)",
   }),
-  mean: option.numbers({ optional: true, placeholder: 'M[,M,M]', help: 'subtracted per channel inside the model wrapper, after the range' }),
-  std: option.numbers({ above: 0, optional: true, placeholder: 'S[,S,S]', help: 'divides per channel inside the model wrapper, after the mean' }),
+  mean: option.numbers({
+    optional: true,
+    placeholder: 'M[,M,M]',
+    help: 'subtracted per channel inside the model wrapper, after the range',
+  }),
+  std: option.numbers({
+    above: 0,
+    optional: true,
+    placeholder: 'S[,S,S]',
+    help: 'divides per channel inside the model wrapper, after the mean',
+  }),
 };

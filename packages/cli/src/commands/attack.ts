@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import type { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTACKS, ConfigError, batchTensors, classifierBounds, getAttack, toInputRange, option, runAttack, threatModel } from '@advlab/core';
+import {
+  ATTACKS,
+  ConfigError,
+  batchTensors,
+  classifierBounds,
+  getAttack,
+  toInputRange,
+  option,
+  runAttack,
+  threatModel,
+} from '@advlab/core';
 import { writeFileAtomic, writeIdx } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
