@@ -231,3 +231,30 @@ test('--bounds: a model that takes 0–255 is attacked in its own pixel space an
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--bounds: expected two finite numbers/);
 });
+
+test('outputs never touch inputs: an output that is or is inside an input, or a folder where a file goes, is refused before any work', () => {
+  const modelJson = join(model, 'model', 'model.json'); // model is a run directory
+  const before = readFileSync(modelJson);
+  const someJson = join(dir, 'some-eval.json');
+  writeFileSync(someJson, '{"not": "touched"}');
+  const cases: [string[], RegExp][] = [
+    [
+      ['eval', '--model', model, '--json', modelJson],
+      /\[E_CONFIG\] --json: expected a path outside what the command reads .* is inside it/,
+    ],
+    [['eval', '--model', model, '--json', dir], /\[E_CONFIG\] --json: expected a file path, found .*a directory/],
+    [['attack', '--model', model, '--out', model], /\[E_CONFIG\] --out: expected a path outside .* is that input/],
+    [['report', someJson, '--out', someJson], /\[E_CONFIG\] --out: expected a path outside .* is that input/],
+    [['train', '--model', 'mlp', '--data', 'synthetic:tiny', '--out', modelJson], /\[E_CONFIG\] --out: expected a folder/],
+  ];
+  for (const [args, re] of cases) {
+    const t0 = performance.now();
+    const r = advlab(...args, ...(args[0] === 'report' ? [] : ['--backend', 'cpu']));
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+    assert.doesNotMatch(r.err, /backend:/, 'refused before the backend was even selected');
+    assert.ok(performance.now() - t0 < 20_000);
+  }
+  assert.deepEqual(readFileSync(modelJson), before, 'the model is intact');
+  assert.equal(readFileSync(someJson, 'utf8'), '{"not": "touched"}');
+});

@@ -9,3 +9,4 @@ export * from './models/io.ts';
 export * from './training/run-dir.ts';
 export * from './viz/png.ts';
 export * from './backend.ts';
+export * from './outputs.ts';

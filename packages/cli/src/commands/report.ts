@@ -1,4 +1,5 @@
 import { ConfigError, option } from '@advlab/core';
+import { checkOutput } from '@advlab/node';
 import { writeReport } from '@advlab/report';
 import { helpText, parseFlags } from '../flags.ts';
 
@@ -19,6 +20,7 @@ export const reportHelp = helpText(USAGE, ABOUT, REPORT_OPTIONS);
 export async function report(argv: string[]): Promise<string> {
   const { values: v, positionals: inputs } = parseFlags(argv, REPORT_OPTIONS, { positionals: true });
   if (inputs.length === 0) throw new ConfigError('RUN_DIR', 'at least one run directory or eval JSON file', 'none');
+  checkOutput({ path: v.out, kind: 'file', key: 'out', inputs });
   await writeReport(inputs, v.out, v.title === undefined ? {} : { title: v.title });
   process.stdout.write(`wrote ${v.out}\n`);
   return v.out;

@@ -25,11 +25,11 @@ import {
   type MetricsLine,
   type ModelName,
 } from '@advlab/core';
-import { RunDirectory, loadDataset, writeFileAtomic } from '@advlab/node';
+import { RunDirectory, checkOutput, loadDataset, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags, withFlagNames } from '../flags.ts';
 import { backendOption } from '../options.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
-import { selectBackend } from '../context.ts';
+import { dataPaths, selectBackend } from '../context.ts';
 
 const USAGE = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}] [options]
 advlab train --resume DIR`;
@@ -129,6 +129,7 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   } else {
     config = withFlagErrors(() => resolveRunConfig(asked));
     if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
+    checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: dataPaths(config.data) });
     runDir = new RunDirectory(request.out);
   }
   const backend = await selectBackend(request.backend);
