@@ -258,3 +258,33 @@ test('outputs never touch inputs: an output that is or is inside an input, or a 
   assert.deepEqual(readFileSync(modelJson), before, 'the model is intact');
   assert.equal(readFileSync(someJson, 'utf8'), '{"not": "touched"}');
 });
+
+test('ε = 0 simply works: PGD training at ε = 0 runs, and its held-out FGSM and PGD accuracies are the clean one', () => {
+  const out = join(dir, 'eps0');
+  const r = advlab(
+    'train',
+    '--model',
+    'mlp',
+    '--data',
+    'synthetic:tiny',
+    '--epochs',
+    '1',
+    '--method',
+    'pgd',
+    '--eps',
+    '0',
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+  );
+  assert.equal(r.code, 0, r.err);
+  const last = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .at(-1);
+  assert.equal(last.eps, 0);
+  assert.equal(last.fgsm_acc, last.clean_acc);
+  assert.equal(last.pgd_acc, last.clean_acc);
+});

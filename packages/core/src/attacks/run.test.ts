@@ -104,3 +104,16 @@ test('host steps: one generator, two runners; a failed read is thrown into the s
   assert.equal(runHostSteps(pauseThenLook()), false);
   assert.equal(await runHostStepsAsync(pauseThenLook()), true);
 });
+
+test('ε = 0: every attack returns x itself and success is the clean misclassification, for any configuration', () => {
+  for (const name of ['fgsm', 'pgd', 'bim', 'mi-fgsm', 'apgd-ce', 'apgd-t']) {
+    const r = runAttack(name, classifier, x, y, threatModel('linf', 0), { config: { steps: 3 } });
+    const clean = tf.tidy(() => tf.notEqual(tf.argMax(classifier.logits(x), 1), y).dataSync());
+    assert.deepEqual([...r.success], [...clean], name);
+    assert.ok(
+      r.distance.every((d) => d === 0),
+      name,
+    );
+    r.xAdv.dispose();
+  }
+});

@@ -241,7 +241,10 @@ export function* runAttackSteps<C extends object>(
   yield* inputsInBoundsSteps(x, threat);
   const config = { ...def.defaults(threat), ...opts.config } as C;
   if (def.targeted && !opts.targets) throw new AdvlabError('E_ATTACK', `${def.name} is targeted: pass target labels`);
-  const proposal = def.propose({ model, x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets });
+  // A ball of radius 0 holds only x: nothing to search (and step sizes derived from ε would be 0), so robust
+  // accuracy at ε = 0 is the clean accuracy.
+  const proposal =
+    threat.eps === 0 ? tf.clone(x) : def.propose({ model, x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets });
   try {
     return yield* finalizeSteps(model, x, labels, proposal, threat, def.targeted ? opts.targets : undefined, def.name);
   } finally {

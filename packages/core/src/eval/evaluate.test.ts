@@ -289,3 +289,13 @@ test('sanity-check failures are the same through the async evaluation', async ()
   assert.deepEqual(a.report.checks, s.report.checks);
   assert.ok(a.report.checks.some((c) => c.code === 'logits-not-probabilities' && !c.passed));
 });
+
+test('ε = 0 in a sweep: robust accuracy equals clean accuracy for every attack and the worst case; checks pass', () => {
+  const { report } = evaluateRobustness(classifier, data, { ...opts, eps: [0, 0.05] }, 'blobs');
+  for (const a of report.attacks.filter((r) => r.eps === 0)) assert.equal(a.robust_accuracy, report.clean_accuracy, a.name);
+  assert.equal(report.worst_case_by_eps.find((w) => w.eps === 0)!.robust_accuracy, report.clean_accuracy);
+  assert.ok(
+    report.checks.every((c) => c.passed),
+    JSON.stringify(report.checks),
+  );
+});
