@@ -309,7 +309,10 @@ async function readModelFolder(dir: string): Promise<CheckedArtifacts> {
  * weights). `dir` is the model folder; a path to a model.json file is accepted too.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const { file, format, artifacts, meta } = await readModelFolder(dir);
+  return buildLayersModel(await readModelFolder(dir));
+}
+
+async function buildLayersModel({ file, format, artifacts, meta }: CheckedArtifacts): Promise<LoadedModel> {
   if (format === 'graph-model') {
     throw new ModelFormatError(file, 'a tf.js LayersModel (loadGraphModel reads a graph-model folder)', 'format "graph-model"');
   }
@@ -341,7 +344,10 @@ const CONVERTER_PACKAGE = '@tensorflow/tfjs-converter';
  * error says to install it.
  */
 export async function loadGraphModel(dir: string): Promise<LoadedGraphModel> {
-  const { file, format, artifacts, meta } = await readModelFolder(dir);
+  return buildGraphModel(await readModelFolder(dir));
+}
+
+async function buildGraphModel({ file, format, artifacts, meta }: CheckedArtifacts): Promise<LoadedGraphModel> {
   if (format !== 'graph-model') {
     throw new ModelFormatError(file, 'a tf.js GraphModel (format "graph-model"; loadModel reads a LayersModel)', `format "${format}"`);
   }
@@ -365,24 +371,11 @@ export async function loadClassifier(
   dir: string,
   opts: GraphClassifierOptions = {},
 ): Promise<{ classifier: WrappedClassifier; meta: ModelMeta | undefined; format: 'layers-model' | 'graph-model' }> {
-  const { format } = await peekFormat(dir);
-  if (format === 'graph-model') {
-    const { model, meta } = await loadGraphModel(dir);
-    return { classifier: classifierFromGraphModel(model, opts), meta, format };
+  const checked = await readModelFolder(dir);
+  if (checked.format === 'graph-model') {
+    const { model, meta } = await buildGraphModel(checked);
+    return { classifier: classifierFromGraphModel(model, opts), meta, format: checked.format };
   }
-  const { model, meta } = await loadModel(dir);
-  return { classifier: classifierFromLayersModel(model, opts), meta, format };
-}
-
-/** The format model.json declares, read cheaply (the loaders check everything else). */
-async function peekFormat(dir: string): Promise<{ format: 'layers-model' | 'graph-model' }> {
-  const file = statSync(dir, { throwIfNoEntry: false })?.isFile() ? dir : path.join(dir, MODEL_JSON);
-  const st = statSync(file, { throwIfNoEntry: false });
-  if (st === undefined || !st.isFile() || st.size > MAX_MODEL_JSON_BYTES) return { format: 'layers-model' }; // loadModel says what is wrong
-  try {
-    const json = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as { format?: unknown };
-    return { format: json.format === 'graph-model' ? 'graph-model' : 'layers-model' };
-  } catch {
-    return { format: 'layers-model' };
-  }
+  const { model, meta } = await buildLayersModel(checked);
+  return { classifier: classifierFromLayersModel(model, opts), meta, format: checked.format };
 }
