@@ -20,7 +20,7 @@ import {
   fromInputRange,
   type Norm,
 } from '@advlab/core';
-import { DEFAULT_FASHION_MNIST_DIR, adversarialGrid, loadClassifier, loadDataset } from '@advlab/node';
+import { adversarialGrid, loadClassifier, loadDataset } from '@advlab/node';
 
 export async function selectBackend(name = 'auto'): Promise<BackendName> {
   const used = await useBackend(name);
@@ -48,14 +48,6 @@ export async function openModel(dirOrRun: string, input: PreprocessingOptions = 
   }
   const { classifier, meta } = await loadClassifier(dir, { name: dir, ...input });
   return { classifier, meta, dir };
-}
-
-/** The folders a --data value reads (the default Fashion-MNIST folder when there is none; nothing for synthetic data). */
-export function dataPaths(data: string | undefined): string[] {
-  if (data === undefined || data === 'fashion-mnist') return [DEFAULT_FASHION_MNIST_DIR];
-  const m = /^([a-z0-9-]+):(.*)$/s.exec(data);
-  if (m) return m[1] === 'synthetic' ? [] : [m[2]!];
-  return [data];
 }
 
 /** The dataset named by --data, else the one recorded in the model's metadata, else Fashion-MNIST. */

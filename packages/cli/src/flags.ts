@@ -122,7 +122,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O, opts: 
   }
   const help = raw.help === true;
   try {
-    return { values: parseOptions(z.object(options), input) as z.output<z.ZodObject<O>>, given, help, positionals };
+    return { values: parseConfig(options, input), given, help, positionals };
   } catch (e) {
     // Show what was typed ("-1"), not the parsed value ([-1]).
     const typed =

@@ -12,10 +12,10 @@ import {
   runAttack,
   threatModel,
 } from '@advlab/core';
-import { checkOutput, writeFileAtomic, writeIdx } from '@advlab/node';
+import { checkOutput, datasetFolders, writeFileAtomic, writeIdx } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
-import { checkCompatible, dataPaths, datasetFor, openModel, predictWithConfidence, renderGrid, selectBackend } from '../context.ts';
+import { checkCompatible, datasetFor, openModel, predictWithConfidence, renderGrid, selectBackend } from '../context.ts';
 
 const USAGE = 'advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--target CLASS] [options]';
 
@@ -52,7 +52,7 @@ export async function attackModel(request: AttackRequest): Promise<void> {
   const v = parseConfig(ATTACK_OPTIONS, request);
   const { model: dir, out, eps, norm, n, seed } = v;
   let def = getAttack(v.attack);
-  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: [dir, ...dataPaths(v.data)] });
+  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: [dir, ...datasetFolders(v.data)] });
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import { classifierBounds, evaluateRobustness, getAttack, option, toInputRange, type EvaluationReport } from '@advlab/core';
-import { checkOutput, writeFileAtomic } from '@advlab/node';
+import { checkOutput, datasetFolders, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
 import { ProgressBar } from '../progress.ts';
-import { checkCompatible, dataPaths, datasetFor, openModel, selectBackend } from '../context.ts';
+import { checkCompatible, datasetFor, openModel, selectBackend } from '../context.ts';
 import { formatReport } from '../table.ts';
 
 const USAGE =
@@ -64,7 +64,7 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const nFlag = v.n;
   const config = attackConfig(v);
-  if (v.json !== undefined) checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [dir, ...dataPaths(v.data)] });
+  if (v.json !== undefined) checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [dir, ...datasetFolders(v.data)] });
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);

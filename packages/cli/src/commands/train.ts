@@ -6,7 +6,6 @@ import {
   INIT_SCHEMES,
   METHODS,
   MODELS,
-  assertModelName,
   backendInfo,
   classifierFromLayersModel,
   createModel,
@@ -21,15 +20,14 @@ import {
   withMinority,
   train,
   type TrainingReporter,
-  type InitScheme,
   type MetricsLine,
   type ModelName,
 } from '@advlab/core';
-import { RunDirectory, checkOutput, loadDataset, writeFileAtomic } from '@advlab/node';
+import { RunDirectory, checkOutput, datasetFolders, loadDataset, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags, withFlagNames } from '../flags.ts';
 import { backendOption } from '../options.ts';
 import { ProgressBar, formatSeconds } from '../progress.ts';
-import { dataPaths, selectBackend } from '../context.ts';
+import { selectBackend } from '../context.ts';
 
 const USAGE = `advlab train --model NAME --epochs N (--run NAME | --out DIR) [--method ${METHODS.map((m) => m.name).join('|')}] [options]
 advlab train --resume DIR`;
@@ -83,12 +81,11 @@ export const TRAIN_OPTIONS = {
 export const trainHelp = helpText(USAGE, ABOUT, TRAIN_OPTIONS);
 
 /** The resolved configuration a run is defined by (what --resume compares). */
-export type RunConfig = z.output<z.ZodObject<typeof RUN_CONFIG_OPTIONS>> & { model: ModelName; init: InitScheme };
+export type RunConfig = z.output<z.ZodObject<typeof RUN_CONFIG_OPTIONS>>;
 
 /** A run's configuration from option values (defaults filled in, validated; errors name the key). */
 export function resolveRunConfig(values: Record<string, unknown>): RunConfig {
-  const c = parseConfig(RUN_CONFIG_OPTIONS, values);
-  assertModelName(c.model);
+  const c = parseConfig(RUN_CONFIG_OPTIONS, values); // the model name is one of the zoo's: the schema's enum
   resolveTrainingConfig(c); // the methods' own checks
   // JSON drops undefined keys: compare and store the same shape.
   return JSON.parse(JSON.stringify(c)) as RunConfig;
@@ -129,7 +126,7 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   } else {
     config = withFlagErrors(() => resolveRunConfig(asked));
     if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
-    checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: dataPaths(config.data) });
+    checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: datasetFolders(config.data) });
     runDir = new RunDirectory(request.out);
   }
   const backend = await selectBackend(request.backend);

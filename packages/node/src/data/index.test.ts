@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError, DataMissingError } from '@advlab/core';
-import { DATASETS, FASHION_MNIST_CLASSES, loadDataset } from './index.ts';
+import { DATASETS, DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, datasetFolders, loadDataset } from './index.ts';
 import { makeTempDir, pngBytes, writeCifarDataset, writeIdxDataset } from './testing.ts';
 
 const tmp = makeTempDir();
@@ -112,4 +112,14 @@ test('DATASETS lists every spec with a one-line description', () => {
     assert.ok(names.includes(n), n);
   }
   for (const d of DATASETS) assert.ok(d.description.length > 10 && !d.description.includes('\n'), d.name);
+});
+
+test('datasetFolders names the folders loadDataset reads for a spec, and none for synthetic data', () => {
+  assert.deepEqual(datasetFolders(undefined), [DEFAULT_FASHION_MNIST_DIR]);
+  assert.deepEqual(datasetFolders('fashion-mnist'), [DEFAULT_FASHION_MNIST_DIR]);
+  for (const kind of ['fashion-mnist', 'mnist', 'idx', 'cifar10', 'png'])
+    assert.deepEqual(datasetFolders(`${kind}:/data/x`), ['/data/x'], kind);
+  assert.deepEqual(datasetFolders('synthetic:tiny'), []);
+  assert.deepEqual(datasetFolders('./some/folder'), ['./some/folder']);
+  assert.deepEqual(datasetFolders('c:/odd:name'), ['c:/odd:name'], 'an unknown prefix is a path, as loadDataset treats it');
 });

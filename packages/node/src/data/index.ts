@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ConfigError, DataFormatError, DataMissingError, gaussianMixture, moons, spirals, tinyImages, type Dataset } from '@advlab/core';
 import { hasCifarBatches, loadCifar10 } from './cifar10.ts';
-import { loadFashionMnist } from './fashion-mnist.ts';
+import { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.ts';
 import { hasIdxFiles, loadIdxDataset } from './idx.ts';
 import { hasPngClassFolders, loadPngFolder, type PngFolderOptions } from './png-folder.ts';
 
@@ -98,6 +98,25 @@ function loadDirectory(dir: string, opts: LoadDatasetOptions): Dataset {
   );
 }
 
+/** `kind:rest` of a dataset spec ('mnist:/data/mnist' → mnist, /data/mnist), or undefined for a bare path or name. */
+function specParts(spec: string): { kind: string; rest: string } | undefined {
+  const m = /^([a-z0-9-]+):(.*)$/s.exec(spec);
+  return m ? { kind: m[1]!, rest: m[2]! } : undefined;
+}
+
+const FOLDER_KINDS = new Set(['fashion-mnist', 'mnist', 'idx', 'cifar10', 'png']);
+
+/**
+ * The folders loadDataset would read for `spec` (the default Fashion-MNIST folder for none; nothing for
+ * synthetic data), so a command can keep its outputs out of them before loading anything.
+ */
+export function datasetFolders(spec: string | undefined): string[] {
+  if (spec === undefined || spec === 'fashion-mnist') return [DEFAULT_FASHION_MNIST_DIR];
+  const parts = specParts(spec);
+  if (parts?.kind === 'synthetic') return [];
+  return parts && FOLDER_KINDS.has(parts.kind) ? [parts.rest] : [spec];
+}
+
 /**
  * Resolves a --data value to a Dataset:
  * undefined / 'fashion-mnist' → Fashion-MNIST from its default folder; 'fashion-mnist:DIR', 'mnist:DIR' /
@@ -106,9 +125,9 @@ function loadDirectory(dir: string, opts: LoadDatasetOptions): Dataset {
  */
 export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions = {}): Dataset {
   if (spec === undefined || spec === 'fashion-mnist') return loadFashionMnist(undefined, { maxBytes: opts.maxBytes });
-  const m = /^([a-z0-9-]+):(.*)$/s.exec(spec);
-  if (m) {
-    const [, kind, rest] = m as unknown as [string, string, string];
+  const parts = specParts(spec);
+  if (parts) {
+    const { kind, rest } = parts;
     switch (kind) {
       case 'synthetic': {
         const gen = SYNTHETIC[rest];
