@@ -1,5 +1,5 @@
 /**
- * The training entry point the CLI and older callers use: `trainAdversarial` with callback hooks, now a
+ * The older training entry point (the CLI now calls `train` with a terminal reporter): `trainAdversarial` with callback hooks, a
  * thin layer over `train` (loop.ts) that turns the hooks into a reporter.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
