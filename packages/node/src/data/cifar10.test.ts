@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataMissingError } from '@advlab/core';
-import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, hasCifarBatches, loadCifar10, readCifar10Batch } from './cifar10.ts';
+import {
+  CIFAR10_CLASSES,
+  CIFAR10_DECODED_RECORD_BYTES,
+  CIFAR10_RECORD_BYTES,
+  hasCifarBatches,
+  loadCifar10,
+  readCifar10Batch,
+} from './cifar10.ts';
 import { cifarRecord, makeTempDir, writeCifarDataset, throwsFormat } from './testing.ts';
 
 const tmp = makeTempDir();
@@ -96,4 +103,39 @@ test('missing folder / batches → DataMissingError', () => {
     (e: unknown) => e instanceof DataMissingError && e.message.includes('test_batch.bin'),
   );
   assert.equal(hasCifarBatches(join(tmp.dir, 'no-cifar')), false);
+});
+
+test('the decoded size cap counts float32 pixels and int32 labels (12292 bytes a record), per file and per split', () => {
+  assert.equal(CIFAR10_DECODED_RECORD_BYTES, 3072 * 4 + 4);
+  const two = Buffer.concat([cifarRecord(0), cifarRecord(1)]);
+  const p = put('data_batch_1.bin', two);
+  assert.equal(readCifar10Batch(p, { maxBytes: 2 * 12292 }).n, 2);
+  const e = throwsFormat(() => readCifar10Batch(p, { maxBytes: 2 * 12292 - 1 }), p, /CIFAR-10 size cap/);
+  assert.match(e.found, /^2 records, 24584 bytes decoded/);
+  // Two training files under the cap each, whose one training array is over it.
+  const dir = join(tmp.dir, 'cifar-cap');
+  writeCifarDataset(dir, [4], [5]);
+  writeFileSync(join(dir, 'data_batch_2.bin'), cifarRecord(6));
+  const s = throwsFormat(() => loadCifar10(dir, { maxBytes: 20000 }), dir, /CIFAR-10 size cap/);
+  assert.equal(s.file, dir);
+  assert.match(s.found, /^2 training records in 2 data_batch files, 24584 bytes decoded/);
+  const ds = loadCifar10(dir, { maxBytes: 24584 });
+  assert.deepEqual([...ds.train.labels], [4, 6]);
+  assert.deepEqual([...ds.train.images.subarray(3072, 3075)], [...readCifar10Batch(join(dir, 'data_batch_2.bin')).images.subarray(0, 3)]);
+});
+
+test('an empty split is a DataFormatError naming the split, not a malformed file', () => {
+  const dir = join(tmp.dir, 'cifar-empty-test');
+  writeCifarDataset(dir);
+  writeFileSync(join(dir, 'test_batch.bin'), Buffer.alloc(0));
+  const t = throwsFormat(() => loadCifar10(dir), 'test_batch.bin');
+  assert.equal(t.expected, 'a non-empty test split');
+  assert.equal(t.found, 'none: test_batch.bin is empty (0 records)');
+  const dir2 = join(tmp.dir, 'cifar-empty-train');
+  writeCifarDataset(dir2);
+  writeFileSync(join(dir2, 'data_batch_1.bin'), Buffer.alloc(0));
+  writeFileSync(join(dir2, 'data_batch_2.bin'), Buffer.alloc(0));
+  const r = throwsFormat(() => loadCifar10(dir2), dir2);
+  assert.equal(r.expected, 'a non-empty train split');
+  assert.equal(r.found, 'none: every training batch file is empty (data_batch_1.bin, data_batch_2.bin)');
 });

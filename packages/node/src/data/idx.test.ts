@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { DataFormatError, DataMissingError } from '@advlab/core';
 import { IDX_MAX_BYTES, loadIdxDataset, readIdx, readIdxImages, readIdxLabels } from './idx.ts';
 import { idxBytes, makeTempDir, writeIdxDataset, throwsFormat } from './testing.ts';
@@ -63,6 +63,19 @@ describe('readIdx: valid files', () => {
     const labels = readIdxLabels(put('lab.idx', gzipSync(idxBytes('u8', [4], [0, 9, 3, 9]))), 10);
     assert.ok(labels instanceof Int32Array);
     assert.deepEqual([...labels], [0, 9, 3, 9]);
+  });
+
+  test('a gzip file with a long stored file name still has its header found', () => {
+    // FNAME pushes the deflate data ~60 KiB into the file, past the probe's first steps.
+    const name = Buffer.alloc(60000, 0x61);
+    const head = Buffer.from([0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 0xff]);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(VALID), 0);
+    trailer.writeUInt32LE(VALID.length, 4);
+    const gz = Buffer.concat([head, name, Buffer.from([0]), deflateRawSync(VALID), trailer]);
+    const r = readIdx(put('fname.idx.gz', gz));
+    assert.deepEqual(r.dims, [3, 2, 2]);
+    assert.deepEqual([...r.data], PIXELS);
   });
 
   test('an exactly-full gzip stream is accepted (no off-by-one in the output cap)', () => {
@@ -143,6 +156,30 @@ describe('readIdx: malformed input', () => {
     }
     assert.match(throwsFormat(() => readIdx(raw), raw).found, /4611686018427387916 bytes/); // 2^62 + 12, exact (BigInt)
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+  });
+
+  test('the size cap counts the float32 images and int32 labels a reader builds, checked on the header before allocating', () => {
+    // 60000×28×28 u8 is 47 MB on disk but 188 MB as float32: a 100 MB cap refuses it from the header alone,
+    // though the body is missing (the files hold nothing but the header).
+    const header = idxBytes('u8', [60000, 28, 28], []);
+    const raw = put('declared-images-idx3-ubyte', header);
+    const gz = put('declared-images-idx3-ubyte.gz', gzipSync(header));
+    const before = process.memoryUsage().arrayBuffers;
+    for (const p of [raw, gz]) {
+      const e = throwsFormat(() => readIdxImages(p, { maxBytes: 100_000_000 }), p, /IDX size cap/);
+      assert.match(e.found, /^a header declaring 188160000 bytes \(179\.4 MiB\) decoded \(header 16 \+ 60000×28×28 u8 as float32/);
+      assert.ok(e.expected.includes('100000000 bytes'), e.message);
+      // readIdx keeps u8, so the same cap passes the header and the missing body is what is reported.
+      throwsFormat(() => readIdx(p, { maxBytes: 100_000_000 }), p, /47040016 bytes/);
+    }
+    assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024);
+    const labels = put('declared-labels-idx1-ubyte.gz', gzipSync(idxBytes('u8', [300000], [])));
+    const e = throwsFormat(() => readIdxLabels(labels, 10, { maxBytes: 1_000_000 }), labels, /IDX size cap/);
+    assert.match(e.found, /1200000 bytes .*300000 u8 as int32/);
+    // The boundary is exact: 3 images of 2×2 are 12 floats = 48 bytes.
+    const img = put('img.idx.gz', gzipSync(VALID));
+    assert.equal(readIdxImages(img, { maxBytes: 48 }).images.length, 12);
+    throwsFormat(() => readIdxImages(img, { maxBytes: 47 }), img, /found a header declaring 48 bytes decoded/);
   });
 
   test('trailing extra bytes (raw and gzip)', () => {
@@ -259,5 +296,89 @@ describe('loadIdxDataset', () => {
     writeIdxDataset(dir, { height: 2, width: 2 });
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idxBytes('u8', [2, 3, 3], new Uint8Array(18)));
     throwsFormat(() => loadIdxDataset(dir, 'x'), 't10k-images-idx3-ubyte', /2×2 images/);
+  });
+});
+
+/** Writes a 3-class-or-so IDX folder whose train labels are `train` (one 2×2 image each) and test labels `test`. */
+function labelledFolder(name: string, train: number[], test: number[] = [0, 1]): string {
+  const dir = join(tmp.dir, name);
+  writeIdxDataset(dir, { nTrain: train.length, nTest: test.length });
+  writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxBytes('u8', [train.length], train));
+  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxBytes('u8', [test.length], test));
+  return dir;
+}
+
+/** Labels 0..9 repeated to 20, with a stray 200 at index 17. */
+const STRAY = Array.from({ length: 20 }, (_, i) => (i === 17 ? 200 : i % 10));
+
+describe('loadIdxDataset: the class count', () => {
+  test('without a declaration, a stray label is refused: the error names the file, the label and the missing classes', () => {
+    const dir = labelledFolder('stray', STRAY);
+    const e = throwsFormat(() => loadIdxDataset(dir), join(dir, 'train-labels-idx1-ubyte'));
+    assert.ok(e.file.endsWith('train-labels-idx1-ubyte'), e.file);
+    assert.match(e.expected, /every label 0\.\.200 to occur in the training labels/);
+    assert.match(e.found, /^label 200 at index 17 while labels 10\.\.199 never occur in train-labels-idx1-ubyte/);
+    assert.ok(e.found.includes(join(dir, 'classes.txt')), e.found);
+  });
+
+  test('a class seen only in the test labels is refused, naming the test labels file', () => {
+    const dir = labelledFolder('test-only', [0, 1, 3, 0], [4, 1]);
+    const e = throwsFormat(() => loadIdxDataset(dir), 't10k-labels-idx1-ubyte');
+    assert.match(e.found, /^label 4 at index 0 while labels 2, 4 never occur in train-labels-idx1-ubyte/);
+  });
+
+  test('classes.txt declares the count and the names; labels beyond it are refused naming both files', () => {
+    const dir = labelledFolder('declared', [0, 1, 0, 1], [1, 0]);
+    writeFileSync(join(dir, 'classes.txt'), 'cat\r\ndog\r\n  bird  \n\n\n');
+    const ds = loadIdxDataset(dir);
+    assert.equal(ds.numClasses, 3); // 'bird' never occurs, and need not: it is declared
+    assert.deepEqual(ds.classNames, ['cat', 'dog', 'bird']);
+    assert.deepEqual([...ds.train.labels], [0, 1, 0, 1]);
+    writeFileSync(join(dir, 'classes.txt'), 'cat\n');
+    const e = throwsFormat(() => loadIdxDataset(dir), 'train-labels-idx1-ubyte');
+    assert.equal(e.expected, `labels in [0, 1) (1 class declared in ${join(dir, 'classes.txt')})`);
+    assert.equal(e.found, 'label 1 at index 1');
+    // An explicit declaration by the caller wins over the file.
+    assert.equal(loadIdxDataset(dir, 'x', { numClasses: 2 }).numClasses, 2);
+  });
+
+  test('classes.txt lets a dataset with a large label through, as declared', () => {
+    const dir = labelledFolder('stray-declared', STRAY);
+    writeFileSync(join(dir, 'classes.txt'), Array.from({ length: 201 }, (_, i) => `c${i}`).join('\n'));
+    const ds = loadIdxDataset(dir);
+    assert.equal(ds.numClasses, 201);
+    assert.equal(ds.train.labels[17], 200);
+  });
+
+  test('a malformed classes.txt names itself: blank line inside, duplicate, empty, too many', () => {
+    const dir = labelledFolder('bad-classes', [0, 1], [0]);
+    const file = join(dir, 'classes.txt');
+    const cases: [string, RegExp][] = [
+      ['a\n\nb\n', /blank lines only at the end.*found an empty line 2/],
+      ['a\nb\na\n', /distinct class names, found "a" on lines 1 and 3/],
+      ['\n \n', /one class name per line, found no class names/],
+      [Array.from({ length: 257 }, (_, i) => `c${i}`).join('\n'), /at most 256 class names.*found 257 names/],
+    ];
+    for (const [text, re] of cases) {
+      writeFileSync(file, text);
+      throwsFormat(() => loadIdxDataset(dir), file, re);
+    }
+  });
+});
+
+describe('loadIdxDataset: empty splits', () => {
+  test('an images file declaring 0 images is an empty split, named with its file', () => {
+    for (const [split, base] of [
+      ['test', 't10k-images-idx3-ubyte'],
+      ['train', 'train-images-idx3-ubyte'],
+    ] as const) {
+      const dir = join(tmp.dir, `empty-${split}`);
+      writeIdxDataset(dir, { gzip: true });
+      writeFileSync(join(dir, `${base}.gz`), gzipSync(idxBytes('u8', [0, 2, 2], [])));
+      const e = throwsFormat(() => loadIdxDataset(dir, 'x', { numClasses: 3 }), `${base}.gz`);
+      assert.equal(e.file, join(dir, `${base}.gz`));
+      assert.equal(e.expected, `a non-empty ${split} split`);
+      assert.equal(e.found, 'none: the file declares 0 images (dims [0, 2, 2])');
+    }
   });
 });

@@ -2,9 +2,9 @@
  * IDX reader (the MNIST / Fashion-MNIST file format), raw or gzip-compressed.
  *
  * Layout: 2 zero bytes, a dtype byte, a ndims byte, ndims big-endian uint32 sizes, then the values
- * (big-endian for multi-byte types), row-major. The reader checks the header, the declared size against
- * a cap and the exact file length *before* it reads or decompresses the body, so a malformed or hostile
- * file fails with a DataFormatError and never with a RangeError or an out-of-memory crash.
+ * (big-endian for multi-byte types), row-major. The reader checks the header, the declared decoded size
+ * against a cap and the exact file length *before* it reads or decompresses the body, so a malformed or
+ * hostile file fails with a DataFormatError and never with a RangeError or an out-of-memory crash.
  */
 import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -23,12 +23,21 @@ export interface IdxArray {
   data: IdxData;
 }
 
-/** Largest decoded IDX file (header + body) the reader accepts by default: 2 GiB. */
+/**
+ * Largest decoded IDX file the readers accept by default: 2 GiB. "Decoded" is the larger of the decompressed
+ * file (header + body) and the array handed to the caller, which for readIdxImages (float32) and readIdxLabels
+ * (int32) is 4 bytes a value: a 47 MB u8 image file becomes a 188 MB Float32Array.
+ */
 export const IDX_MAX_BYTES = 2 * GiB;
 /** Most dimensions an IDX file may declare. */
 export const IDX_MAX_DIMS = 4;
 /** How much of a gzip file is inflated, at most, to find the IDX header. */
 const GZIP_PROBE_BYTES = 64 * 1024;
+/**
+ * Output cap of one header probe. Deflate expands at most 1032:1 and the probe grows its input by at most
+ * 1 KiB a step, so a step that still lacks the 20-byte header cannot legitimately decode more than about 1 MiB.
+ */
+const GZIP_PROBE_MAX_OUTPUT = 2 * 1024 * 1024;
 
 const DTYPES: Record<number, { name: IdxDtype; size: number }> = {
   0x08: { name: 'u8', size: 1 },
@@ -43,7 +52,7 @@ const DTYPE_LIST = 'IDX dtype byte 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32),
 
 /** Options of `readIdx`. The cap, dtype and ndims are checked on the header: a file breaking one fails before its body is read. */
 export interface IdxReadOptions {
-  /** Cap on the decoded size (header + body) in bytes; default IDX_MAX_BYTES. */
+  /** Cap on the decoded size in bytes (see IDX_MAX_BYTES); default IDX_MAX_BYTES. */
   maxBytes?: number;
   /** Required dtype, checked on the header before the body is read. */
   dtype?: IdxDtype;
@@ -52,6 +61,14 @@ export interface IdxReadOptions {
   /** Appended to DataMissingError messages (e.g. how to install the data). */
   hint?: string;
 }
+
+/** The array a reader will build from the body, when it is not the IDX dtype itself (e.g. u8 → float32). */
+interface IdxOutput {
+  type: string;
+  bytesPerValue: number;
+}
+const FLOAT32_OUT: IdxOutput = { type: 'float32', bytesPerValue: 4 };
+const INT32_OUT: IdxOutput = { type: 'int32', bytesPerValue: 4 };
 
 interface IdxHeader {
   dtype: IdxDtype;
@@ -70,7 +87,14 @@ const hex = (b: number) => `0x${b.toString(16).padStart(2, '0').toUpperCase()}`;
  * and `complete` is false; throws DataFormatError for anything malformed. `where` qualifies lengths
  * ("" or " after gunzip").
  */
-function parseHeader(buf: Uint8Array, file: string, complete: boolean, opts: IdxReadOptions, where: string): IdxHeader | null {
+function parseHeader(
+  buf: Uint8Array,
+  file: string,
+  complete: boolean,
+  opts: IdxReadOptions,
+  where: string,
+  out: IdxOutput | undefined,
+): IdxHeader | null {
   const maxBytes = opts.maxBytes ?? IDX_MAX_BYTES;
   const len = buf.length;
   if (complete && len === 0) throw new DataFormatError(file, 'an IDX file (magic 00 00 <dtype> <ndims>)', `an empty file${where}`);
@@ -109,8 +133,15 @@ function parseHeader(buf: Uint8Array, file: string, complete: boolean, opts: Idx
     throw new DataFormatError(file, `${opts.ndims} dimensions`, `${ndims} dimensions [${dims.join(', ')}]`);
   }
   const total = BigInt(headerBytes) + count * BigInt(elemSize);
-  if (total > BigInt(maxBytes)) {
-    throw new DataFormatError(file, `at most ${fmtBytes(maxBytes)} (the IDX size cap)`, `a header declaring ${fmtBytes(total)} (${what})`);
+  const outBytes = count * BigInt(out?.bytesPerValue ?? elemSize);
+  const decoded = outBytes > total ? outBytes : total;
+  if (decoded > BigInt(maxBytes)) {
+    const as = out ? ` as ${out.type}, ${out.bytesPerValue} bytes a value` : '';
+    throw new DataFormatError(
+      file,
+      `at most ${fmtBytes(maxBytes)} decoded (the IDX size cap)`,
+      `a header declaring ${fmtBytes(decoded)} decoded (${what}${as})`,
+    );
   }
   return { dtype, elemSize, dims, headerBytes, totalBytes: Number(total), what };
 }
@@ -120,25 +151,27 @@ function isGzip(prefix: Uint8Array): boolean {
 }
 
 /** Inflates growing prefixes of a gzip file until the IDX header is visible (bounded work and memory). */
-function probeGzipHeader(file: string, prefix: Buffer, fileSize: number, opts: IdxReadOptions): IdxHeader {
-  for (let k = 64; ; k *= 4) {
+function probeGzipHeader(file: string, prefix: Buffer, fileSize: number, opts: IdxReadOptions, out: IdxOutput | undefined): IdxHeader {
+  // Additive steps past 1 KiB keep each probe's output small (see GZIP_PROBE_MAX_OUTPUT) even when a long
+  // gzip file name pushes the deflate data far into the prefix.
+  for (let k = 64; ; k = k < 1024 ? k * 4 : k + 1024) {
     const n = Math.min(k, prefix.length);
-    let out: Buffer;
+    let decoded: Buffer;
     try {
       // Z_SYNC_FLUSH: return what a truncated input decodes to instead of failing.
-      out = gunzipSync(prefix.subarray(0, n), { finishFlush: zconst.Z_SYNC_FLUSH, maxOutputLength: 256 * 1024 * 1024 });
+      decoded = gunzipSync(prefix.subarray(0, n), { finishFlush: zconst.Z_SYNC_FLUSH, maxOutputLength: GZIP_PROBE_MAX_OUTPUT });
     } catch (e) {
       throw new DataFormatError(file, 'a valid gzip stream', errText(e));
     }
     const complete = n >= fileSize;
-    const hdr = parseHeader(out, file, complete, opts, ' after gunzip');
+    const hdr = parseHeader(decoded, file, complete, opts, ' after gunzip', out);
     if (hdr) return hdr;
     if (n >= prefix.length) {
-      if (complete) throw new DataFormatError(file, 'an IDX header after gunzip', `${out.length} bytes`); // unreachable: parseHeader throws
+      if (complete) throw new DataFormatError(file, 'an IDX header after gunzip', `${decoded.length} bytes`); // unreachable: parseHeader throws
       throw new DataFormatError(
         file,
         `an IDX header within the first ${GZIP_PROBE_BYTES} bytes of the gzip stream`,
-        `${out.length} decoded bytes`,
+        `${decoded.length} decoded bytes`,
       );
     }
   }
@@ -178,16 +211,15 @@ function decodeBody(buf: Uint8Array, hdr: IdxHeader): IdxData {
 }
 
 /**
- * Reads an IDX file, raw or gzip (detected by the 1f 8b magic). Throws DataMissingError if the file does
- * not exist and DataFormatError for anything malformed: magic, dtype, ndims, a declared size over
- * `maxBytes`, a length other than exactly header + prod(dims)×sizeof(dtype), a corrupt gzip stream.
+ * The whole decompressed file (header + body) after every header check; `out` is the array the caller
+ * will build from the body, counted against the cap before anything of the body is read.
  */
-export function readIdx(path: string, opts: IdxReadOptions = {}): IdxArray {
+function readIdxFile(path: string, opts: IdxReadOptions, out?: IdxOutput): { hdr: IdxHeader; buf: Buffer } {
   const maxBytes = opts.maxBytes ?? IDX_MAX_BYTES;
   const fileSize = statFile(path, Number.MAX_SAFE_INTEGER, opts.hint);
   const prefix = readPrefix(path, Math.min(fileSize, GZIP_PROBE_BYTES), opts.hint);
   if (!isGzip(prefix)) {
-    const hdr = parseHeader(prefix, path, fileSize <= prefix.length, opts, '')!;
+    const hdr = parseHeader(prefix, path, fileSize <= prefix.length, opts, '', out)!;
     if (fileSize !== hdr.totalBytes) {
       throw new DataFormatError(path, `${hdr.totalBytes} bytes (${hdr.what})`, `${fileSize} bytes`);
     }
@@ -195,9 +227,9 @@ export function readIdx(path: string, opts: IdxReadOptions = {}): IdxArray {
     if (buf.length !== hdr.totalBytes) {
       throw new DataFormatError(path, `${hdr.totalBytes} bytes (${hdr.what})`, `${buf.length} bytes (file changed while reading)`);
     }
-    return { dtype: hdr.dtype, dims: hdr.dims, data: decodeBody(buf, hdr) };
+    return { hdr, buf };
   }
-  const hdr = probeGzipHeader(path, prefix, fileSize, opts);
+  const hdr = probeGzipHeader(path, prefix, fileSize, opts, out);
   // A gzip stream is never much larger than its content (stored blocks cost 5 bytes per 64 KiB).
   const maxCompressed = hdr.totalBytes + Math.ceil(hdr.totalBytes / 1000) + 64 * 1024;
   if (fileSize > maxCompressed) {
@@ -222,20 +254,39 @@ export function readIdx(path: string, opts: IdxReadOptions = {}): IdxArray {
   if (buf.length !== hdr.totalBytes) {
     throw new DataFormatError(path, `${hdr.totalBytes} bytes after gunzip (${hdr.what})`, `${buf.length} bytes`);
   }
+  return { hdr, buf };
+}
+
+/**
+ * Reads an IDX file, raw or gzip (detected by the 1f 8b magic). Throws DataMissingError if the file does
+ * not exist and DataFormatError for anything malformed: magic, dtype, ndims, a declared size over
+ * `maxBytes`, a length other than exactly header + prod(dims)×sizeof(dtype), a corrupt gzip stream.
+ */
+export function readIdx(path: string, opts: IdxReadOptions = {}): IdxArray {
+  const { hdr, buf } = readIdxFile(path, opts);
   return { dtype: hdr.dtype, dims: hdr.dims, data: decodeBody(buf, hdr) };
 }
 
 /** Grey images from an IDX file: NHWC float32 in [0,1], channels 1. */
 export type IdxImages = Omit<ImageSet, 'labels'>;
 
-/** Reads u8 images [n, height, width] and scales them to [0,1] (channels 1). */
-export function readIdxImages(path: string, opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'> = {}): IdxImages {
-  const { dims, data } = readIdx(path, { ...opts, dtype: 'u8', ndims: 3 });
+/** The u8 body of a checked IDX file, without copying it. */
+function bodyOf({ hdr, buf }: { hdr: IdxHeader; buf: Buffer }): Uint8Array {
+  return buf.subarray(hdr.headerBytes, hdr.totalBytes);
+}
+
+/** readIdxImages; with `split`, an image file declaring 0 images is reported as that split being empty. */
+function decodeIdxImages(path: string, opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'>, split?: 'train' | 'test'): IdxImages {
+  const file = readIdxFile(path, { ...opts, dtype: 'u8', ndims: 3 }, FLOAT32_OUT);
+  const dims = file.hdr.dims;
   const [n, height, width] = dims as [number, number, number];
+  if (n === 0 && split) {
+    throw new DataFormatError(path, `a non-empty ${split} split`, `none: the file declares 0 images (dims [${dims.join(', ')}])`);
+  }
   if (n < 1 || height < 1 || width < 1) {
     throw new DataFormatError(path, 'at least one image of at least 1×1 pixels', `dims [${dims.join(', ')}]`);
   }
-  const u8 = data as Uint8Array;
+  const u8 = bodyOf(file);
   const scale = new Float32Array(256);
   for (let v = 0; v < 256; v++) scale[v] = v / 255;
   const images = new Float32Array(u8.length);
@@ -243,20 +294,39 @@ export function readIdxImages(path: string, opts: Pick<IdxReadOptions, 'maxBytes
   return { images, n, height, width, channels: 1 };
 }
 
-/** Reads u8 labels [n]; every label must be < numClasses (1..256). */
-export function readIdxLabels(path: string, numClasses: number, opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'> = {}): Int32Array {
+/** Reads u8 images [n, height, width] and scales them to [0,1] (channels 1). */
+export function readIdxImages(path: string, opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'> = {}): IdxImages {
+  return decodeIdxImages(path, opts);
+}
+
+/** readIdxLabels; `declaredBy` names where the class count came from, for the out-of-range message. */
+function decodeIdxLabels(
+  path: string,
+  numClasses: number,
+  opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'>,
+  declaredBy?: string,
+): Int32Array {
   if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) {
     throw new DataFormatError(path, 'a class count in 1..256 for u8 labels', String(numClasses));
   }
-  const { dims, data } = readIdx(path, { ...opts, dtype: 'u8', ndims: 1 });
-  if (dims[0]! < 1) throw new DataFormatError(path, 'at least one label', '0 labels');
+  const file = readIdxFile(path, { ...opts, dtype: 'u8', ndims: 1 }, INT32_OUT);
+  if (file.hdr.dims[0]! < 1) throw new DataFormatError(path, 'at least one label', '0 labels');
+  const data = bodyOf(file);
   const labels = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const l = data[i]!;
-    if (l >= numClasses) throw new DataFormatError(path, `labels in [0, ${numClasses})`, `label ${l} at index ${i}`);
+    if (l >= numClasses) {
+      const why = declaredBy ? ` (${numClasses} ${numClasses === 1 ? 'class' : 'classes'} declared in ${declaredBy})` : '';
+      throw new DataFormatError(path, `labels in [0, ${numClasses})${why}`, `label ${l} at index ${i}`);
+    }
     labels[i] = l;
   }
   return labels;
+}
+
+/** Reads u8 labels [n]; every label must be < numClasses (1..256). */
+export function readIdxLabels(path: string, numClasses: number, opts: Pick<IdxReadOptions, 'maxBytes' | 'hint'> = {}): Int32Array {
+  return decodeIdxLabels(path, numClasses, opts);
 }
 
 /** The base names of the four MNIST-layout IDX files; each may also be present gzipped, with a `.gz` suffix. */
@@ -281,14 +351,93 @@ export function hasIdxFiles(dir: string): boolean {
   return findIdxFile(dir, IDX_FILES.trainImages) !== undefined;
 }
 
+/** The optional file of an IDX folder declaring its classes: one class name per line, label k named on line k + 1. */
+export const IDX_CLASSES_FILE = 'classes.txt';
+const CLASSES_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads a classes.txt: one name per line (trimmed), blank lines allowed only at the end. Names must be
+ * distinct and at most 256 (IDX labels are u8).
+ */
+export function readClassesFile(file: string): string[] {
+  const text = readFileCapped(file, CLASSES_MAX_BYTES)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new DataFormatError(file, 'one class name per line', 'no class names');
+  const blank = lines.indexOf('');
+  if (blank >= 0) {
+    throw new DataFormatError(file, 'one class name per line (blank lines only at the end)', `an empty line ${blank + 1}`);
+  }
+  if (lines.length > 256) throw new DataFormatError(file, 'at most 256 class names (IDX labels are u8)', `${lines.length} names`);
+  const seen = new Map<string, number>();
+  lines.forEach((name, i) => {
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new DataFormatError(file, 'distinct class names', `${JSON.stringify(name)} on lines ${first + 1} and ${i + 1}`);
+    }
+    seen.set(name, i);
+  });
+  return lines;
+}
+
+/** "3, 5..9, 12" for sorted integers, shortened after `max` runs. */
+function formatLabelList(xs: number[], max = 8): string {
+  const runs: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    runs.push(j === i ? String(xs[i]) : j === i + 1 ? `${xs[i]}, ${xs[j]}` : `${xs[i]}..${xs[j]}`);
+    i = j + 1;
+  }
+  const shown = runs.length > max ? `${runs.slice(0, max).join(', ')}, ...` : runs.join(', ');
+  return `${xs.length === 1 ? 'label' : 'labels'} ${shown}`;
+}
+
+/**
+ * The class count of an undeclared IDX folder: largest label + 1, accepted only when every class below it
+ * occurs in the training labels, since a stray large label would otherwise invent classes nobody trained.
+ */
+function inferClassCount(dir: string, train: { labels: Int32Array; file: string }, test: { labels: Int32Array; file: string }): number {
+  let max = -1;
+  let at = { file: train.file, index: 0 };
+  for (const set of [train, test]) {
+    set.labels.forEach((l, i) => {
+      if (l > max) {
+        max = l;
+        at = { file: set.file, index: i };
+      }
+    });
+  }
+  const seen = new Uint8Array(max + 1);
+  for (const l of train.labels) seen[l] = 1;
+  const absent: number[] = [];
+  seen.forEach((s, k) => {
+    if (!s) absent.push(k);
+  });
+  if (absent.length > 0) {
+    throw new DataFormatError(
+      at.file,
+      `every label 0..${max} to occur in the training labels (without ${IDX_CLASSES_FILE} the class count is the largest label + 1)`,
+      `label ${max} at index ${at.index} while ${formatLabelList(absent)} never occur in ${basename(train.file)}; ` +
+        `declare the classes in ${join(dir, IDX_CLASSES_FILE)}, one name per line`,
+    );
+  }
+  return max + 1;
+}
+
 /**
  * Options of `loadIdxDataset`. A `classNames` whose length differs from `numClasses`, or a label ≥ the class
  * count, is a DataFormatError.
  */
 export interface IdxDatasetOptions {
-  /** Number of classes; default classNames.length, else inferred as max label + 1. */
+  /**
+   * Number of classes. Default: classNames.length; else the line count of `classes.txt` in the folder; else
+   * the largest label + 1, provided every label below it occurs in the training labels.
+   */
   numClasses?: number;
-  /** Default '0', '1', ... */
+  /** Default: the lines of `classes.txt` when the class count comes from it, else '0', '1', ... */
   classNames?: string[];
   maxBytes?: number;
   /** Appended to DataMissingError messages. */
@@ -297,7 +446,7 @@ export interface IdxDatasetOptions {
 
 /**
  * Loads train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz) and
- * t10k-labels-idx1-ubyte(.gz) from `dir`.
+ * t10k-labels-idx1-ubyte(.gz) from `dir`. Either split declaring 0 images is a DataFormatError.
  */
 export function loadIdxDataset(dir: string, name: string = basename(dir), opts: IdxDatasetOptions = {}): Dataset {
   const hint = opts.hint ?? '';
@@ -311,30 +460,34 @@ export function loadIdxDataset(dir: string, name: string = basename(dir), opts: 
   if (opts.classNames && opts.numClasses !== undefined && opts.classNames.length !== opts.numClasses) {
     throw new DataFormatError(dir, `${opts.numClasses} class names`, `${opts.classNames.length}`);
   }
-  const declared = opts.numClasses ?? opts.classNames?.length;
+  let classNames = opts.classNames;
+  let declared = opts.numClasses ?? opts.classNames?.length;
+  let declaredBy: string | undefined;
+  const classesFile = join(dir, IDX_CLASSES_FILE);
+  if (declared === undefined && existsSync(classesFile)) {
+    classNames = readClassesFile(classesFile);
+    declared = classNames.length;
+    declaredBy = classesFile;
+  }
   const ro = { maxBytes: opts.maxBytes, hint };
-  const load = (imagesBase: string, labelsBase: string): ImageSet & { imagesFile: string } => {
+  const load = (split: 'train' | 'test', imagesBase: string, labelsBase: string) => {
     const imagesFile = find(imagesBase);
     const labelsFile = find(labelsBase);
-    const img = readIdxImages(imagesFile, ro);
-    const labels = readIdxLabels(labelsFile, declared ?? 256, ro);
+    const img = decodeIdxImages(imagesFile, ro, split);
+    const labels = decodeIdxLabels(labelsFile, declared ?? 256, ro, declaredBy);
     if (labels.length !== img.n) {
       throw new DataFormatError(labelsFile, `${img.n} labels, one per image in ${imagesFile}`, `${labels.length} labels`);
     }
-    return { ...img, labels, imagesFile };
+    const set: ImageSet = { ...img, labels };
+    return { set, imagesFile, labelsFile };
   };
-  const { imagesFile: trainFile, ...train } = load(IDX_FILES.trainImages, IDX_FILES.trainLabels);
-  const { imagesFile: testFile, ...test } = load(IDX_FILES.testImages, IDX_FILES.testLabels);
+  const { set: train, imagesFile: trainFile, labelsFile: trainLabelsFile } = load('train', IDX_FILES.trainImages, IDX_FILES.trainLabels);
+  const { set: test, imagesFile: testFile, labelsFile: testLabelsFile } = load('test', IDX_FILES.testImages, IDX_FILES.testLabels);
   if (test.height !== train.height || test.width !== train.width) {
     throw new DataFormatError(testFile, `${train.width}×${train.height} images like ${trainFile}`, `${test.width}×${test.height}`);
   }
-  let numClasses = declared;
-  if (numClasses === undefined) {
-    let max = 0;
-    for (const l of train.labels) if (l > max) max = l;
-    for (const l of test.labels) if (l > max) max = l;
-    numClasses = max + 1;
-  }
-  const classNames = opts.classNames ? [...opts.classNames] : Array.from({ length: numClasses }, (_, i) => String(i));
+  const numClasses =
+    declared ?? inferClassCount(dir, { labels: train.labels, file: trainLabelsFile }, { labels: test.labels, file: testLabelsFile });
+  classNames = classNames ? [...classNames] : Array.from({ length: numClasses }, (_, i) => String(i));
   return { name, train, test, numClasses, classNames };
 }

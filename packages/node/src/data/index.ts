@@ -3,8 +3,8 @@ import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ConfigError, DataFormatError, DataMissingError, gaussianMixture, moons, spirals, tinyImages, type Dataset } from '@advlab/core';
 import { hasCifarBatches, loadCifar10 } from './cifar10.ts';
-import { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.ts';
-import { hasIdxFiles, loadIdxDataset } from './idx.ts';
+import { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist, MNIST_CLASSES } from './fashion-mnist.ts';
+import { hasIdxFiles, IDX_CLASSES_FILE, loadIdxDataset } from './idx.ts';
 import { hasPngClassFolders, loadPngFolder, type PngFolderOptions } from './png-folder.ts';
 
 export * from './idx.ts';
@@ -27,7 +27,11 @@ export const DATASETS: readonly DatasetInfo[] = Object.freeze([
   },
   {
     name: 'mnist:DIR',
-    description: 'MNIST-format IDX files in DIR (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, optionally .gz)',
+    description: 'MNIST-format IDX files in DIR (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, optionally .gz), 10 classes',
+  },
+  {
+    name: 'idx:DIR',
+    description: `IDX files as for mnist:DIR, any class count: one class name per line in DIR/${IDX_CLASSES_FILE}, else labels 0..K-1 all present in training`,
   },
   {
     name: 'cifar10:DIR',
@@ -54,9 +58,9 @@ export interface LoadDatasetOptions {
   n?: number;
   /** Test samples for synthetic data. */
   nTest?: number;
-  /** Options for PNG folders (caps, testFraction). */
+  /** Options for PNG folders (caps, testFraction); their maxBytes defaults to the one below. */
   png?: PngFolderOptions;
-  /** Cap on an IDX file's decoded size in bytes. */
+  /** Cap in bytes on what a loader decodes: one IDX file, one CIFAR-10 split, or a PNG folder's images (float32 included). */
   maxBytes?: number;
 }
 
@@ -81,6 +85,8 @@ function requireDir(kind: string, dir: string): void {
   if (!dir) throw new ConfigError('data', `${kind}:DIR with a directory`, `${kind}:`);
 }
 
+const pngOptions = (opts: LoadDatasetOptions): PngFolderOptions => ({ maxBytes: opts.maxBytes, ...opts.png });
+
 /** Loads a dataset directory, recognising its layout. */
 function loadDirectory(dir: string, opts: LoadDatasetOptions): Dataset {
   if (hasIdxFiles(dir)) {
@@ -89,8 +95,8 @@ function loadDirectory(dir: string, opts: LoadDatasetOptions): Dataset {
       ? loadFashionMnist(dir, { maxBytes: opts.maxBytes })
       : loadIdxDataset(dir, name, { maxBytes: opts.maxBytes });
   }
-  if (hasCifarBatches(dir)) return loadCifar10(dir);
-  if (hasPngClassFolders(dir)) return loadPngFolder(dir, opts.png);
+  if (hasCifarBatches(dir)) return loadCifar10(dir, { maxBytes: opts.maxBytes });
+  if (hasPngClassFolders(dir)) return loadPngFolder(dir, pngOptions(opts));
   throw new DataFormatError(
     dir,
     'IDX files (train-images-idx3-ubyte[.gz] ...), CIFAR-10 batches (*_batch*.bin) or class subfolders of .png files',
@@ -119,11 +125,32 @@ export function datasetFolders(spec: string | undefined): string[] {
 
 /**
  * Resolves a --data value to a Dataset:
- * undefined / 'fashion-mnist' → Fashion-MNIST from its default folder; 'fashion-mnist:DIR', 'mnist:DIR' /
- * 'idx:DIR', 'cifar10:DIR', 'png:DIR' → that loader; 'synthetic:moons|spirals|gaussians|tiny'; a directory
- * → recognised by its contents (IDX files, *_batch*.bin, class subfolders of PNGs). Anything else → ConfigError.
+ * undefined / 'fashion-mnist' → Fashion-MNIST from its default folder; 'fashion-mnist:DIR', 'mnist:DIR'
+ * (10 classes), 'idx:DIR' (classes from DIR/classes.txt or the labels), 'cifar10:DIR', 'png:DIR' → that loader;
+ * 'synthetic:moons|spirals|gaussians|tiny'; a directory → recognised by its contents (IDX files, *_batch*.bin,
+ * class subfolders of PNGs). Anything else → ConfigError. A dataset with an empty train or test split is a
+ * DataFormatError naming the spec, whichever loader produced it.
  */
 export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions = {}): Dataset {
+  const ds = loadAnyDataset(spec, opts);
+  for (const split of ['train', 'test'] as const) {
+    if (ds[split].n > 0) continue;
+    const kind = spec === undefined ? undefined : specParts(spec)?.kind;
+    // The file loaders refuse their own empty splits with a sharper reason; what reaches here was asked for by an option.
+    const why =
+      kind === 'synthetic' && split === 'test'
+        ? opts.nTest === undefined
+          ? `nTest defaults to round(n / 4), which is 0 for n = ${opts.n}`
+          : `nTest is ${opts.nTest}`
+        : split === 'test' && opts.png?.testFraction === 0
+          ? 'png.testFraction is 0, so no image is held out for test'
+          : `the data holds 0 ${split} examples`;
+    throw new DataFormatError(spec ?? DEFAULT_FASHION_MNIST_DIR, `a non-empty ${split} split`, `none: ${why}`);
+  }
+  return ds;
+}
+
+function loadAnyDataset(spec: string | undefined, opts: LoadDatasetOptions): Dataset {
   if (spec === undefined || spec === 'fashion-mnist') return loadFashionMnist(undefined, { maxBytes: opts.maxBytes });
   const parts = specParts(spec);
   if (parts) {
@@ -145,15 +172,17 @@ export function loadDataset(spec: string | undefined, opts: LoadDatasetOptions =
         requireDir(kind, rest);
         return loadFashionMnist(rest, { maxBytes: opts.maxBytes });
       case 'mnist':
+        requireDir(kind, rest);
+        return loadIdxDataset(rest, folderName(rest), { maxBytes: opts.maxBytes, numClasses: 10, classNames: [...MNIST_CLASSES] });
       case 'idx':
         requireDir(kind, rest);
         return loadIdxDataset(rest, folderName(rest), { maxBytes: opts.maxBytes });
       case 'cifar10':
         requireDir(kind, rest);
-        return loadCifar10(rest);
+        return loadCifar10(rest, { maxBytes: opts.maxBytes });
       case 'png':
         requireDir(kind, rest);
-        return loadPngFolder(rest, opts.png);
+        return loadPngFolder(rest, pngOptions(opts));
     }
   }
   const st = statSync(spec, { throwIfNoEntry: false });

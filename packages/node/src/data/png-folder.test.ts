@@ -4,7 +4,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { ConfigError } from '@advlab/core';
-import { hasPngClassFolders, isTestIndex, loadPngFolder, readPngHeader } from './png-folder.ts';
+import {
+  hasPngClassFolders,
+  isTestIndex,
+  loadPngFolder,
+  PNG_DECODED_BYTES_PER_PIXEL,
+  PNG_MAX_BYTES,
+  PNG_MAX_TOTAL_PIXELS,
+  readPngHeader,
+} from './png-folder.ts';
 import { makeTempDir, pngBytes, throwsFormat } from './testing.ts';
 
 const tmp = makeTempDir();
@@ -122,4 +130,101 @@ test('file size cap, empty class folder, no class folders', () => {
   mkdirSync(none);
   throwsFormat(() => loadPngFolder(none), 'no-classes', /class subfolders/);
   assert.equal(hasPngClassFolders(none), false);
+});
+
+/** `count` grey 3×2 images named img0.png.. for one class folder. */
+const greys = (count: number, base = 0) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`img${i}.png`, grey(base + i)]));
+
+test('every class under 5 images leaves no test split: DataFormatError naming the folder and why, before tf.js sees it', () => {
+  const dir = makeFolder({ a: greys(4), b: greys(1) });
+  const e = throwsFormat(() => loadPngFolder(dir), dir);
+  assert.equal(e.file, dir);
+  assert.equal(e.expected, 'a non-empty test split');
+  assert.equal(e.found, 'none: every class has fewer than 5 images, and every 5th image of a class is held out');
+  // Another fraction, stated by its own rule.
+  const dir3 = makeFolder({ a: greys(3), b: greys(1) });
+  const e3 = throwsFormat(() => loadPngFolder(dir3, { testFraction: 0.3 }), dir3, /non-empty test split/);
+  assert.equal(
+    e3.found,
+    'none: every class has fewer than 4 images, and the first image of a class held out is its 4th (testFraction 0.3)',
+  );
+  // A fraction so close to 1 that every image is held out empties the train split instead.
+  const all = throwsFormat(() => loadPngFolder(makeFolder({ a: greys(1) }), { testFraction: 0.9999999999 }), 'folder-');
+  assert.equal(all.expected, 'a non-empty train split');
+  assert.match(all.found, /^none: testFraction 0\.9999999999 holds out every one of the 1 images/);
+});
+
+test('one class of 5 images is enough: its 5th image is the test split, as before', () => {
+  const ds = loadPngFolder(makeFolder({ a: greys(4), b: greys(5, 100) }));
+  assert.deepEqual([ds.train.n, ds.test.n], [8, 1]);
+  assert.deepEqual([...ds.test.labels], [1]);
+  assert.equal(ds.test.images[0], Math.fround(104 / 255)); // b/img4.png
+});
+
+test('the decoded size cap counts RGBA and float32 bytes of every image, before decoding', () => {
+  const files = { a: greys(5) };
+  // 5 images × 3×2 pixels × PNG_DECODED_BYTES_PER_PIXEL.
+  const bytes = 5 * 6 * PNG_DECODED_BYTES_PER_PIXEL;
+  assert.equal(loadPngFolder(makeFolder(files), { maxBytes: bytes }).train.n, 4);
+  const dir = makeFolder(files);
+  const e = throwsFormat(() => loadPngFolder(dir, { maxBytes: bytes - 1 }), dir, /decoded size cap/);
+  assert.equal(e.found, `5 images of 3×2, ${bytes} bytes decoded (16 bytes a pixel: RGBA + float32)`);
+  assert.equal(PNG_MAX_BYTES, PNG_MAX_TOTAL_PIXELS * PNG_DECODED_BYTES_PER_PIXEL, 'the default byte cap admits the default pixel cap');
+});
+
+/** An Adam7-interlaced 8-bit grey PNG, w×h, grey v(x, y); `idat` replaces the image data (pngjs cannot write interlaced PNGs). */
+function interlacedGrey(w: number, h: number, v: (x: number, y: number) => number, idat?: Buffer): Buffer {
+  const raw: number[] = [];
+  for (const [x0, y0, dx, dy] of [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ] as const) {
+    if (w <= x0 || h <= y0) continue;
+    for (let y = y0; y < h; y += dy) {
+      raw.push(0); // filter type None
+      for (let x = x0; x < w; x += dx) raw.push(v(x, y));
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grey
+  ihdr[12] = 1; // Adam7
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat ?? deflateSync(Buffer.from(raw))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('interlaced PNGs decode as before, but one whose data inflates past its declared size is refused', () => {
+  const value = (x: number, y: number) => 10 * y + x + 1;
+  const ok = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`i${i}.png`, interlacedGrey(11, 9, value)]));
+  const ds = loadPngFolder(makeFolder({ a: ok }));
+  assert.deepEqual([ds.train.n, ds.train.width, ds.train.height, ds.train.channels], [4, 11, 9, 1]);
+  assert.deepEqual(
+    [...ds.test.images],
+    Array.from({ length: 99 }, (_, p) => Math.fround(value(p % 11, Math.floor(p / 11)) / 255)),
+  );
+  // 3×2 grey interlaced holds 10 bytes of filtered data; this one inflates to 32 MiB.
+  const bomb = interlacedGrey(3, 2, value, deflateSync(Buffer.alloc(32 * 1024 * 1024)));
+  const dir = makeFolder({ a: { 'bomb.png': bomb } });
+  const e = throwsFormat(() => loadPngFolder(dir), 'bomb.png');
+  assert.equal(e.expected, 'at most 10 bytes of interlaced image data after inflating (3×2, 8 bits a pixel)');
 });

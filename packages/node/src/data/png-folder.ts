@@ -1,12 +1,13 @@
 /**
  * An image-classification folder: one subfolder per class (classes = sorted subfolder names), each holding
- * .png files. Every PNG's IHDR is checked (size cap, same size as the first image) before it is decoded.
+ * .png files. Every PNG's IHDR is checked (size caps, same size as the first image) before it is decoded.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { ConfigError, DataFormatError, type Dataset, type ImageSet } from '@advlab/core';
-import { errText, MiB, readFileCapped, statPath } from './files.ts';
+import { errText, fmtBytes, GiB, MiB, readFileCapped, statPath } from './files.ts';
 
 /** Default cap on one image's declared width × height. */
 export const PNG_MAX_PIXELS = 4096 * 4096;
@@ -14,6 +15,16 @@ export const PNG_MAX_PIXELS = 4096 * 4096;
 export const PNG_MAX_FILE_BYTES = 256 * MiB;
 /** Default cap on the pixels of all images together (the float NHWC copy is 4 × channels bytes per pixel). */
 export const PNG_MAX_TOTAL_PIXELS = 2 ** 27;
+/**
+ * Default cap on the memory the decoded images take: PNG_DECODED_BYTES_PER_PIXEL per pixel of every image,
+ * which admits PNG_MAX_TOTAL_PIXELS pixels exactly.
+ */
+export const PNG_MAX_BYTES = 2 * GiB;
+/**
+ * Decoded bytes charged per pixel: the RGBA buffer pngjs returns (4, kept until every image is decoded, since
+ * grey or colour is known only then) plus the float32 NHWC copy (4 × 3 channels at most).
+ */
+export const PNG_DECODED_BYTES_PER_PIXEL = 4 + 4 * 3;
 
 /**
  * Caps and the test split of `loadPngFolder`: an image over a cap is a DataFormatError, a `testFraction` outside
@@ -26,7 +37,12 @@ export interface PngFolderOptions {
   maxFileBytes?: number;
   /** Largest total pixel count over all images; default PNG_MAX_TOTAL_PIXELS. */
   maxTotalPixels?: number;
-  /** Fraction of each class's files (spread evenly over the sorted file order) put in the test set; default 0.2. */
+  /** Largest decoded size of all images in bytes (PNG_DECODED_BYTES_PER_PIXEL per pixel); default PNG_MAX_BYTES. */
+  maxBytes?: number;
+  /**
+   * Fraction of each class's files (spread evenly over the sorted file order) put in the test set; default 0.2.
+   * 0 asks for no test split; any other fraction that leaves the train or test split empty is a DataFormatError.
+   */
   testFraction?: number;
 }
 
@@ -59,6 +75,56 @@ export function readPngHeader(buf: Uint8Array, file: string): PngHeader {
     throw new DataFormatError(file, 'a PNG width and height in 1..2^31-1', `${width}×${height}`);
   }
   return { width, height, bitDepth: buf[24]!, colorType: buf[25]! };
+}
+
+/** Samples per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
+const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: first column, first row, column step, row step. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/**
+ * pngjs inflates the image data of an interlaced PNG without an output limit (non-interlaced data is cut at
+ * its expected size), so a small interlaced file could inflate to gigabytes. This inflates it first with the
+ * exact size its IHDR implies as the limit. Malformed data is left for pngjs to report.
+ */
+function checkInterlacedSize(buf: Buffer, h: PngHeader, file: string): void {
+  if (buf[28] !== 1) return;
+  const samples = SAMPLES[h.colorType];
+  if (samples === undefined) return;
+  const bits = samples * h.bitDepth;
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const cols = h.width > x0 ? Math.ceil((h.width - x0) / dx) : 0;
+    const rows = h.height > y0 ? Math.ceil((h.height - y0) / dy) : 0;
+    if (cols > 0 && rows > 0) expected += rows * (1 + Math.ceil((cols * bits) / 8));
+  }
+  const idat: Buffer[] = [];
+  for (let o = 8; o + 12 <= buf.length; ) {
+    const len = buf.readUInt32BE(o);
+    const type = buf.toString('latin1', o + 4, o + 8);
+    if (type === 'IDAT') idat.push(buf.subarray(o + 8, Math.min(o + 8 + len, buf.length)));
+    if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  try {
+    inflateSync(Buffer.concat(idat), { maxOutputLength: Math.max(expected, 1) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DataFormatError(
+        file,
+        `at most ${expected} bytes of interlaced image data after inflating (${h.width}×${h.height}, ${bits} bits a pixel)`,
+        `more than ${expected} bytes`,
+      );
+    }
+  }
 }
 
 const sortNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -95,6 +161,24 @@ export function isTestIndex(i: number, fraction: number): boolean {
   return Math.floor((i + 1) * fraction + eps) > Math.floor(i * fraction + eps);
 }
 
+function ordinal(k: number): string {
+  const tens = k % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][k % 10] ?? 'th');
+  return `${k}${suffix}`;
+}
+
+/** Why no file of any class fell in the test split, in terms of the rule that picks test files. */
+function emptyTestReason(fraction: number): string {
+  // Solve floor((i + 1) × fraction) ≥ 1 for the smallest i, then settle rounding with isTestIndex itself.
+  let first = Math.max(0, Math.ceil(1 / fraction) - 3);
+  while (!isTestIndex(first, fraction)) first++;
+  const every = 1 / fraction;
+  const rule = Number.isInteger(every)
+    ? `every ${ordinal(every)} image of a class is held out`
+    : `the first image of a class held out is its ${ordinal(first + 1)} (testFraction ${fraction})`;
+  return `every class has fewer than ${first + 1} images, and ${rule}`;
+}
+
 /**
  * Loads a folder of class subfolders of PNGs. Images are grey (channels 1) if every pixel of every image
  * has R = G = B, else RGB (channels 3); alpha is dropped. All images must have the same width × height.
@@ -103,6 +187,7 @@ export function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Dataset
   const maxPixels = opts.maxPixels ?? PNG_MAX_PIXELS;
   const maxFileBytes = opts.maxFileBytes ?? PNG_MAX_FILE_BYTES;
   const maxTotalPixels = opts.maxTotalPixels ?? PNG_MAX_TOTAL_PIXELS;
+  const maxBytes = opts.maxBytes ?? PNG_MAX_BYTES;
   const testFraction = opts.testFraction ?? 0.2;
   if (!(testFraction >= 0 && testFraction < 1)) throw new ConfigError('testFraction', 'a number in [0, 1)', String(testFraction));
   const st = statPath(dir);
@@ -145,9 +230,19 @@ export function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Dataset
           `${files.length} images of ${width}×${height}`,
         );
       }
+      const decodedBytes = files.length * width * height * PNG_DECODED_BYTES_PER_PIXEL;
+      if (decodedBytes > maxBytes) {
+        throw new DataFormatError(
+          dir,
+          `at most ${fmtBytes(maxBytes)} decoded (the decoded size cap)`,
+          `${files.length} images of ${width}×${height}, ${fmtBytes(decodedBytes)} decoded ` +
+            `(${PNG_DECODED_BYTES_PER_PIXEL} bytes a pixel: RGBA + float32)`,
+        );
+      }
     } else if (h.width !== width || h.height !== height) {
       throw new DataFormatError(f.path, `${width}×${height} like ${basename(first)}`, `${h.width}×${h.height}`);
     }
+    checkInterlacedSize(buf, h, f.path);
     let png: { width: number; height: number; data: Buffer };
     try {
       png = PNG.sync.read(buf);
@@ -167,6 +262,17 @@ export function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Dataset
       }
     }
     decoded.push(png.data);
+  }
+  // An empty split would otherwise surface only later, inside tf.js. Checked after the per-image checks, so a
+  // broken file in a tiny folder is reported as the broken file it is.
+  const nTest = files.filter((f) => f.test).length;
+  if (nTest === 0 && testFraction > 0) throw new DataFormatError(dir, 'a non-empty test split', `none: ${emptyTestReason(testFraction)}`);
+  if (nTest === files.length) {
+    throw new DataFormatError(
+      dir,
+      'a non-empty train split',
+      `none: testFraction ${testFraction} holds out every one of the ${nTest} images`,
+    );
   }
 
   const channels = grey ? 1 : 3;
