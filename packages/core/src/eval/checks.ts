@@ -3,7 +3,7 @@ import type { Classifier } from '../models/classifier.ts';
 import type { Norm } from '../threat/norms.ts';
 import { threatModel } from '../threat/threat.ts';
 import { crossEntropy } from '../losses/losses.ts';
-import { inputGradient } from '../attacks/gradient.ts';
+import { inputGradient, lossAndGradient } from '../attacks/gradient.ts';
 import { readHost, runAttackSteps, type HostSteps } from '../attacks/run.ts';
 import { mean } from './metrics.ts';
 import type { AttackReport, EvaluationDetail, WorstCaseReport } from './evaluate.ts';
@@ -117,28 +117,120 @@ function pgdLeFgsm({ detail, eps }: CheckContext): CheckOutcome {
   return checkOutcome(count === 0, `${count} of ${fgsm.length} examples fooled by FGSM but not by PGD at ε=${e0}`);
 }
 
-function* zeroGradients(model: Classifier, { x, y }: { x: tf.Tensor4D; y: tf.Tensor1D }): HostSteps<CheckOutcome> {
-  const [zero] = yield* readScalars(
-    tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.max(tf.abs(inputGradient(model, crossEntropy, x, y)), [1, 2, 3]), 0), 'int32'))),
-  );
-  return checkOutcome(zero === 0, `${zero} of ${x.shape[0]} examples have an all-zero input gradient`);
+/** Counts the examples (rows of `t`, over every other axis) holding a NaN or ±Infinity: an int32 scalar the caller owns. */
+function nonFiniteRows(t: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const axes = Array.from({ length: t.rank - 1 }, (_, i) => i + 1);
+    return tf.sum(tf.cast(tf.logicalNot(tf.all(tf.isFinite(t), axes)), 'int32'));
+  });
 }
 
-/** Flags probability outputs: declared by the model wrapper, or rows that are non-negative and sum to 1. */
-function* logitsNotProbabilities(model: Classifier & { outputsProbabilities?: boolean }, x: tf.Tensor4D): HostSteps<CheckOutcome> {
-  if (model.outputsProbabilities) {
-    return checkOutcome(false, 'the model ends in a softmax; attacks use log-probabilities as logits');
-  }
-  const [min, offOne] = yield* readScalars(
+/**
+ * Logits and input gradients of the cross-entropy must be finite numbers. NaN or ±Infinity (NaN weights, an
+ * overflow, a log of 0 in the model) make every other check meaningless: comparisons with NaN are false, so
+ * NaN passes "is the gradient zero?" and "do rows sum to 1?" alike, and attacks step along sign(NaN).
+ */
+function* finiteOutputs(model: Classifier, { x, y }: { x: tf.Tensor4D; y: tf.Tensor1D }): HostSteps<CheckOutcome> {
+  const [logits, grads, either] = yield* readScalars(
     ...tf.tidy(() => {
-      const z = model.logits(x);
-      return [tf.min(z), tf.max(tf.abs(tf.sub(tf.sum(z, 1), 1)))];
+      const r = lossAndGradient(model, crossEntropy, x, y);
+      try {
+        const badLogits = tf.logicalNot(tf.all(tf.isFinite(r.logits), 1));
+        const badGrads = tf.logicalNot(tf.all(tf.isFinite(r.grad), [1, 2, 3]));
+        const count = (flags: tf.Tensor) => tf.sum(tf.cast(flags, 'int32'));
+        return [count(badLogits), count(badGrads), count(tf.logicalOr(badLogits, badGrads))];
+      } finally {
+        tf.dispose([r.logits, r.loss]);
+      }
     }),
   );
-  const looksLikeProbs = min! >= 0 && offOne! < 1e-4;
+  const n = x.shape[0];
   return checkOutcome(
-    !looksLikeProbs,
-    looksLikeProbs ? 'outputs are non-negative and each row sums to 1: they look like probabilities' : 'outputs are logits',
+    either === 0,
+    either === 0
+      ? `logits and input gradients are finite on all ${n} examples`
+      : `${either} of ${n} examples have NaN or ±Infinity: ${logits} in their logits, ${grads} in their input gradient of the loss`,
+  );
+}
+
+/**
+ * Counts the examples whose input gradient is all zero. A gradient holding NaN or ±Infinity is counted apart and
+ * fails the check too: it is no evidence of a usable gradient (the attacks that follow it make no progress, and
+ * the robust accuracy they leave means nothing), while a bare `max |g| = 0` test would let it pass, since every
+ * comparison with NaN is false. `finite-outputs` says the same first; this check does not contradict it.
+ */
+function* zeroGradients(model: Classifier, { x, y }: { x: tf.Tensor4D; y: tf.Tensor1D }): HostSteps<CheckOutcome> {
+  const [zero, nonFinite] = yield* readScalars(
+    ...tf.tidy(() => {
+      const g = inputGradient(model, crossEntropy, x, y);
+      const finite = tf.all(tf.isFinite(g), [1, 2, 3]);
+      const allZero = tf.logicalAnd(finite, tf.equal(tf.max(tf.abs(g), [1, 2, 3]), 0));
+      return [tf.sum(tf.cast(allZero, 'int32')), nonFiniteRows(g)];
+    }),
+  );
+  const n = x.shape[0];
+  const detail = `${zero} of ${n} examples have an all-zero input gradient`;
+  return checkOutcome(
+    zero === 0 && nonFinite === 0,
+    nonFinite === 0 ? detail : `${detail}; ${nonFinite} of ${n} have NaN or ±Infinity in theirs (not a usable gradient)`,
+  );
+}
+
+/** |Σ row − 1| and |logsumexp(row)| up to which a row counts as probabilities / log-probabilities (float32, float16 textures). */
+const PROBABILITY_TOLERANCE = 1e-3;
+
+/**
+ * Which squashing, if any, every row of a model's outputs shows, from each row's min, max, sum and logsumexp.
+ * Every row must show it: ordinary logits of the probe (up to 100 correctly classified examples, K numbers each)
+ * all landing in [0, 1], or all summing to 1, or all with logsumexp 0, is not chance but a squashing layer. Softmax
+ * is tested before sigmoid (softmax rows lie in [0, 1] too); log-softmax needs only logsumexp ≈ 0, which implies
+ * every output ≤ logsumexp ≈ 0.
+ */
+function detectSquashing(
+  rows: readonly { min: number; max: number; sum: number; logSumExp: number }[],
+): 'softmax' | 'sigmoid' | 'log-softmax' | undefined {
+  if (rows.length === 0) return undefined;
+  if (rows.every((r) => r.min >= 0 && Math.abs(r.sum - 1) <= PROBABILITY_TOLERANCE)) return 'softmax';
+  if (rows.every((r) => r.min >= 0 && r.max <= 1)) return 'sigmoid';
+  if (rows.every((r) => Math.abs(r.logSumExp) <= PROBABILITY_TOLERANCE)) return 'log-softmax';
+  return undefined;
+}
+
+const SQUASHING_DETAIL = {
+  softmax: 'every output is ≥ 0 and each row sums to 1: softmax probabilities',
+  sigmoid: 'every output lies in [0, 1] (yet not every row sums to 1): sigmoid probabilities',
+  'log-softmax': 'each row has logsumexp 0 (every output ≤ 0): log-softmax log-probabilities',
+} as const;
+
+/**
+ * Flags probability outputs: declared by the model wrapper (it ends in a softmax), or a squashing that every row
+ * of the probe's outputs shows (`detectSquashing`). Outputs with NaN or ±Infinity cannot be judged: skipped, and
+ * `finite-outputs` fails.
+ */
+function* logitsNotProbabilities(model: Classifier & { outputsProbabilities?: boolean }, x: tf.Tensor4D): HostSteps<CheckOutcome> {
+  if (model.outputsProbabilities) {
+    return checkOutcome(false, 'squashing: softmax; the model ends in a softmax, so attacks use log-probabilities as logits');
+  }
+  const stats = tf.tidy(() => {
+    const z = model.logits(x);
+    return [nonFiniteRows(z), tf.min(z, 1), tf.max(z, 1), tf.sum(z, 1), tf.logSumExp(z, 1)];
+  });
+  let values: readonly tf.TypedArray[];
+  try {
+    values = yield* readHost(...stats);
+  } finally {
+    tf.dispose(stats);
+  }
+  const [bad, min, max, sum, lse] = values as [tf.TypedArray, tf.TypedArray, tf.TypedArray, tf.TypedArray, tf.TypedArray];
+  const n = x.shape[0];
+  if (bad[0]! > 0) return skipCheck(`NaN or ±Infinity in the outputs of ${bad[0]} of ${n} examples (see finite-outputs)`);
+  const rows = Array.from(min, (m, i) => ({ min: m, max: max[i]!, sum: sum[i]!, logSumExp: lse[i]! }));
+  const squashing = detectSquashing(rows);
+  return checkOutcome(
+    squashing === undefined,
+    squashing
+      ? `squashing: ${squashing}; on all ${n} examples ${SQUASHING_DETAIL[squashing]}`
+      : `outputs are logits: over the ${n} examples no squashing (softmax, sigmoid, log-softmax) fits every row`,
   );
 }
 
@@ -173,6 +265,11 @@ function inBallAndBox({ adversarialPoints, maxBallRatio, bounds }: CheckContext)
 
 const REGISTRY = [
   {
+    code: 'finite-outputs',
+    description: 'the logits and the input gradients of the loss are finite on clean examples (no NaN or ±Infinity)',
+    run: (c) => onProbe(c, (p) => finiteOutputs(c.model, p)),
+  },
+  {
     code: 'monotone-eps',
     description: 'robust accuracy does not increase with ε (a larger ball contains the smaller one)',
     run: (c) =>
@@ -193,7 +290,7 @@ const REGISTRY = [
   },
   {
     code: 'logits-not-probabilities',
-    description: 'the model outputs logits, not probabilities (CE on probabilities masks gradients)',
+    description: 'the model outputs logits, not probabilities (no softmax, sigmoid or log-softmax; CE on probabilities masks gradients)',
     run: (c) => onProbe(c, (p) => logitsNotProbabilities(c.model, p.x)),
   },
   {

@@ -153,6 +153,7 @@ test('sanity checks are a registry: unique codes, CHECK_DOCS from it, reports in
   const codes = SANITY_CHECKS.map((c) => c.code);
   assert.equal(new Set(codes).size, codes.length);
   assert.deepEqual(codes, [
+    'finite-outputs',
     'monotone-eps',
     'pgd-le-fgsm',
     'zero-gradients',
@@ -208,7 +209,16 @@ test('sanityCheckSteps runs any list of checks over a context, sync or async, an
   const results = runHostSteps(sanityCheckSteps(context));
   assert.deepEqual(
     results.filter((r) => r.skipped).map((r) => r.code),
-    ['monotone-eps', 'pgd-le-fgsm', 'zero-gradients', 'logits-not-probabilities', 'deterministic', 'large-eps', 'in-ball-and-box'],
+    [
+      'finite-outputs',
+      'monotone-eps',
+      'pgd-le-fgsm',
+      'zero-gradients',
+      'logits-not-probabilities',
+      'deterministic',
+      'large-eps',
+      'in-ball-and-box',
+    ],
   );
   assert.ok(results.find((r) => r.code === 'large-eps')!.detail.includes('no correctly classified example'));
   two.dispose();
