@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -257,6 +257,90 @@ test('outputs never touch inputs: an output that is or is inside an input, or a 
   }
   assert.deepEqual(readFileSync(modelJson), before, 'the model is intact');
   assert.equal(readFileSync(someJson, 'utf8'), '{"not": "touched"}');
+});
+
+test('an existing output file is refused before any work unless --force; --force replaces it', () => {
+  // The outputs of the first test: eval.json and the attack folder.
+  const json = join(dir, 'eval.json');
+  const out = join(dir, 'attack');
+  const evalBefore = readFileSync(json, 'utf8');
+  const resultBefore = readFileSync(join(out, 'result.json'), 'utf8');
+  const evalArgs = ['eval', '--model', model, '--attacks', 'fgsm', '--eps', '0.1', '--n', '16', '--no-worst-case', '--json', json];
+  const attackArgs = ['attack', '--model', model, '--attack', 'fgsm', '--eps', '0.1', '--n', '4', '--out', out];
+  const refusals: [string[], RegExp][] = [
+    [
+      evalArgs,
+      /\[E_CONFIG\] --json: expected a path that does not exist yet \(or --force to replace it\), found .*eval\.json, an existing file/,
+    ],
+    [
+      attackArgs,
+      /\[E_CONFIG\] --out: expected a folder without adversarial\.idx, labels\.idx, result\.json, grid\.png \(or --force to replace them\), found .*attack, which holds adversarial\.idx, labels\.idx, result\.json, grid\.png/,
+    ],
+  ];
+  for (const [args, re] of refusals) {
+    const r = advlab(...args, '--backend', 'cpu');
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+    assert.doesNotMatch(r.err, /backend:/, 'refused before the backend was even selected');
+  }
+  assert.equal(readFileSync(json, 'utf8'), evalBefore, 'eval.json untouched');
+  assert.equal(readFileSync(join(out, 'result.json'), 'utf8'), resultBefore, 'result.json untouched');
+
+  const e = advlab(...evalArgs, '--force', '--backend', 'cpu');
+  assert.equal(e.code, 0, e.err);
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).n, 16, 'replaced by the new evaluation');
+  const a = advlab(...attackArgs, '--force', '--backend', 'cpu');
+  assert.equal(a.code, 0, a.err);
+  assert.equal(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).examples.length, 4, 'replaced by the new attack');
+
+  // report: the first write is fresh, the second needs --force.
+  const html = join(dir, 'report.html');
+  const first = advlab('report', json, '--out', html);
+  assert.equal(first.code, 0, first.err);
+  const again = advlab('report', json, '--out', html, '--title', 'second');
+  assert.equal(again.code, 2, again.err);
+  assert.match(
+    again.err,
+    /\[E_CONFIG\] --out: expected a path that does not exist yet \(or --force to replace it\), found .*report\.html, an existing file/,
+  );
+  assert.doesNotMatch(readFileSync(html, 'utf8'), /<title>second<\/title>/);
+  const forced = advlab('report', json, '--out', html, '--title', 'second', '--force');
+  assert.equal(forced.code, 0, forced.err);
+  assert.match(readFileSync(html, 'utf8'), /<title>second<\/title>/);
+  for (const cmd of ['eval', 'attack', 'report']) assert.match(advlab(cmd, '--help').out, /--force\b.*replace existing output files/, cmd);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temp file left behind',
+  );
+});
+
+test('advlab report refuses an input whose numbers would break the charts, naming the file and key, and writes nothing', () => {
+  const bad = join(dir, 'bad-eval.json');
+  const r = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
+  r.attacks[0].robust_accuracy = -5;
+  writeFileSync(bad, JSON.stringify(r));
+  const html = join(dir, 'bad-report.html');
+  const res = advlab('report', bad, '--out', html);
+  assert.equal(res.code, 2, res.err);
+  assert.match(
+    res.err,
+    /\[E_DATA_FORMAT\] .*bad-eval\.json: expected an evaluation report: attacks\[0\]\.robust_accuracy a number in \[0, 1\], found -5/,
+  );
+  assert.ok(!existsSync(html), 'no report written');
+});
+
+test('advlab demo runs twice: the second run reuses the model and replaces its own eval.json without --force', () => {
+  const out = join(dir, 'demo');
+  const args = ['demo', '--data', 'synthetic:tiny', '--epochs', '1', '--n', '32', '--out', out, '--backend', 'cpu'];
+  const first = advlab(...args);
+  assert.equal(first.code, 0, first.err);
+  assert.ok(existsSync(join(out, 'eval.json')));
+  const second = advlab(...args);
+  assert.equal(second.code, 0, second.err);
+  assert.match(second.err, /using the model already trained/);
+  assert.match(second.out, /wrote .*eval\.json/);
+  assert.match(advlab('demo', '--help').out, /rerun replaces OUT\/eval\.json and OUT\/fooled\.png/);
 });
 
 test('ε = 0 simply works: PGD training at ε = 0 runs, and its held-out FGSM and PGD accuracies are the clean one', () => {

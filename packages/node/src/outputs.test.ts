@@ -35,10 +35,14 @@ test('a directory where a file is meant, a file where a folder is meant, a file 
   refused({ path: join(model, 'model.json', 'x.json'), kind: 'file', key: 'json', inputs: [] }, /is a file/);
 });
 
-test('a fresh path beside the inputs, or a file written before (a rerun), is accepted and resolved', () => {
+test('a fresh path beside the inputs is accepted and resolved; a file written before only with force', () => {
   writeFileSync(join(dir, 'eval.json'), '{}');
+  refused(
+    { path: join(dir, 'eval.json'), kind: 'file', key: 'json', inputs: [model] },
+    /expected a path that does not exist yet \(or --force to replace it\), found .*eval\.json, an existing file/,
+  );
   assert.equal(
-    checkOutput({ path: join(dir, 'eval.json'), kind: 'file', key: 'json', inputs: [model] }),
+    checkOutput({ path: join(dir, 'eval.json'), kind: 'file', key: 'json', inputs: [model], force: true }),
     join(realPathOf(dir), 'eval.json'),
   );
   assert.equal(
@@ -49,4 +53,31 @@ test('a fresh path beside the inputs, or a file written before (a rerun), is acc
     checkOutput({ path: join(dir, 'model-2'), kind: 'directory', key: 'out', inputs: [model] }),
     join(realPathOf(dir), 'model-2'),
   );
+});
+
+test('force never makes an input, a directory where a file goes, or a file where a folder goes acceptable', () => {
+  refused({ path: join(model, 'model.json'), kind: 'file', key: 'json', inputs: [model], force: true }, /inside it/);
+  refused({ path: model, kind: 'file', key: 'json', inputs: [], force: true }, /a directory/);
+  refused({ path: join(model, 'model.json'), kind: 'directory', key: 'out', inputs: [], force: true }, /expected a folder/);
+});
+
+test('a folder output: refused when it holds any of the files the command writes, unless force; one that is a directory always', () => {
+  const files = ['adversarial.idx', 'labels.idx', 'result.json', 'grid.png'];
+  const out = join(dir, 'attack');
+  const plan = { path: out, kind: 'directory' as const, key: 'out', inputs: [model], files };
+  assert.equal(checkOutput(plan), join(realPathOf(dir), 'attack'), 'a folder that does not exist yet');
+  mkdirSync(out);
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  assert.equal(checkOutput(plan), join(realPathOf(dir), 'attack'), 'other files in the folder do not matter');
+  writeFileSync(join(out, 'result.json'), '{}');
+  writeFileSync(join(out, 'grid.png'), '');
+  refused(
+    plan,
+    /^out: expected a folder without adversarial\.idx, labels\.idx, result\.json, grid\.png \(or --force to replace them\), found .*attack, which holds result\.json, grid\.png/,
+  );
+  assert.equal(checkOutput({ ...plan, force: true }), join(realPathOf(dir), 'attack'));
+  // Without a list of files, an existing folder is accepted as before (train --out resumes into one).
+  assert.equal(checkOutput({ ...plan, files: undefined }), join(realPathOf(dir), 'attack'));
+  mkdirSync(join(out, 'labels.idx'));
+  refused({ ...plan, force: true }, /expected a folder where .* can be written, found .*attack, in which labels\.idx is a directory/);
 });

@@ -2,8 +2,9 @@
  * Where a command may write, decided before it does any work: an output path is resolved through symlinks
  * and refused when it is, or is inside, something the command reads (a model folder, a run directory, data,
  * a report's inputs), when it names a directory where a file is meant (or a file where a folder is meant),
- * or when nothing can be written there. A long evaluation then never ends in EISDIR, and no input is
- * overwritten by an output.
+ * when it would replace an existing file (unless `force`: the user's --force), or when nothing can be
+ * written there. A long evaluation then never ends in EISDIR, no input is overwritten by an output, and
+ * no earlier result is replaced by accident.
  */
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -19,7 +20,16 @@ export interface OutputPlan {
   key: string;
   /** Paths the command reads; the output may be neither one of them nor inside one. */
   inputs: readonly string[];
+  /** Replace existing output files (--force); otherwise an existing one is refused. */
+  force?: boolean;
+  /**
+   * For a folder: the names of the files the command writes into it. Any that exists is refused unless
+   * `force`; one that is a directory is refused always. Without it, an existing folder is accepted as is.
+   */
+  files?: readonly string[];
 }
+
+const list = (names: readonly string[]) => names.join(', ');
 
 /** `p` with symlinks resolved as far as it exists (the rest appended), so two spellings of one place compare equal. */
 export function realPathOf(p: string): string {
@@ -68,6 +78,24 @@ export function checkOutput(plan: OutputPlan): string {
   const st = statOrUndefined(out);
   if (st?.isDirectory() && plan.kind === 'file') throw new ConfigError(plan.key, 'a file path', `${plan.path}, a directory`);
   if (st && !st.isDirectory() && plan.kind === 'directory') throw new ConfigError(plan.key, 'a folder', `${plan.path}, a file`);
+  if (st && plan.kind === 'file' && !plan.force) {
+    throw new ConfigError(plan.key, 'a path that does not exist yet (or --force to replace it)', `${plan.path}, an existing file`);
+  }
+  if (st && plan.kind === 'directory' && plan.files) {
+    const present = plan.files.filter((f) => statOrUndefined(join(out, f)) !== undefined);
+    const dirs = present.filter((f) => statSync(join(out, f)).isDirectory());
+    if (dirs.length > 0) {
+      const are = dirs.length > 1 ? 'are directories' : 'is a directory';
+      throw new ConfigError(plan.key, `a folder where ${list(plan.files)} can be written`, `${plan.path}, in which ${list(dirs)} ${are}`);
+    }
+    if (present.length > 0 && !plan.force) {
+      throw new ConfigError(
+        plan.key,
+        `a folder without ${list(plan.files)} (or --force to replace them)`,
+        `${plan.path}, which holds ${list(present)}`,
+      );
+    }
+  }
   // The folder that will hold the output (the output itself for a folder that exists).
   let existing = st?.isDirectory() ? out : dirname(out);
   while (!existsSync(existing)) existing = dirname(existing);

@@ -116,15 +116,91 @@ test('bad inputs: typed errors naming the file, what was expected and what was f
   throwsAdvlab(() => loadSource(notEval), 'E_DATA_FORMAT', notEval, 'an evaluation report', 'found an object with keys method, eps');
   const badAcc = join(root, 'bad-acc.json');
   writeFileSync(badAcc, JSON.stringify({ ...evalReport(), clean_accuracy: 86 }));
-  throwsAdvlab(() => loadSource(badAcc), 'E_DATA_FORMAT', 'clean_accuracy a number in [0, 1]', 'number 86');
+  throwsAdvlab(() => loadSource(badAcc), 'E_DATA_FORMAT', 'clean_accuracy a number in [0, 1]', 'found 86');
   const badAttack = join(root, 'bad-attack.json');
   writeFileSync(badAttack, JSON.stringify({ ...evalReport(), attacks: [{ name: 'pgd', eps: '0.1', robust_accuracy: 0.2 }] }));
-  throwsAdvlab(() => loadSource(badAttack), 'E_DATA_FORMAT', 'attacks[0].eps a number', 'the string "0.1"');
+  throwsAdvlab(() => loadSource(badAttack), 'E_DATA_FORMAT', 'attacks[0].eps a finite number ≥ 0', 'the string "0.1"');
   const fakePng = dir('fake-png', { 'eval.json': JSON.stringify(evalReport()), 'fooled.png': 'GIF89a not a png at all' });
   throwsAdvlab(() => loadSource(fakePng), 'E_DATA_FORMAT', join(fakePng, 'fooled.png'), 'a PNG image', 'starting 474946');
   const text = join(root, 'notes.txt');
   writeFileSync(text, 'hello');
   throwsAdvlab(() => loadSource(text), 'E_DATA_FORMAT', text, 'neither a run directory nor a .json file');
+});
+
+/** A valid eval report with the value at `path` replaced, written as eval.json in its own folder (or `text` as is). */
+function evalWith(path: (string | number)[], value: unknown, text?: string): string {
+  const r: Record<string | number, unknown> = evalReport();
+  let at = r;
+  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+  if (path.length) at[path.at(-1)!] = value;
+  const d = dir(`e${Math.random().toString(36).slice(2)}`, { 'eval.json': text ?? JSON.stringify(r) });
+  return join(d, 'eval.json');
+}
+
+test('eval.json numbers out of range: an error naming the file and the key path, per kind of bad value', () => {
+  const cases: [(string | number)[], unknown, string, string][] = [
+    [['attacks', 2, 'robust_accuracy'], -5, 'expected an evaluation report: attacks[2].robust_accuracy a number in [0, 1]', 'found -5'],
+    [['clean_accuracy'], 1e9, 'clean_accuracy a number in [0, 1]', 'found 1000000000'],
+    // JSON has no NaN: one spelled as a string (1e999, read as Infinity, is below).
+    [['worst_case', 'robust_accuracy'], 'NaN', 'worst_case.robust_accuracy a number in [0, 1]', 'found the string "NaN"'],
+    [['attacks', 1, 'eps'], -0.1, 'attacks[1].eps a finite number ≥ 0', 'found -0.1'],
+    [['worst_case_by_eps', 1, 'eps'], '0.3', 'worst_case_by_eps[1].eps a finite number ≥ 0', 'found the string "0.3"'],
+    [['eps'], [0.1, -1], 'eps[1] a finite number ≥ 0', 'found -1'],
+    [['attacks', 3, 'per_class', 2], 1.5, 'attacks[3].per_class[2] a number in [0, 1]', 'found 1.5'],
+    [['clean_per_class', 0], -0.2, 'clean_per_class[0] a number in [0, 1]', 'found -0.2'],
+    [['worst_case_by_eps', 1, 'per_class', 1], 3, 'worst_case_by_eps[1].per_class[1] a number in [0, 1]', 'found 3'],
+    [['n'], 2.5, 'n a whole number ≥ 0', 'found 2.5'],
+    [['attacks', 0, 'cost'], -1, 'attacks[0].cost a finite number ≥ 0', 'found -1'],
+    [['attacks', 0, 'seconds'], 'slow', 'attacks[0].seconds a finite number ≥ 0', 'found the string "slow"'],
+    [['seconds'], -3, 'seconds a finite number ≥ 0', 'found -3'],
+    [['model'], 42, 'model a string', 'found 42'],
+    [['worst_case', 'attacks'], [1], 'worst_case.attacks a list of attack names', 'found an array'],
+  ];
+  for (const [path, value, expected, found] of cases) {
+    const f = evalWith(path, value);
+    throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', `${f}: expected `, expected, found);
+  }
+  const huge = evalWith([], undefined, JSON.stringify(evalReport()).replace('"clean_accuracy":0.86', '"clean_accuracy":1e999'));
+  throwsAdvlab(() => loadSource(huge), 'E_DATA_FORMAT', huge, 'clean_accuracy a number in [0, 1]', 'found Infinity');
+  // null stays allowed where JSON writes NaN (an empty class) or a value is unknown (a cost).
+  const ok = evalWith(['attacks', 0, 'per_class', 1], null);
+  assert.equal(loadSource(ok).evaluation!.report.attacks[0]!.per_class![1], null);
+  const noCost = loadSource(evalWith(['attacks', 0, 'cost'], null)).evaluation!.report;
+  assert.equal(noCost.attacks[0]!.cost, undefined);
+});
+
+test('metrics.jsonl and summary.json numbers out of range: an error naming the file, line and key', () => {
+  const line = (extra: object) =>
+    JSON.stringify({ epoch: 1, step: 8, clean_acc: 0.8, fgsm_acc: 0.5, pgd_acc: 0.4, grad_align: 0.3, eps: 0.1, seconds: 2, ...extra });
+  const cases: [object, string, string][] = [
+    [{ clean_acc: -5 }, '"clean_acc" a number in [0, 1]', 'found -5'],
+    [{ pgd_acc: 1e9 }, '"pgd_acc" a number in [0, 1]', 'found 1000000000'],
+    [{ fgsm_acc: 'NaN' }, '"fgsm_acc" a number in [0, 1]', 'found the string "NaN"'],
+    [{ grad_align: 7 }, '"grad_align" a number in [-1, 1]', 'found 7'],
+    [{ eps: -0.1 }, '"eps" a finite number ≥ 0', 'found -0.1'],
+    [{ seconds: -1 }, '"seconds" a finite number ≥ 0', 'found -1'],
+    [{ epoch: 'one' }, '"epoch" a whole number ≥ 0', 'found the string "one"'],
+    [{ step: 1.5 }, '"step" a whole number ≥ 0', 'found 1.5'],
+  ];
+  for (const [extra, expected, found] of cases) {
+    const d = dir(`m${Math.random().toString(36).slice(2)}`, { 'metrics.jsonl': `${line({})}\n${line(extra)}\n` });
+    throwsAdvlab(() => loadSource(d), 'E_DATA_FORMAT', `${join(d, 'metrics.jsonl')}:2: expected a metrics line`, expected, found);
+  }
+  // A cosine a float32 average pushed just past 1 is accepted; null (NaN) alignment is dropped.
+  const d = dir('cos-rounding', { 'metrics.jsonl': `${line({ grad_align: 1.0000001, fgsm_pgd_cos: null })}\n` });
+  assert.equal(loadSource(d).run!.metrics[0]!.grad_align, 1.0000001);
+
+  const summaries: [object, string, string][] = [
+    [{ test_accuracy: 86 }, 'a training summary: "test_accuracy" a number in [0, 1]', 'found 86'],
+    [{ test_examples: -1 }, '"test_examples" a whole number ≥ 0', 'found -1'],
+    [{ co_epochs: [2, 'three'] }, '"co_epochs"[1] a whole number ≥ 0', 'found the string "three"'],
+    [{ seconds_per_epoch: 'fast' }, '"seconds_per_epoch" a list of numbers', 'found the string "fast"'],
+    [{ final: { epoch: 1, step: 8, clean_acc: 0.8, pgd_acc: -1 } }, '("final"): expected a metrics line', 'found -1'],
+  ];
+  for (const [summary, expected, found] of summaries) {
+    const s = dir(`s${Math.random().toString(36).slice(2)}`, { 'summary.json': JSON.stringify({ test_accuracy: 0.8, ...summary }) });
+    throwsAdvlab(() => loadSource(s), 'E_DATA_FORMAT', join(s, 'summary.json'), expected, found);
+  }
 });
 
 test('a last metrics line cut by an interrupted write is ignored with a note; NaN (null) values are dropped', () => {

@@ -116,15 +116,55 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(clip(v, 40))}`;
+  if (typeof v === 'number') return String(v); // 1e999 in JSON reads as Infinity
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/**
+ * What a number the report uses must be. A value outside it (an accuracy of -5 or 1e9, an ε of -1, a string)
+ * would otherwise reach the charts as a broken axis or an empty plot; it is refused here, naming the file and
+ * the key.
+ */
+interface NumberRule {
+  text: string;
+  ok: (v: number) => boolean;
+}
+const ACCURACY: NumberRule = { text: 'a number in [0, 1]', ok: (v) => v >= 0 && v <= 1 };
+// Cosines are averaged in float32: allow its rounding just past ±1.
+const COSINE: NumberRule = { text: 'a number in [-1, 1]', ok: (v) => Math.abs(v) <= 1 + 1e-3 };
+const NON_NEGATIVE: NumberRule = { text: 'a finite number ≥ 0', ok: (v) => v >= 0 };
+const COUNT: NumberRule = { text: 'a whole number ≥ 0', ok: (v) => Number.isInteger(v) && v >= 0 };
+const FINITE: NumberRule = { text: 'a finite number', ok: () => true };
+
+/** Throws DataFormatError(file, `${what} ${rule}`, the value) unless `v` is a finite number the rule accepts. */
+function checkNumber(v: unknown, rule: NumberRule, file: string, what: string): void {
+  if (!(isNum(v) && rule.ok(v))) throw new DataFormatError(file, `${what} ${rule.text}`, v === undefined ? 'nothing' : describe(v));
 }
 
 function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
+/** A file's text, or DataFormatError naming it when it is not a readable file (a folder in its place, no permission). */
+function readText(file: string, what: string): string {
+  return readBytes(file, what).toString('utf8');
+}
+
+function readBytes(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataFormatError(
+      file,
+      what,
+      code === 'EISDIR' ? 'a folder' : code === 'ENOENT' ? 'no such file' : `a file that cannot be read (${code})`,
+    );
+  }
+}
+
 function readJson(file: string, what: string): unknown {
-  const text = readFileSync(file, 'utf8');
+  const text = readText(file, what);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -138,17 +178,37 @@ function readJsonObject(file: string, what: string): Record<string, unknown> {
   return v;
 }
 
-/** A numeric field that may be absent (or null: NaN in JSON) but must otherwise be a number. */
-function optionalNumber(o: Record<string, unknown>, key: string, where: string, expected: string): void {
-  const v = o[key];
-  if (v === undefined || v === null) {
+/** A numeric field that may be absent (or null: NaN in JSON) but must otherwise be a number the rule accepts. */
+function optionalNumber(o: Record<string, unknown>, key: string, rule: NumberRule, where: string, what: string): void {
+  if (o[key] === undefined || o[key] === null) {
     delete o[key];
     return;
   }
-  if (typeof v !== 'number') throw new DataFormatError(where, `${expected}: "${key}" a number`, describe(v));
+  checkNumber(o[key], rule, where, what);
 }
 
-const METRIC_NUMBERS = ['fgsm_acc', 'pgd_acc', 'grad_align', 'fgsm_pgd_cos', 'loss', 'eps', 'lr', 'seconds', 'examples_per_s', 'alpha'];
+/** A text field that may be absent (or null) but must otherwise be a string. */
+function optionalString(o: Record<string, unknown>, key: string, where: string, what: string): void {
+  if (o[key] === undefined || o[key] === null) {
+    delete o[key];
+    return;
+  }
+  if (typeof o[key] !== 'string') throw new DataFormatError(where, `${what} a string`, describe(o[key]));
+}
+
+/** The optional numbers of a held-out line and what each must be (clean_acc, epoch and step are required). */
+const METRIC_NUMBERS: Record<string, NumberRule> = {
+  fgsm_acc: ACCURACY,
+  pgd_acc: ACCURACY,
+  grad_align: COSINE,
+  fgsm_pgd_cos: COSINE,
+  loss: FINITE,
+  eps: NON_NEGATIVE,
+  lr: NON_NEGATIVE,
+  seconds: NON_NEGATIVE,
+  examples_per_s: NON_NEGATIVE,
+  alpha: NON_NEGATIVE,
+};
 
 function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
   const expected = 'a metrics line (a JSON object with epoch, step, clean_acc, … or an event)';
@@ -160,19 +220,17 @@ function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
   }
   if (!isObject(v)) throw new DataFormatError(where, expected, describe(v));
   for (const k of ['epoch', 'step']) {
-    if (!isNum(v[k])) throw new DataFormatError(where, `${expected}: "${k}" a number`, v[k] === undefined ? `no "${k}"` : describe(v[k]));
+    if (v[k] === undefined) throw new DataFormatError(where, `${expected}: "${k}" ${COUNT.text}`, `no "${k}"`);
+    checkNumber(v[k], COUNT, where, `${expected}: "${k}"`);
   }
   if (v.event !== undefined) {
     if (typeof v.event !== 'string') throw new DataFormatError(where, 'an event line: "event" a string', describe(v.event));
     return v as unknown as EventRow;
   }
-  if (!isNum(v.clean_acc))
-    throw new DataFormatError(
-      where,
-      `${expected}: "clean_acc" a number`,
-      v.clean_acc === undefined ? 'no "clean_acc"' : describe(v.clean_acc),
-    );
-  for (const k of METRIC_NUMBERS) optionalNumber(v, k, where, expected);
+  if (v.clean_acc === undefined) throw new DataFormatError(where, `${expected}: "clean_acc" ${ACCURACY.text}`, 'no "clean_acc"');
+  checkNumber(v.clean_acc, ACCURACY, where, `${expected}: "clean_acc"`);
+  for (const [k, rule] of Object.entries(METRIC_NUMBERS)) optionalNumber(v, k, rule, where, `${expected}: "${k}"`);
+  optionalString(v, 'method', where, `${expected}: "method"`);
   if (v.co !== undefined && typeof v.co !== 'boolean') throw new DataFormatError(where, `${expected}: "co" true`, describe(v.co));
   if (v.co_rules !== undefined && !(Array.isArray(v.co_rules) && v.co_rules.every((r) => typeof r === 'string'))) {
     throw new DataFormatError(where, `${expected}: "co_rules" a list of strings`, describe(v.co_rules));
@@ -182,7 +240,7 @@ function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
 
 /** metrics.jsonl: every line must parse, except a last line without its newline (a write cut short). */
 export function readMetricsFile(file: string): { lines: (MetricsRow | EventRow)[]; notes: string[] } {
-  const text = readFileSync(file, 'utf8');
+  const text = readText(file, 'training metrics (JSON lines)');
   const raw = text.split('\n');
   const notes: string[] = [];
   const lines: (MetricsRow | EventRow)[] = [];
@@ -207,11 +265,19 @@ function readTrainingRun(dir: string): TrainingRun {
   if (existsSync(configFile)) run.config = readJsonObject(configFile, 'a run configuration');
   if (existsSync(summaryFile)) {
     const s = readJsonObject(summaryFile, 'a training summary');
-    for (const k of ['test_accuracy', 'test_examples']) optionalNumber(s, k, summaryFile, 'a training summary');
-    for (const k of ['co_epochs', 'seconds_per_epoch']) {
-      if (s[k] !== undefined && !(Array.isArray(s[k]) && (s[k] as unknown[]).every(isNum))) {
-        throw new DataFormatError(summaryFile, `a training summary: "${k}" a list of numbers`, describe(s[k]));
-      }
+    optionalNumber(s, 'test_accuracy', ACCURACY, summaryFile, 'a training summary: "test_accuracy"');
+    optionalNumber(s, 'test_examples', COUNT, summaryFile, 'a training summary: "test_examples"');
+    // Epoch durations are differences of cumulative times: finite, not necessarily ≥ 0 after a rollback.
+    const lists: [string, NumberRule][] = [
+      ['co_epochs', COUNT],
+      ['seconds_per_epoch', FINITE],
+    ];
+    for (const [k, rule] of lists) {
+      if (s[k] === undefined) continue;
+      if (!Array.isArray(s[k])) throw new DataFormatError(summaryFile, `a training summary: "${k}" a list of numbers`, describe(s[k]));
+      (s[k] as unknown[]).forEach((x, i) => {
+        checkNumber(x, rule, summaryFile, `a training summary: "${k}"[${i}]`);
+      });
     }
     if (s.final !== undefined && s.final !== null) s.final = parseMetricsLine(JSON.stringify(s.final), `${summaryFile} ("final")`);
     run.summary = s as TrainSummaryFile;
@@ -228,23 +294,31 @@ function readTrainingRun(dir: string): TrainingRun {
   return run;
 }
 
+const EVAL = 'an evaluation report:';
+
 function validateAccuracy(v: unknown, file: string, what: string): void {
-  if (!(isNum(v) && v >= 0 && v <= 1))
-    throw new DataFormatError(file, `an evaluation report: ${what} a number in [0, 1]`, v === undefined ? 'nothing' : describe(v));
+  checkNumber(v, ACCURACY, file, `${EVAL} ${what}`);
+}
+
+function validateEps(v: unknown, file: string, what: string): void {
+  checkNumber(v, NON_NEGATIVE, file, `${EVAL} ${what}`);
 }
 
 function validatePerClass(v: unknown, file: string, what: string): void {
   if (v === undefined) return;
-  if (!(Array.isArray(v) && v.every((x) => x === null || isNum(x)))) {
-    throw new DataFormatError(file, `an evaluation report: ${what} a list of numbers (null for an empty class)`, describe(v));
-  }
+  if (!Array.isArray(v)) throw new DataFormatError(file, `${EVAL} ${what} a list of numbers (null for an empty class)`, describe(v));
+  v.forEach((x, k) => {
+    if (x !== null) checkNumber(x, ACCURACY, file, `${EVAL} ${what}[${k}]`);
+  });
 }
 
 function validateWorst(v: unknown, file: string, what: string): void {
-  if (!isObject(v)) throw new DataFormatError(file, `an evaluation report: ${what} an object`, describe(v));
-  if (!isNum(v.eps)) throw new DataFormatError(file, `an evaluation report: ${what}.eps a number`, describe(v.eps));
+  if (!isObject(v)) throw new DataFormatError(file, `${EVAL} ${what} an object`, describe(v));
+  validateEps(v.eps, file, `${what}.eps`);
   validateAccuracy(v.robust_accuracy, file, `${what}.robust_accuracy`);
   validatePerClass(v.per_class, file, `${what}.per_class`);
+  if (v.attacks !== undefined && !(Array.isArray(v.attacks) && v.attacks.every((a) => typeof a === 'string')))
+    throw new DataFormatError(file, `${EVAL} ${what}.attacks a list of attack names`, describe(v.attacks));
 }
 
 /** Validates an eval JSON (EvaluationReport + class_names) and returns it typed. */
@@ -260,10 +334,13 @@ export function readEvalFile(file: string): Evaluation {
   if (!Array.isArray(r.attacks)) throw new DataFormatError(file, `${what}: "attacks" a list`, describe(r.attacks));
   r.attacks.forEach((a: unknown, i: number) => {
     if (!isObject(a) || typeof a.name !== 'string')
-      throw new DataFormatError(file, `an evaluation report: attacks[${i}] an object with a "name"`, describe(a));
-    if (!isNum(a.eps)) throw new DataFormatError(file, `an evaluation report: attacks[${i}].eps a number`, describe(a.eps));
+      throw new DataFormatError(file, `${EVAL} attacks[${i}] an object with a "name"`, describe(a));
+    validateEps(a.eps, file, `attacks[${i}].eps`);
     validateAccuracy(a.robust_accuracy, file, `attacks[${i}].robust_accuracy`);
     validatePerClass(a.per_class, file, `attacks[${i}].per_class`);
+    optionalNumber(a, 'cost', NON_NEGATIVE, file, `${EVAL} attacks[${i}].cost`);
+    optionalNumber(a, 'seconds', NON_NEGATIVE, file, `${EVAL} attacks[${i}].seconds`);
+    optionalString(a, 'norm', file, `${EVAL} attacks[${i}].norm`);
   });
   if (r.worst_case !== undefined) validateWorst(r.worst_case, file, 'worst_case');
   if (r.worst_case_by_eps !== undefined) {
@@ -273,8 +350,15 @@ export function readEvalFile(file: string): Evaluation {
       validateWorst(w, file, `worst_case_by_eps[${i}]`);
     });
   }
-  if (r.eps !== undefined && !(Array.isArray(r.eps) && r.eps.every(isNum)))
-    throw new DataFormatError(file, 'an evaluation report: eps a list of numbers', describe(r.eps));
+  if (r.eps !== undefined) {
+    if (!Array.isArray(r.eps)) throw new DataFormatError(file, `${EVAL} eps a list of numbers`, describe(r.eps));
+    r.eps.forEach((e: unknown, i: number) => {
+      validateEps(e, file, `eps[${i}]`);
+    });
+  }
+  optionalNumber(r, 'n', COUNT, file, `${EVAL} n`);
+  optionalNumber(r, 'seconds', NON_NEGATIVE, file, `${EVAL} seconds`);
+  for (const k of ['norm', 'model', 'dataset']) optionalString(r, k, file, `${EVAL} ${k}`);
   if (r.checks !== undefined) {
     if (!Array.isArray(r.checks)) throw new DataFormatError(file, 'an evaluation report: checks a list', describe(r.checks));
     r.checks.forEach((c: unknown, i: number) => {
@@ -297,7 +381,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 /** Reads a PNG into a data URI after checking its signature and header (so the browser can draw it). */
 export function readPng(file: string, caption: string): GalleryImage {
-  const bytes = readFileSync(file);
+  const bytes = readBytes(file, 'a PNG image');
   if (bytes.length < 24 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') {
     throw new DataFormatError(
       file,

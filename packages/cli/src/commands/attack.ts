@@ -31,6 +31,7 @@ export const ATTACK_OPTIONS = {
   norm: normOption,
   n: option.integer({ min: 1, default: 16, help: 'the first N test examples' }),
   out: option.string({ placeholder: 'DIR', expected: 'an output folder', help: 'where the files go' }),
+  force: option.boolean({ help: 'replace existing output files' }),
   steps: option.integer({ min: 1, optional: true, help: "the attack's steps (default: the attack's own)" }),
   target: option.integer({ min: 0, optional: true, placeholder: 'CLASS', help: 'aim at this class (the targeted form of the attack)' }),
   data: dataOption,
@@ -40,7 +41,14 @@ export const ATTACK_OPTIONS = {
 
 export const attackHelp = helpText(USAGE, ABOUT, ATTACK_OPTIONS);
 
-/** What `advlab attack` is asked to do, typed (defaults fill what is left out). */
+/** The files `advlab attack` writes into --out. */
+export const ATTACK_FILES = ['adversarial.idx', 'labels.idx', 'result.json', 'grid.png'] as const;
+
+/**
+ * What `advlab attack` is asked to do, typed (defaults fill what is left out). An `out` folder already
+ * holding one of ATTACK_FILES is refused unless `force` (--force): a caller that owns the folder
+ * (reproduce's gallery) says so.
+ */
 export type AttackRequest = z.input<z.ZodObject<typeof ATTACK_OPTIONS>>;
 
 /** `advlab attack` argv → attackModel. */
@@ -52,7 +60,8 @@ export async function attackModel(request: AttackRequest): Promise<void> {
   const v = parseConfig(ATTACK_OPTIONS, request);
   const { model: dir, out, eps, norm, n, seed } = v;
   let def = getAttack(v.attack);
-  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: [dir, ...datasetFolders(v.data)] });
+  const force = request.force === true;
+  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: [dir, ...datasetFolders(v.data)], files: ATTACK_FILES, force });
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);
@@ -122,6 +131,6 @@ export async function attackModel(request: AttackRequest): Promise<void> {
   );
   tf.dispose([x, y, r.xAdv, ...(targets ? [targets] : [])]);
   process.stdout.write(
-    `${def.name} ${norm} ε=${eps}: ${target === undefined ? 'fooled' : `sent to class ${target}`} ${rate} of ${correct} correctly classified examples (of ${count}); wrote ${out}/{adversarial.idx,labels.idx,result.json,grid.png}\n`,
+    `${def.name} ${norm} ε=${eps}: ${target === undefined ? 'fooled' : `sent to class ${target}`} ${rate} of ${correct} correctly classified examples (of ${count}); wrote ${out}/{${ATTACK_FILES.join(',')}}\n`,
   );
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@advlab/node';
-import { option } from '@advlab/core';
+import { checkOutput, datasetFolders, writeFileAtomic } from '@advlab/node';
+import { RunCorruptError, option } from '@advlab/core';
 import { helpText, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, seedOption } from '../options.ts';
 import { datasetFor, fooledGrid, openModel } from '../context.ts';
@@ -12,7 +12,8 @@ const USAGE = 'advlab demo [--epochs 2] [--out out/demo] [--n 1000] [options]';
 
 const ABOUT = `The main job: train wong-cnn on Fashion-MNIST (skipped when OUT/run already holds a finished run; an
 interrupted one resumes), evaluate clean / FGSM / PGD-20 / worst case at ε = 0.1 on the first n test images,
-write OUT/eval.json and OUT/fooled.png (clean | perturbation | adversarial for fooled examples).`;
+write OUT/eval.json and OUT/fooled.png (clean | perturbation | adversarial for fooled examples).
+A rerun replaces OUT/eval.json and OUT/fooled.png, the demo's own outputs (no --force needed).`;
 
 export const DEMO_OPTIONS = {
   epochs: option.integer({ min: 1, default: 2, help: 'training epochs' }),
@@ -29,10 +30,11 @@ export async function demo(argv: string[]): Promise<void> {
   const { values: v, given } = parseFlags(argv, DEMO_OPTIONS);
   const { out, epochs, n, backend } = v;
   const shared = { ...(given.includes('seed') ? { seed: v.seed } : {}), ...(v.data !== undefined ? { data: v.data } : {}) };
+  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: datasetFolders(v.data) });
   const runDir = join(out, 'run');
   // A finished run leaves summary.json; an interrupted one resumes from its last checkpoint.
   const summaryPath = join(runDir, 'summary.json');
-  if (existsSync(summaryPath) && JSON.parse(readFileSync(summaryPath, 'utf8')).epochs === epochs) {
+  if (existsSync(summaryPath) && finishedEpochs(summaryPath) === epochs) {
     process.stderr.write(`using the model already trained in ${runDir} (delete it to retrain)\n`);
   } else if (existsSync(join(runDir, 'config.json'))) {
     await trainRun({ resume: runDir, backend });
@@ -47,6 +49,7 @@ export async function demo(argv: string[]): Promise<void> {
     steps: 20,
     n,
     json: join(out, 'eval.json'),
+    force: true, // the demo's own output: a rerun replaces it
     ...shared,
     backend,
   });
@@ -60,4 +63,13 @@ export async function demo(argv: string[]): Promise<void> {
   process.stdout.write(
     `clean ${(100 * report.clean_accuracy).toFixed(1)}% → worst case ${(100 * report.worst_case.robust_accuracy).toFixed(1)}% at ε = 0.1 (${out}/eval.json)\n`,
   );
+}
+
+/** The epochs of a finished run's summary.json; a damaged one is E_RUN_CORRUPT naming it. */
+function finishedEpochs(summaryPath: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(summaryPath, 'utf8')) as { epochs?: unknown } | null)?.epochs;
+  } catch (e) {
+    throw new RunCorruptError(summaryPath, 'the JSON summary of a finished run (delete the run folder to retrain)', (e as Error).message);
+  }
 }

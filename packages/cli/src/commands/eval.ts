@@ -23,6 +23,7 @@ export const EVAL_OPTIONS = {
   norm: normOption,
   n: option.integer({ min: 1, optional: true, help: 'the first N test examples (default: up to 1000)' }),
   json: option.string({ optional: true, placeholder: 'FILE', expected: 'a file path', help: 'also write the report as JSON' }),
+  force: option.boolean({ help: 'replace existing output files' }),
   steps: option.integer({ min: 1, default: 20, help: 'steps of the PGD family (pgd, bim, mi-fgsm)' }),
   restarts: option.integer({ min: 1, default: 1, help: 'random restarts of the PGD family and APGD' }),
   apgdSteps: option.integer({ min: 1, default: 100, help: 'APGD iterations' }),
@@ -49,7 +50,11 @@ function attackConfig(v: EvalFlags): Record<string, object> {
   return cfg;
 }
 
-/** What `advlab eval` is asked to do, typed (defaults fill what is left out). */
+/**
+ * What `advlab eval` is asked to do, typed (defaults fill what is left out). An existing `json` file is
+ * refused unless `force` (--force): a caller that owns the file (demo, reproduce re-evaluating with new
+ * settings) says so.
+ */
 export type EvalRequest = z.input<z.ZodObject<typeof EVAL_OPTIONS>>;
 
 /** `advlab eval` argv → evaluateModel. */
@@ -64,7 +69,10 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const nFlag = v.n;
   const config = attackConfig(v);
-  if (v.json !== undefined) checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [dir, ...datasetFolders(v.data)] });
+  if (v.json !== undefined) {
+    const force = request.force === true;
+    checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [dir, ...datasetFolders(v.data)], force });
+  }
   await selectBackend(v.backend);
   const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
   const data = datasetFor(v.data, meta, seed);

@@ -1,4 +1,5 @@
 import { ConfigError, option } from '@advlab/core';
+import { checkOutput, datasetFolders } from '@advlab/node';
 import { helpText, parseFlags } from '../flags.ts';
 import { backendOption } from '../options.ts';
 import { formatSeconds } from '../progress.ts';
@@ -36,6 +37,7 @@ export async function reproduce(argv: string[]) {
   if (chosen.length > 1) throw new ConfigError(`--${chosen[1]}`, 'one of --quick, --full', chosen.map((p) => `--${p}`).join(' and '));
   const name: ProfileName = chosen[0] ?? 'quick';
   const out = v.out ?? `out/reproduce-${name}`;
+  checkOutput({ path: out, kind: 'directory', key: 'out', inputs: datasetFolders(undefined) }); // the suite reads the default Fashion-MNIST
   const t0 = performance.now();
   const { results, files } = await runSuite({
     profile: PROFILES[name],
