@@ -1,4 +1,4 @@
-import { AdvlabError } from '@advlab/core';
+import { AdvlabError, IoError } from '@advlab/core';
 import { ATTACK_OPTIONS, attack, attackHelp } from './commands/attack.ts';
 import { DEMO_OPTIONS, demo, demoHelp } from './commands/demo.ts';
 import { EVAL_OPTIONS, evaluate, evalHelp } from './commands/eval.ts';
@@ -54,11 +54,20 @@ export async function run(argv: string[]): Promise<number> {
     await c.run(rest);
     return 0;
   } catch (thrown) {
-    const e = withFlagNames(thrown, c.options);
+    const e = asIoError(withFlagNames(thrown, c.options));
     if (e instanceof AdvlabError) {
       process.stderr.write(`advlab: [${e.code}] ${e.message}\n`);
       return 2;
     }
     throw e;
   }
+}
+
+/** A Node system error about a path (EISDIR, EACCES, ENOSPC…) as an IoError; anything else unchanged. */
+export function asIoError(e: unknown): unknown {
+  const s = e as { code?: unknown; syscall?: unknown; path?: unknown; message?: unknown } | null;
+  if (s && typeof s.code === 'string' && /^E[A-Z]+$/.test(s.code) && typeof s.syscall === 'string' && typeof s.path === 'string') {
+    return new IoError(s.path, s.syscall, s.code);
+  }
+  return e;
 }

@@ -11,7 +11,10 @@ export type ErrorCode =
   | 'E_SHAPE' // tensors of incompatible shapes were passed
   | 'E_ATTACK' // an attack cannot run as configured (e.g. DLR on < 3 classes)
   | 'E_NAN' // an attack produced NaN / Inf
-  | 'E_BACKEND';
+  | 'E_BACKEND'
+  | 'E_RUN_CORRUPT' // a file of a run directory is malformed, inconsistent or changed since it was written
+  | 'E_RUN_LOCKED' // another live process is writing the run directory
+  | 'E_IO'; // the operating system refused to read or write a path (permissions, a directory where a file was expected, a full disk)
 
 /** Base class of every deliberate advlab error; branch on `code` (an ErrorCode), not on the message. */
 export class AdvlabError extends Error {
@@ -92,5 +95,45 @@ export class ModelMissingError extends AdvlabError {
     hint = '',
   ) {
     super('E_MODEL_MISSING', `${file}: not found${hint ? ` (${hint})` : ''}`);
+  }
+}
+
+/**
+ * A file of a training run (config, metrics, checkpoint pointer, checkpoint files) is malformed, inconsistent
+ * with the rest of the run, or changed since it was written (E_RUN_CORRUPT). Nothing is changed by a run
+ * that raises it: the message names the file, what was expected and what was found.
+ */
+export class RunCorruptError extends AdvlabError {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super('E_RUN_CORRUPT', `${file}: expected ${expected}, found ${found}`);
+  }
+}
+
+/** Another live process holds the run directory's lock (E_RUN_LOCKED); `lockFile` says who, and how to clear a lock left by a dead process. */
+export class RunLockedError extends AdvlabError {
+  constructor(
+    readonly lockFile: string,
+    message: string,
+  ) {
+    super('E_RUN_LOCKED', `${lockFile}: ${message}`);
+  }
+}
+
+/**
+ * The operating system refused to read or write `file` (E_IO): the path, the operation and the system's
+ * reason (EACCES, EISDIR, ENOSPC, …). What the CLI makes of an fs error no check anticipated, so the user
+ * still learns which path and why instead of a stack trace.
+ */
+export class IoError extends AdvlabError {
+  constructor(
+    readonly file: string,
+    readonly operation: string,
+    readonly reason: string,
+  ) {
+    super('E_IO', `${file}: could not ${operation} it (${reason})`);
   }
 }

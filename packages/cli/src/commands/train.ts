@@ -22,6 +22,7 @@ import {
   type TrainingReporter,
   type MetricsLine,
   type ModelName,
+  type Dataset,
 } from '@advlab/core';
 import { RunDirectory, checkOutput, datasetFolders, loadDataset, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags, withFlagNames } from '../flags.ts';
@@ -115,32 +116,74 @@ export async function trainCommand(argv: string[]): Promise<TrainSummary> {
   return trainRun({ config: configValues(v, given), out, resume: v.resume, backend: v.backend });
 }
 
-/** Trains a new run into `out`, or resumes `resume`; writes the run directory and summary.json. */
+/**
+ * Trains a new run into `out`, or resumes `resume`; writes the run directory and summary.json. The run
+ * directory is locked for the whole run (a second writer is refused with E_RUN_LOCKED), and everything that
+ * can be refused — options, data, model — is checked before a new run directory is created.
+ */
 export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
-  let runDir: RunDirectory;
-  let config: RunConfig;
   const asked = request.config ?? {};
   if (request.resume !== undefined) {
-    runDir = new RunDirectory(request.resume);
-    config = Object.keys(asked).length > 0 ? assertSameConfig(runDir, asked) : savedConfigOf(runDir);
-  } else {
-    config = withFlagErrors(() => resolveRunConfig(asked));
-    if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
-    checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: datasetFolders(config.data) });
-    runDir = new RunDirectory(request.out);
+    const runDir = new RunDirectory(request.resume);
+    if (!runDir.exists()) runDir.readConfig(); // the typed "not a run directory" error, before a lock creates anything
+    const lock = runDir.lock(`advlab train --resume ${request.resume}`);
+    try {
+      runDir.checkLayout();
+      const config = Object.keys(asked).length > 0 ? assertSameConfig(runDir, asked) : savedConfigOf(runDir);
+      return await trainIn(runDir, config, request, lock.tookOverFrom);
+    } finally {
+      lock.release();
+    }
   }
-  const backend = await selectBackend(request.backend);
-  const loaded = loadDataset(config.data, { seed: config.seed });
-  if (config.minority) assertMinority(config.minority, loaded.numClasses); // the class must exist in this dataset
-  const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
-  const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  if (request.resume === undefined) {
+  const config = withFlagErrors(() => resolveRunConfig(asked));
+  if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
+  checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: datasetFolders(config.data) });
+  const runDir = new RunDirectory(request.out);
+  if (runDir.exists()) runDir.create(config); // the typed "already holds a run" error, before any work
+  const prepared = await prepare(config, request.backend); // refuses bad data or a model that cannot be built
+  const lock = runDir.lock(`advlab train --out ${request.out}`);
+  try {
     runDir.create({
       ...config,
       environment: { backend: backendInfo(), node: process.version, advlab: readVersion(), date: new Date().toISOString() },
     });
+    return await trainIn(runDir, config, request, undefined, prepared);
+  } finally {
+    lock.release();
   }
+}
+
+interface Prepared {
+  backend: string;
+  data: Dataset;
+  inputShape: [number, number, number];
+  model: ReturnType<typeof createModel>;
+}
+
+/** Backend, data and the untrained model of `config`: everything that can fail before training starts. */
+async function prepare(config: RunConfig, backendName: string | undefined): Promise<Prepared> {
+  const backend = await selectBackend(backendName);
+  const loaded = loadDataset(config.data, { seed: config.seed });
+  if (config.minority) assertMinority(config.minority, loaded.numClasses); // the class must exist in this dataset
+  const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
+  const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
   const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' }); // configs written before --init existed were He-initialised
+  return { backend, data, inputShape, model };
+}
+
+async function trainIn(
+  runDir: RunDirectory,
+  config: RunConfig,
+  request: TrainRequest,
+  tookOverFrom: { pid: number; host: string; started: string } | undefined,
+  ready?: Prepared,
+): Promise<TrainSummary> {
+  if (tookOverFrom) {
+    process.stderr.write(
+      `advlab: ${runDir.dir} was locked by pid ${tookOverFrom.pid} on ${tookOverFrom.host} (since ${tookOverFrom.started}), which has ended: continuing\n`,
+    );
+  }
+  const { backend, data, inputShape, model } = ready ?? (await prepare(config, request.backend));
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
   process.stderr.write(
     `training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`,
@@ -180,9 +223,13 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   return { dir: runDir.dir, test_accuracy: testAccuracy };
 }
 
+/** The run's config.json, validated by the run schema (a damaged one is E_RUN_CORRUPT naming the file and key). */
 function savedConfigOf(runDir: RunDirectory): RunConfig {
-  const { environment: _env, ...saved } = runDir.readConfig<RunConfig & { environment?: unknown }>();
-  return saved as RunConfig;
+  const saved = runDir.readConfig(({ environment: _env, ...rest }) => {
+    resolveRunConfig(rest); // throws a ConfigError naming the key, reported as the file's
+    return rest as RunConfig;
+  });
+  return saved;
 }
 
 /** The configuration options among the values of flags that were given. */

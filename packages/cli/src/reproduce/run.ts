@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo, danskinCheck } from '@advlab/core';
-import { RunDirectory, writeFileAtomic } from '@advlab/node';
+import { RunDirectory, acquireRunLock, writeFileAtomic } from '@advlab/node';
 import { writeReport } from '@advlab/report';
 import { assertSameConfig, trainRun } from '../commands/train.ts';
 import { attackModel } from '../commands/attack.ts';
@@ -31,9 +31,19 @@ interface Timing {
   steps: Record<string, number>;
 }
 
+/** Runs the suite into `o.out`, holding its lock (a second reproduce of the same folder is refused with E_RUN_LOCKED). */
 export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] }> {
-  const log = o.log ?? (() => {});
   mkdirSync(o.out, { recursive: true });
+  const lock = acquireRunLock(o.out, `advlab reproduce --${o.profile.name} --out ${o.out}`);
+  try {
+    return await reproduceLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] }> {
+  const log = o.log ?? (() => {});
   await selectBackend(o.backend); // the Danskin check and the environment record need one even when every run is reused
   const timingFile = join(o.out, 'timing.json');
   const timing: Timing = existsSync(timingFile)
@@ -69,14 +79,24 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
     const sameArgs = existsSync(argsFile) && readFileSync(argsFile, 'utf8') === recorded;
     if (!existsSync(evalFile) || !sameArgs) {
       log(`${tag}: evaluating`);
-      await timed(`eval:${e.name}`, () => evaluateModel({ ...settings, model: join(dir, 'model'), json: evalFile, backend: o.backend }));
+      await timed(`eval:${e.name}`, () =>
+        evaluateModel({ ...settings, model: join(dir, 'model'), json: evalFile, backend: o.backend, force: true }),
+      );
       writeFileAtomic(argsFile, recorded);
     }
     // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
     const grid = join(dir, 'grid.png');
     if (e.findings.includes('tradeoff') && !existsSync(grid)) {
       await timed(`gallery:${e.name}`, () =>
-        attackModel({ model: join(dir, 'model'), attack: 'pgd', eps: e.evalEps[0]!, n: 12, out: join(dir, 'gallery'), backend: o.backend }),
+        attackModel({
+          model: join(dir, 'model'),
+          attack: 'pgd',
+          eps: e.evalEps[0]!,
+          n: 12,
+          out: join(dir, 'gallery'),
+          backend: o.backend,
+          force: true,
+        }),
       );
       writeFileAtomic(grid, readFileSync(join(dir, 'gallery', 'grid.png')));
     }

@@ -15,7 +15,7 @@ export async function resumeFrom(
 ): Promise<{ state: LoopState; from: CheckpointRef } | undefined> {
   const from = store.latestCheckpoint();
   if (from) {
-    const state = await store.restoreCheckpoint<LoopState>(from, model, optimizer);
+    const state = await store.restoreCheckpoint(from, model, optimizer);
     store.truncateMetrics((l) => (l.epoch as number) <= state.epoch);
     return { state, from };
   }

@@ -35,7 +35,7 @@ export function coPolicy(mode: CoPolicy, thresholds: Partial<CoThresholds> = {})
   async function rollback(ctx: LoopContext, line: MetricsLine): Promise<LoopState | undefined> {
     const ckpt = ctx.store.latestCheckpoint();
     if (!ckpt || ctx.state.rollbacks >= MAX_ROLLBACKS) return undefined;
-    const restored = await ctx.store.restoreCheckpoint<LoopState>(ckpt, ctx.model, ctx.optimizer);
+    const restored = await ctx.store.restoreCheckpoint(ckpt, ctx.model, ctx.optimizer);
     const next = rollbackState(ctx.state, restored, ctx.config.eps)!;
     const message = `catastrophic overfitting: rolled back to epoch ${restored.epoch}, continuing with ${next.method}${next.alpha !== undefined ? ` α=${next.alpha.toFixed(4)}` : ''}`;
     ctx.store.appendMetrics({ epoch: line.epoch, step: line.step, event: message });

@@ -11,3 +11,4 @@ export * from './checkpointer.ts';
 export * from './best-model.ts';
 export * from './co-policy.ts';
 export * from './loop.ts';
+export * from './records.ts';

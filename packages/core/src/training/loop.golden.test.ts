@@ -14,6 +14,7 @@ import type { ModelMeta } from '../models/meta.ts';
 import { trainAdversarial, type TrainingHooks } from './adversarial.ts';
 import type { AdversarialTrainingConfig } from './config.ts';
 import { type CheckpointRef, MemoryTrainingStore, type TrainingStore } from './store.ts';
+import type { LoopState } from './policy.ts';
 
 await cpu();
 
@@ -58,9 +59,9 @@ class RecordingStore implements TrainingStore {
   latestCheckpoint(): CheckpointRef | undefined {
     return this.inner.latestCheckpoint();
   }
-  async restoreCheckpoint<S>(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S> {
-    const s = await this.inner.restoreCheckpoint<S>(ckpt, model, optimizer);
-    this.log.push(['restore', ckpt.epoch, untimed(s as object), weightsHash(model)]);
+  async restoreCheckpoint(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<LoopState> {
+    const s = await this.inner.restoreCheckpoint(ckpt, model, optimizer);
+    this.log.push(['restore', ckpt.epoch, untimed(s), weightsHash(model)]);
     return s;
   }
   async saveModelAs(slot: 'best' | 'model', model: tfl.LayersModel, meta: ModelMeta): Promise<void> {

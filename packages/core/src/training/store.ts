@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AdvlabError } from '../errors.ts';
+import { AdvlabError, RunCorruptError } from '../errors.ts';
+import type { LoopState } from './policy.ts';
+import { parseLoopState } from './records.ts';
 import type { ModelMeta } from '../models/meta.ts';
 
 /** A complete checkpoint a run can resume from. `location` says where it is, for messages. */
@@ -26,8 +28,11 @@ export interface TrainingStore {
   writeCheckpoint(epoch: number, model: tfl.LayersModel, optimizer: tf.Optimizer, state: object, meta: ModelMeta): Promise<void>;
   /** The newest completely stored checkpoint, or undefined when there is none yet. */
   latestCheckpoint(): CheckpointRef | undefined;
-  /** Restores weights into `model` and state into `optimizer`; returns the loop state saved with them. */
-  restoreCheckpoint<S>(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S>;
+  /**
+   * Restores weights into `model` and state into `optimizer`; returns the loop state saved with them. A
+   * store checks what it reads first (a RunCorruptError, E_RUN_CORRUPT, leaves model and optimiser as they were).
+   */
+  restoreCheckpoint(ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<LoopState>;
   /** Stores the model's current weights with `meta` as 'best' (best held-out PGD accuracy) or 'model' (final), replacing the slot. */
   saveModelAs(slot: 'best' | 'model', model: tfl.LayersModel, meta: ModelMeta): Promise<void>;
 }
@@ -72,12 +77,14 @@ export class MemoryTrainingStore implements TrainingStore {
     return this.checkpoint && { epoch: this.checkpoint.epoch, location: `memory:e-${String(this.checkpoint.epoch).padStart(4, '0')}` };
   }
 
-  async restoreCheckpoint<S>(_ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<S> {
+  async restoreCheckpoint(_ckpt: CheckpointRef, model: tfl.LayersModel, optimizer: tf.Optimizer): Promise<LoopState> {
     const c = this.checkpoint;
     if (!c) throw new AdvlabError('E_CONFIG', 'MemoryTrainingStore.restoreCheckpoint: expected a stored checkpoint, found none');
+    const parsed = parseLoopState(JSON.parse(c.state));
+    if ('problem' in parsed) throw new RunCorruptError(`memory:${c.epoch} state`, parsed.problem.expected, parsed.problem.found);
     model.setWeights(c.model.weights);
     await optimizer.setWeights(c.optimizer); // copies into the optimiser's own variables
-    return JSON.parse(c.state) as S;
+    return parsed.state;
   }
 
   async saveModelAs(slot: 'best' | 'model', model: tfl.LayersModel, meta: ModelMeta): Promise<void> {

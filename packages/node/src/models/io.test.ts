@@ -1,6 +1,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  copyFileSync,
+  rmSync,
+  readdirSync,
+  unlinkSync,
+  symlinkSync,
+  renameSync,
+  realpathSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -114,6 +126,27 @@ test('saving over an existing model replaces it', async () => {
   });
 });
 
+test('weights changed after saving are refused by the sha256 model.json records; a model without the record still loads', async () => {
+  const dir = freshDir('sha');
+  const m = createModel('linear', { inputShape: [4, 4, 1], numClasses: 3, seed: 1 });
+  await saveModel(m, dir, { dataset: 'a' });
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  assert.match(json.advlabWeightsSha256, /^[0-9a-f]{64}$/);
+  const bytes = readFileSync(join(dir, 'weights.bin'));
+  bytes[7] = bytes[7]! ^ 0x10;
+  writeFileSync(join(dir, 'weights.bin'), bytes);
+  await assert.rejects(
+    loadModel(dir),
+    (e: any) =>
+      e.code === 'E_MODEL_FORMAT' &&
+      /weights\.bin: expected the weights model\.json records .*changed after the model was saved/.test(e.message),
+  );
+  delete json.advlabWeightsSha256; // as a model saved by other tools
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+  (await loadModel(dir)).model.dispose();
+  m.dispose();
+});
+
 // ---------------------------------------------------------------------------------------------
 // Hostile / broken folders. Each case starts from a valid saved linear model and breaks one thing.
 
@@ -183,6 +216,42 @@ test('rejects weights paths outside the model folder', async () => {
   json.weightsManifest[0].paths = [42];
   writeJson(dir, json);
   await rejects(dir, 'E_MODEL_FORMAT', /non-empty string/);
+});
+
+test('a weights shard or model.json that is a symbolic link out of the model folder is refused; links inside it load', async () => {
+  const { dir, json } = await fixture();
+  const outside = mkdtempSync(join(tmpdir(), 'advlab-io-outside-'));
+  after(() => rmSync(outside, { recursive: true, force: true }));
+  copyFileSync(join(dir, 'weights.bin'), join(outside, 'weights.bin'));
+  // A link to a valid weights file outside: its manifest path passes the textual checks.
+  symlinkSync(join(outside, 'weights.bin'), join(dir, 'linked.bin'));
+  json.weightsManifest[0].paths = ['linked.bin'];
+  writeJson(dir, json);
+  const e = await rejects(dir, 'E_MODEL_FORMAT', /inside the model folder .* once symbolic links are resolved/);
+  assert.ok(e instanceof ModelFormatError);
+  assert.equal(e.file, join(dir, 'linked.bin'));
+  assert.match(e.expected, /^weightsManifest\[0\]\.paths\[0\] inside the model folder/);
+  assert.equal(e.found, `a link to ${join(realpathSync(outside), 'weights.bin')}`);
+  // A linked folder on the way out is caught the same way.
+  symlinkSync(outside, join(dir, 'elsewhere'));
+  json.weightsManifest[0].paths = ['elsewhere/weights.bin'];
+  writeJson(dir, json);
+  await rejects(dir, 'E_MODEL_FORMAT', /elsewhere\/weights\.bin: expected weightsManifest\[0\]\.paths\[0\] inside the model folder/);
+  // A link inside the folder to a file inside it is fine.
+  symlinkSync('weights.bin', join(dir, 'alias.bin'));
+  json.weightsManifest[0].paths = ['alias.bin'];
+  writeJson(dir, json);
+  (await loadModel(dir)).model.dispose();
+  // model.json itself: a link out of the folder is refused, before it is parsed.
+  renameSync(join(dir, 'model.json'), join(outside, 'model.json'));
+  symlinkSync(join(outside, 'model.json'), join(dir, 'model.json'));
+  const j = await rejects(dir, 'E_MODEL_FORMAT', /model\.json: expected model\.json inside the model folder/);
+  assert.equal((j as ModelFormatError).file, join(dir, 'model.json'));
+  // The model folder may itself be reached through a link.
+  unlinkSync(join(dir, 'model.json'));
+  renameSync(join(outside, 'model.json'), join(dir, 'model.json'));
+  symlinkSync(dir, join(outside, 'model-link'));
+  (await loadModel(join(outside, 'model-link'))).model.dispose();
 });
 
 test('rejects weights.bin one byte short or one byte long, naming expected and found byte counts', async () => {

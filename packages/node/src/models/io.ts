@@ -3,12 +3,14 @@
  * (topology + weights manifest, plus an optional `advlab` metadata object) and `weights.bin`.
  *
  * Loading treats the folder as untrusted input: model.json is size-capped and validated, every
- * weights path must stay inside the folder, dtypes and byte counts are checked before any weight
+ * weights path must stay inside the folder, and so must the real path (symbolic links resolved) of
+ * model.json and of every weights file; dtypes and byte counts are checked before any weight
  * is read, and the model is built with `tfl.loadLayersModel(tf.io.fromMemory(...))`, which only
  * instantiates registered tf.js layer classes (no user code runs). model.json files written by
  * other tf.js tools (e.g. the Keras converter, with `modelTopology.model_config`) load as well.
  */
-import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { readFileSync, statSync, openSync, readSync, closeSync, realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -33,6 +35,8 @@ export interface LoadedModel {
 
 /** The file name of a saved model's topology and weights manifest inside its folder. */
 export const MODEL_JSON = 'model.json';
+/** The key of model.json under which advlab records the sha256 of the weight bytes it saved (tf.js ignores it). */
+export const WEIGHTS_SHA256_KEY = 'advlabWeightsSha256';
 /** The file name of a saved model's weights (one shard) inside its folder. */
 export const WEIGHTS_BIN = 'weights.bin';
 /** model.json is topology + manifest only; anything this large is not a sane model.json. */
@@ -77,6 +81,8 @@ export async function saveModel(
       if (artifacts.trainingConfig != null) json.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata != null) json.userDefinedMetadata = artifacts.userDefinedMetadata;
       if (meta !== undefined) json.advlab = meta;
+      // Bytes changed after saving (a bad disk, a torn save, a hand edit) are refused on load, not evaluated.
+      json[WEIGHTS_SHA256_KEY] = createHash('sha256').update(weights).digest('hex');
       writeFileAtomic(weightsBin, weights);
       writeFileAtomic(modelJson, JSON.stringify(json));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
@@ -142,14 +148,38 @@ function resolveShard(root: string, p: unknown, where: string, file: string): st
   return resolved;
 }
 
+/** Real path of an existing file, or a ModelFormatError naming it. */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch (e) {
+    throw new ModelFormatError(file, 'a resolvable path', (e as Error).message);
+  }
+}
+
+/**
+ * The real path of `file`, refused unless it lies inside `rootReal` (the model folder's real path): a symbolic
+ * link, of the file or of a folder on the way, would otherwise let a downloaded model folder read any file.
+ */
+function confined(file: string, rootReal: string, what: string): string {
+  const real = realPath(file);
+  if (!real.startsWith(rootReal.endsWith(path.sep) ? rootReal : rootReal + path.sep)) {
+    throw new ModelFormatError(file, `${what} inside the model folder ${rootReal} once symbolic links are resolved`, `a link to ${real}`);
+  }
+  return real;
+}
+
 interface Shard {
+  /** The path as the manifest names it, for messages. */
   file: string;
+  /** Its real path, checked to lie inside the model folder; this is what is read. */
+  real: string;
   size: number;
 }
 
 /** Read a file of exactly `size` bytes into `out` at `offset` (guards against a file changing under us). */
-function readInto(file: string, size: number, out: Uint8Array, offset: number): void {
-  const fd = openSync(file, 'r');
+function readInto(file: string, size: number, out: Uint8Array, offset: number, readFrom: string = file): void {
+  const fd = openSync(readFrom, 'r');
   try {
     let done = 0;
     while (done < size) {
@@ -191,7 +221,10 @@ async function readModelFolder(dir: string): Promise<CheckedArtifacts> {
   if (st.size > MAX_MODEL_JSON_BYTES) {
     throw new ModelFormatError(file, `at most ${MAX_MODEL_JSON_BYTES} bytes`, `${st.size} bytes`);
   }
-  const raw = readFileSync(file);
+  // The folder itself may be a link (e.g. models/latest → models/v3); only what lies inside it is confined.
+  const rootReal = realPath(root);
+  // model.json too: a linked one would be parsed, and a JSON parse error quotes the start of the file.
+  const raw = readFileSync(confined(file, rootReal, 'model.json'));
   if (raw.length > MAX_MODEL_JSON_BYTES) {
     throw new ModelFormatError(file, `at most ${MAX_MODEL_JSON_BYTES} bytes`, `${raw.length} bytes`);
   }
@@ -262,8 +295,10 @@ async function readModelFolder(dir: string): Promise<CheckedArtifacts> {
       const shardFile = resolveShard(root, p, `${where}.paths[${j}]`, file);
       const s = statSync(shardFile, { throwIfNoEntry: false });
       if (s === undefined) throw missing(shardFile, `listed in ${file}`);
+      // Reading the real path later means a link swapped after this check cannot redirect the read.
+      const real = confined(shardFile, rootReal, `${where}.paths[${j}]`);
       if (!s.isFile()) throw new ModelFormatError(shardFile, 'a regular weights file', 'a directory or special file');
-      return { file: shardFile, size: s.size };
+      return { file: shardFile, real, size: s.size };
     });
     expectedTotal += expected;
     if (expectedTotal > MAX_WEIGHT_BYTES) {
@@ -289,8 +324,23 @@ async function readModelFolder(dir: string): Promise<CheckedArtifacts> {
   const data = new Uint8Array(expectedTotal);
   let offset = 0;
   for (const s of allShards) {
-    readInto(s.file, s.size, data, offset);
+    readInto(s.file, s.size, data, offset, s.real);
     offset += s.size;
+  }
+
+  const recorded = json[WEIGHTS_SHA256_KEY];
+  if (recorded !== undefined) {
+    if (typeof recorded !== 'string' || !/^[0-9a-f]{64}$/.test(recorded)) {
+      throw new ModelFormatError(file, `${WEIGHTS_SHA256_KEY} a sha256 (64 hex digits)`, describe(recorded));
+    }
+    const actual = createHash('sha256').update(data).digest('hex');
+    if (actual !== recorded) {
+      throw new ModelFormatError(
+        label(allShards),
+        `the weights model.json records (sha256 ${recorded.slice(0, 12)}…)`,
+        `other bytes (sha256 ${actual.slice(0, 12)}…): the weights changed after the model was saved`,
+      );
+    }
   }
 
   const artifacts: tf.io.ModelArtifacts = {

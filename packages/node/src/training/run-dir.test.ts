@@ -32,7 +32,7 @@ test('a checkpoint write interrupted mid-way leaves the previous checkpoint in f
   assert.equal(readFileSync(join(run.dir, 'checkpoint.json'), 'utf8'), before);
   const ck = run.latestCheckpoint()!;
   assert.equal(ck.epoch, 1);
-  const state = await run.restoreCheckpoint<{ epoch: number }>(ck, blobModel(), makeOptimizer('adam', 0.01));
+  const state = await run.restoreCheckpoint(ck, blobModel(), makeOptimizer('adam', 0.01));
   assert.equal(state.epoch, 1);
 });
 
