@@ -28,6 +28,7 @@ export interface RunLock {
   readonly holder: LockHolder;
   /** When the lock replaced a stale one: who held it. */
   readonly tookOverFrom?: LockHolder;
+  /** Removes lock.json if it is still this process's (a lock replaced by hand is left alone); idempotent. */
   release(): void;
 }
 
