@@ -273,7 +273,8 @@ test('the trust boundary rejects NaN proposals and recomputes success itself', (
 
 test('APGD checkpoints follow the published schedule', () => {
   assert.deepEqual(apgdCheckpoints(100), [22, 41, 57, 70, 80, 87, 93, 99]);
-  assert.ok(ATTACKS.size >= 8);
+  assert.ok(ATTACKS.size >= 10);
+  for (const name of ['fab-t', 'square']) assert.equal(getAttack(name).name, name);
   assert.throws(
     () => getAttack('pgdd'),
     (e: any) => e.code === 'E_CONFIG' && /did you mean pgd/.test(e.message),
@@ -286,10 +287,11 @@ test('tf.js memory: numTensors does not grow across attack runs', () => {
   const y = tf.tensor1d(data.labels.slice(0, 32), 'int32');
   const th = threatModel('linf', 0.1);
   const once = () => {
-    for (const name of ['fgsm', 'pgd', 'mi-fgsm', 'apgd-ce', 'apgd-t']) {
+    for (const name of ['fgsm', 'pgd', 'mi-fgsm', 'apgd-ce', 'apgd-t', 'fab-t']) {
       const r = runAttack(name, classifier, x, y, th, { config: { steps: 5 }, seed: 3 });
       r.xAdv.dispose();
     }
+    runAttack('square', classifier, x, y, th, { config: { queries: 20 }, seed: 3 }).xAdv.dispose();
   };
   once();
   const before = tf.memory().numTensors;

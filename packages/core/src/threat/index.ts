@@ -1,2 +1,3 @@
 export * from './norms.ts';
 export * from './threat.ts';
+export * from './hyperplane.ts';
