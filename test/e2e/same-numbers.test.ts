@@ -2,7 +2,8 @@
 // `advlab reproduce --smoke --backend cpu` (every run's metrics and evaluation, the summary) made with the
 // code before issue 10 (commit 048f1ff, 2026-12-02); the cpu backend is pure JavaScript, so they do not
 // depend on threads or SIMD. Timings, dates and check wording are left out (figures.ts). Checks added
-// since (finite-outputs, issue 11) are not in the golden: each must pass, and is then set aside.
+// since (finite-outputs, issue 11; square-beyond-white-box, issue 12) are not in the golden: each must pass,
+// and is then set aside; so are the worst case's suite and sequence (issue 12).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suiteFigures } from './figures.ts';
 
-const ADDED_CHECKS = ['finite-outputs'];
+const ADDED_CHECKS = ['finite-outputs', 'square-beyond-white-box'];
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 
 test('advlab reproduce --smoke gives the figures it gave before the refactoring, to the last digit', () => {
@@ -31,6 +32,14 @@ test('advlab reproduce --smoke gives the figures it gave before the refactoring,
         `${name}: the checks added since the golden pass`,
       );
       run.evaluation.checks = run.evaluation.checks.filter((c) => !ADDED_CHECKS.includes(c.code));
+      // Added with the suites (issue 12): which suite ran and its steps; the golden predates them.
+      const e = run.evaluation as unknown as { worst_case: Record<string, unknown>; worst_case_by_eps: Record<string, unknown>[] };
+      for (const w of [e.worst_case, ...e.worst_case_by_eps]) {
+        assert.equal(w.suite, 'APGD-CE + APGD-T', `${name}: the default suite`);
+        assert.ok(Array.isArray(w.sequence) && w.sequence.length === 2, `${name}: its two steps`);
+        delete w.suite;
+        delete w.sequence;
+      }
     }
     assert.deepEqual(figures, golden);
   } finally {

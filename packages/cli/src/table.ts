@@ -23,6 +23,17 @@ export function formatReport(r: EvaluationReport, classNames: string[]): string 
     lines.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   });
+  for (const w of r.worst_case_by_eps) {
+    if (!w.suite) continue;
+    lines.push('');
+    lines.push(`worst-case suite at ε=${w.eps}: ${w.suite}`);
+    for (const s of w.sequence)
+      lines.push(
+        s.skipped
+          ? `  ${s.attack.padEnd(8)} skipped: ${s.skipped}`
+          : `  ${s.attack.padEnd(8)} run on ${s.run_on}, broke ${s.broke} (${s.seconds.toFixed(1)} s)`,
+      );
+  }
   lines.push('');
   lines.push('sanity checks (docs/checks.md):');
   for (const c of r.checks) lines.push(`  ${c.skipped ? 'skip' : c.passed ? 'ok  ' : 'FAIL'} ${c.code.padEnd(25)} ${c.detail}`);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { classifierBounds, evaluateRobustness, getAttack, option, toInputRange, type EvaluationReport } from '@advlab/core';
+import { SUITES, classifierBounds, evaluateRobustness, getAttack, option, toInputRange, type EvaluationReport } from '@advlab/core';
 import { checkOutput, datasetFolders, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
@@ -11,7 +11,9 @@ const USAGE =
   'advlab eval --model DIR [--attacks fgsm,pgd,apgd-ce,apgd-t] [--eps 0.1[,0.2...]] [--norm linf|l2|l1] [--json FILE] [options]';
 
 const ABOUT = `Clean and robust accuracy on the first n test examples (unshuffled), per attack and ε, per class, and
-the per-example worst case (with APGD-CE then APGD-T on the survivors), with sanity checks.
+the per-example worst case (a suite of attacks, each on the survivors of the ones before: --suite apgd runs
+APGD-CE then APGD-T; --suite autoattack is AutoAttack's standard version, APGD-CE, APGD-T, FAB-T and Square
+with its settings), with sanity checks.
 --final-iterate: the PGD family counts only each restart's last iterate, as torchattacks and most papers
 do (default: an example is broken if any iterate fools the model).`;
 
@@ -28,7 +30,11 @@ export const EVAL_OPTIONS = {
   restarts: option.integer({ min: 1, default: 1, help: 'random restarts of the PGD family and APGD' }),
   apgdSteps: option.integer({ min: 1, default: 100, help: 'APGD iterations' }),
   apgdTargets: option.integer({ min: 1, default: 9, help: 'target classes of APGD-T (the most likely wrong ones)' }),
-  noWorstCase: option.boolean({ help: 'skip the worst case (APGD-CE then APGD-T on the survivors)' }),
+  suite: option.oneOf([...SUITES.keys()] as [string, ...string[]], {
+    default: 'apgd',
+    help: `the worst-case suite: ${[...SUITES.values()].map((s) => `${s.name} = ${s.label}`).join('; ')}`,
+  }),
+  noWorstCase: option.boolean({ help: 'skip the worst-case suite' }),
   finalIterate: option.boolean({ help: "the PGD family counts only each restart's last iterate" }),
   data: dataOption,
   batchSize: option.integer({ min: 1, default: 256, help: 'examples per attack batch' }),
@@ -92,6 +98,7 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
       batchSize,
       seed,
       worstCase: !v.noWorstCase,
+      suite: v.suite,
       attackConfig: config,
       onProgress: (p) => {
         if (p.stage !== stage) [stage, bar] = [p.stage, new ProgressBar(p.stage)];

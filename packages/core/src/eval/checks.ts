@@ -263,6 +263,31 @@ function inBallAndBox({ adversarialPoints, maxBallRatio, bounds }: CheckContext)
   );
 }
 
+/** AutoAttack's threshold (checks.check_square_sr): Square breaking more than this fraction beyond the white-box attacks. */
+export const SQUARE_BEYOND_WHITE_BOX = 0.002;
+
+/**
+ * Square, which sees only the logits, should not break what gradient attacks could not: when it breaks more
+ * than 0.2% of the examples after the white-box attacks of the suite, their gradients were misleading.
+ */
+function squareBeyondWhiteBox({ worstCases, detail }: CheckContext): CheckOutcome {
+  const n = detail.correct.length;
+  const found = worstCases.flatMap((w) => {
+    const at = w.sequence.findIndex((s) => s.attack === 'square' && !s.skipped);
+    if (at < 1 || !w.sequence.slice(0, at).some((s) => !s.skipped)) return [];
+    return [{ eps: w.eps, fraction: w.sequence[at]!.broke / n, broke: w.sequence[at]!.broke }];
+  });
+  if (found.length === 0) return skipCheck('no Square run after white-box attacks in the worst-case suite');
+  const bad = found.filter((f) => f.fraction > SQUARE_BEYOND_WHITE_BOX);
+  const shown = (bad.length ? bad : found).map((f) => `${f.broke} of ${n} (${(100 * f.fraction).toFixed(2)}%) at ε=${f.eps}`).join(', ');
+  return checkOutcome(
+    bad.length === 0,
+    bad.length === 0
+      ? `Square broke ${shown} beyond the white-box attacks (≤ 0.2%)`
+      : `Square broke ${shown} beyond the white-box attacks (> 0.2%): their gradients mislead — gradient masking suspected; trust the black-box number`,
+  );
+}
+
 const REGISTRY = [
   {
     code: 'finite-outputs',
@@ -307,6 +332,12 @@ const REGISTRY = [
     code: 'in-ball-and-box',
     description: "every adversarial point lies inside the ε-ball and the input box (the model's bounds, [0,1] by default)",
     run: inBallAndBox,
+  },
+  {
+    code: 'square-beyond-white-box',
+    description:
+      'the black-box Square attack breaks at most 0.2% of examples beyond the white-box attacks before it (gradient masking otherwise)',
+    run: squareBeyondWhiteBox,
   },
 ] as const satisfies readonly SanityCheck<string>[];
 

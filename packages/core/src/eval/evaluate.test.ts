@@ -142,7 +142,16 @@ test("a model in its own pixel space (inputs 0–255, ε × 255) gets the [0,1] 
 });
 
 /** A report without its wall times, which are the only thing allowed to differ between runs. */
-const timeless = (r: EvaluationReport) => ({ ...r, seconds: 0, attacks: r.attacks.map((a) => ({ ...a, seconds: 0 })) });
+const timeless = (r: EvaluationReport) => {
+  const worst = (w: EvaluationReport['worst_case']) => ({ ...w, sequence: w.sequence.map((s) => ({ ...s, seconds: 0 })) });
+  return {
+    ...r,
+    seconds: 0,
+    attacks: r.attacks.map((a) => ({ ...a, seconds: 0 })),
+    worst_case: worst(r.worst_case),
+    worst_case_by_eps: r.worst_case_by_eps.map(worst),
+  };
+};
 
 const asTensors = () => ({
   x: tf.tensor4d(data.images, [data.n, data.height, data.width, data.channels]),
@@ -161,6 +170,7 @@ test('sanity checks are a registry: unique codes, CHECK_DOCS from it, reports in
     'deterministic',
     'large-eps',
     'in-ball-and-box',
+    'square-beyond-white-box',
   ]);
   assert.deepEqual(Object.keys(CHECK_DOCS), codes);
   for (const c of SANITY_CHECKS) assert.equal(CHECK_DOCS[c.code], c.description);

@@ -8,6 +8,7 @@ import { pauseHost, readHost, runAttackSteps, runHostSteps, runHostStepsAsync, t
 import { batchSource, chunks, range, type BatchSource, type EvalData } from './batches.ts';
 import { classSummary, mean, perClass, type ClassSummary } from './metrics.ts';
 import { PROBE_SIZE, sanityCheckSteps, type CheckResult } from './checks.ts';
+import { getSuite, type AttackSuite } from './suites.ts';
 
 /**
  * What `evaluateRobustness` runs: `attacks` by registry name, each at every ε of `eps` (in the model's pixel
@@ -22,8 +23,13 @@ export interface EvaluateOptions {
   n?: number;
   batchSize?: number;
   seed?: number;
-  /** Add the AutoAttack-style sequence APGD-CE → APGD-T on survivors to the worst case (default true). */
+  /** Run a worst-case suite on the survivors of `attacks` (default true). */
   worstCase?: boolean;
+  /**
+   * The worst-case suite (see SUITES): 'apgd' (APGD-CE + APGD-T, the default) or 'autoattack' (AutoAttack's
+   * standard version: APGD-CE, APGD-T, FAB-T, Square with its settings, which override `attackConfig`).
+   */
+  suite?: string | AttackSuite;
   /** Per-attack config overrides, e.g. { pgd: { steps: 20 } }. */
   attackConfig?: Record<string, object>;
   /** Run the sanity checks (default true). */
@@ -53,6 +59,18 @@ export interface AttackReport {
   seconds: number;
 }
 
+/** One attack of a worst-case suite: on how many examples it ran (the survivors so far) and how many it broke. */
+export interface SuiteStepReport {
+  attack: string;
+  /** The attack's resolved configuration. */
+  config: object;
+  run_on: number;
+  broke: number;
+  seconds: number;
+  /** Why the step did not run (then run_on = broke = 0). */
+  skipped?: string;
+}
+
 /** Robust accuracy at one ε when an example counts as robust only if it survives every attack in `attacks`. */
 export interface WorstCaseReport {
   eps: number;
@@ -61,6 +79,10 @@ export interface WorstCaseReport {
   summary: ClassSummary;
   /** The attacks whose per-example results were combined. */
   attacks: string[];
+  /** The suite that ran after `EvaluateOptions.attacks`, by its label (never "AutoAttack" unless it is), or null. */
+  suite: string | null;
+  /** The suite's attacks in order, each on the survivors of the ones before. */
+  sequence: SuiteStepReport[];
 }
 
 /**
@@ -93,8 +115,6 @@ export interface EvaluationDetail {
   worst: Map<number, Uint8Array>;
 }
 
-const WORST_CASE_SEQUENCE = ['apgd-ce', 'apgd-t'];
-
 type ResolvedOptions = EvaluateOptions & { n: number; norm: Norm };
 
 function validate(o: ResolvedOptions, source: BatchSource): void {
@@ -103,6 +123,7 @@ function validate(o: ResolvedOptions, source: BatchSource): void {
   if (o.eps.length === 0) throw new ConfigError('eps', 'at least one ε', 'none');
   for (const e of o.eps) if (!Number.isFinite(e) || e < 0) throw new ConfigError('eps', 'numbers ≥ 0', String(e));
   for (const a of o.attacks) getAttack(a); // throws with a suggestion for unknown names
+  if (typeof o.suite === 'string') getSuite(o.suite);
 }
 
 /** Predicted labels for the given indices, batched. Tensors passed as `data` are not disposed. */
@@ -125,6 +146,8 @@ function* predictSteps(model: Classifier, source: BatchSource, indices: number[]
   }
   return out;
 }
+
+const count = (flags: Uint8Array) => flags.reduce((a, f) => a + f, 0);
 
 /** Per-example distance of δ in plain JS, independent of the tensor code that made the points. */
 function jsNorm(delta: Float32Array, norm: Norm): number {
@@ -158,6 +181,7 @@ function maxBallRatio(adv: ArrayLike<number>, clean: ArrayLike<number>, rows: nu
  */
 function* attackIndices(
   name: string,
+  config: object | undefined,
   model: Classifier,
   source: BatchSource,
   indices: number[],
@@ -174,7 +198,7 @@ function* attackIndices(
     const owned: tf.Tensor[] = [x, y];
     try {
       const seed = (o.seed ?? 0) * 1000003 + batchNo++;
-      const r = yield* runAttackSteps(name, model, x, y, threat, { config: o.attackConfig?.[name], seed });
+      const r = yield* runAttackSteps(name, model, x, y, threat, { config, seed });
       owned.push(r.xAdv);
       success.set(r.success, off);
       const [adv, clean] = yield* readHost(r.xAdv, x);
@@ -241,11 +265,11 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
   let points = 0;
 
   // Attack only the clean-correct examples; the misclassified ones are already non-robust.
-  function* runOn(name: string, threat: ThreatModel, survivors: Uint8Array): HostSteps<Uint8Array> {
+  function* runOn(name: string, config: object | undefined, threat: ThreatModel, survivors: Uint8Array): HostSteps<Uint8Array> {
     const idx = all.filter((i) => survivors[i]);
     const out = new Uint8Array(o.n);
     if (idx.length === 0) return out;
-    const r = yield* attackIndices(name, model, source, idx, threat, o, (done) =>
+    const r = yield* attackIndices(name, config, model, source, idx, threat, o, (done) =>
       progress({ stage: `${name} ε=${threat.eps}`, done, total: idx.length }),
     );
     idx.forEach((i, j) => {
@@ -264,7 +288,7 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
     for (const name of o.attacks) {
       const def = getAttack(name);
       const t = performance.now();
-      const flags = yield* runOn(def.name, threat, correct);
+      const flags = yield* runOn(def.name, o.attackConfig?.[def.name], threat, correct);
       robust.set(`${def.name}@${eps}`, flags);
       for (let i = 0; i < o.n; i++) worstFlags[i]! &= flags[i]!;
       const pc = perClass(flags, labels, K);
@@ -282,18 +306,53 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
       });
     }
     const used = o.attacks.map((a) => getAttack(a).name);
-    if (o.worstCase ?? true) {
-      for (const name of WORST_CASE_SEQUENCE) {
-        if (used.includes(name)) continue;
-        if (name === 'apgd-t' && K < 4) continue; // targeted DLR needs ≥ 4 classes
-        const flags = yield* runOn(name, threat, worstFlags);
+    const sequence: SuiteStepReport[] = [];
+    const suite = (o.worstCase ?? true) ? (typeof o.suite === 'object' ? o.suite : getSuite(o.suite ?? 'apgd')) : undefined;
+    if (suite) {
+      const plan = suite.plan(o.norm, K);
+      for (const step of plan.steps) {
+        const def = getAttack(step.attack);
+        const config = { ...def.defaults(threat), ...o.attackConfig?.[def.name], ...step.config };
+        const ranAlready = attackReports.some(
+          (a) => a.eps === eps && a.name === def.name && JSON.stringify(a.config) === JSON.stringify(config),
+        );
+        if (ranAlready) {
+          sequence.push({
+            attack: def.name,
+            config,
+            run_on: 0,
+            broke: 0,
+            seconds: 0,
+            skipped: 'the same attack with the same settings already ran',
+          });
+          continue;
+        }
+        const t = performance.now();
+        const runOnCount = count(worstFlags);
+        const flags = yield* runOn(def.name, config, threat, worstFlags);
         for (let i = 0; i < o.n; i++) if (worstFlags[i]) worstFlags[i] = flags[i]!;
-        used.push(name);
+        sequence.push({
+          attack: def.name,
+          config,
+          run_on: runOnCount,
+          broke: runOnCount - count(worstFlags),
+          seconds: (performance.now() - t) / 1000,
+        });
+        used.push(def.name);
       }
+      for (const s of plan.skipped) sequence.push({ attack: s.attack, config: {}, run_on: 0, broke: 0, seconds: 0, skipped: s.reason });
     }
     worst.set(eps, worstFlags);
     const pc = perClass(worstFlags, labels, K);
-    worstReports.push({ eps, robust_accuracy: mean(worstFlags), per_class: pc, summary: classSummary(pc), attacks: used });
+    worstReports.push({
+      eps,
+      robust_accuracy: mean(worstFlags),
+      per_class: pc,
+      summary: classSummary(pc),
+      attacks: used,
+      suite: suite?.label ?? null,
+      sequence,
+    });
   }
 
   let results: CheckResult[] = [];

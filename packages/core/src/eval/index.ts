@@ -2,3 +2,4 @@ export * from './batches.ts';
 export * from './metrics.ts';
 export * from './checks.ts';
 export * from './evaluate.ts';
+export * from './suites.ts';
