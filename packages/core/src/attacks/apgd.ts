@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { LOSSES, requireClasses } from '../losses/losses.ts';
 import type { AttackLoss } from '../losses/losses.ts';
 import { perExample, whereRows } from '../threat/norms.ts';
-import { lossAndGradient, isSuccess } from './gradient.ts';
+import { lossAndGradient, isSuccess, type LossAndGradient } from './gradient.ts';
 import type { AttackArgs, AttackDefinition } from './types.ts';
 
 /**
@@ -19,6 +19,12 @@ export interface ApgdConfig {
   momentum: number;
   /** APGD-T: how many of the highest-ranked wrong classes to try as targets. */
   targetClasses: number;
+  /**
+   * Expectation over transformation: each step's gradient is the mean over this many forward-backward
+   * passes, for models whose outputs are random (AutoAttack's `eot_iter`; 20 in its version for randomized
+   * defences). 1 for a deterministic model.
+   */
+  eot: number;
 }
 
 /**
@@ -43,6 +49,32 @@ export function apgdCheckpoints(steps: number): number[] {
 function validate(c: ApgdConfig): void {
   if (!Number.isInteger(c.steps) || c.steps < 1) throw new ConfigError('steps', 'an integer ≥ 1', String(c.steps));
   if (!Number.isInteger(c.restarts) || c.restarts < 1) throw new ConfigError('restarts', 'an integer ≥ 1', String(c.restarts));
+  if (!Number.isInteger(c.eot) || c.eot < 1) throw new ConfigError('eot', 'an integer ≥ 1', String(c.eot));
+}
+
+/**
+ * lossAndGradient averaged over `samples` passes (EOT): the mean gradient and mean loss; the logits (used to
+ * judge success) are the last pass's, as AutoAttack does.
+ */
+function eotLossAndGradient(
+  model: AttackArgs<ApgdConfig>['model'],
+  loss: AttackLoss,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  targets: tf.Tensor1D | undefined,
+  samples: number,
+): LossAndGradient {
+  if (samples === 1) return lossAndGradient(model, loss, x, labels, targets);
+  let acc = lossAndGradient(model, loss, x, labels, targets);
+  for (let s = 1; s < samples; s++) {
+    const next = lossAndGradient(model, loss, x, labels, targets);
+    const sum = { grad: tf.add(acc.grad, next.grad) as tf.Tensor4D, loss: tf.add(acc.loss, next.loss) as tf.Tensor1D, logits: next.logits };
+    tf.dispose([acc.grad, acc.loss, acc.logits, next.grad, next.loss]);
+    acc = sum;
+  }
+  const mean = { grad: tf.div(acc.grad, samples) as tf.Tensor4D, loss: tf.div(acc.loss, samples) as tf.Tensor1D, logits: acc.logits };
+  tf.dispose([acc.grad, acc.loss]);
+  return mean;
 }
 
 /**
@@ -58,7 +90,7 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
   const checkpoints = new Set(apgdCheckpoints(c.steps));
 
   let xt = threat.randomInit(x, rng);
-  let g = lossAndGradient(model, loss, xt, labels, targets);
+  let g = eotLossAndGradient(model, loss, xt, labels, targets, c.eot);
   let xPrev = tf.clone(xt);
   let step = tf.fill([n], 2 * eps) as tf.Tensor1D;
   let xBestLoss = tf.clone(xt); // highest-loss point (restart point after halving)
@@ -89,7 +121,7 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
     g.grad.dispose();
     g.logits.dispose();
     g.loss.dispose();
-    g = lossAndGradient(model, loss, xt, labels, targets);
+    g = eotLossAndGradient(model, loss, xt, labels, targets, c.eot);
 
     const success = isSuccess(g.logits, labels, targets);
     xAdv = swap(
@@ -179,8 +211,8 @@ export const apgdCe: AttackDefinition<ApgdConfig> = {
   name: 'apgd-ce',
   description: 'APGD-CE (Croce & Hein 2020): step-size-free PGD with momentum on the cross-entropy',
   targeted: false,
-  cost: (c) => c.steps * c.restarts,
-  defaults: () => ({ steps: 100, restarts: 1, loss: 'ce', rho: 0.75, momentum: 0.75, targetClasses: 9 }),
+  cost: (c) => c.steps * c.restarts * c.eot,
+  defaults: () => ({ steps: 100, restarts: 1, loss: 'ce', rho: 0.75, momentum: 0.75, targetClasses: 9, eot: 1 }),
   propose: (args) => {
     const loss = LOSSES[args.config.loss];
     const { best, found } = apgdWithRestarts(args, loss);
@@ -205,8 +237,8 @@ export const apgdT: AttackDefinition<ApgdConfig> = {
   name: 'apgd-t',
   description: 'APGD-T: targeted DLR APGD against each of the top-ranked wrong classes, on survivors only',
   targeted: false, // it picks its own targets; success is counted as untargeted misclassification
-  cost: (c) => c.steps * c.restarts * c.targetClasses,
-  defaults: () => ({ steps: 100, restarts: 1, loss: 'dlr', rho: 0.75, momentum: 0.75, targetClasses: 9 }),
+  cost: (c) => c.steps * c.restarts * c.targetClasses * c.eot,
+  defaults: () => ({ steps: 100, restarts: 1, loss: 'dlr', rho: 0.75, momentum: 0.75, targetClasses: 9, eot: 1 }),
   propose: (args) => {
     const { model, x, labels } = args;
     const k = model.numClasses;

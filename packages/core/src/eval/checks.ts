@@ -7,6 +7,7 @@ import { inputGradient, lossAndGradient } from '../attacks/gradient.ts';
 import { readHost, runAttackSteps, type HostSteps } from '../attacks/run.ts';
 import { mean } from './metrics.ts';
 import type { AttackReport, EvaluationDetail, WorstCaseReport } from './evaluate.ts';
+import { randSuite } from './suites.ts';
 
 /**
  * Sanity checks run with every evaluation (AutoAttack-style): each has a stable code documented in
@@ -234,9 +235,12 @@ function* logitsNotProbabilities(model: Classifier & { outputsProbabilities?: bo
   );
 }
 
-function* deterministic(model: Classifier, x: tf.Tensor4D): HostSteps<CheckOutcome> {
+function* deterministic(model: Classifier, x: tf.Tensor4D, suites: readonly (string | null)[]): HostSteps<CheckOutcome> {
   const [diff] = yield* readScalars(tf.tidy(() => tf.max(tf.abs(tf.sub(model.logits(x), model.logits(x))))));
-  return checkOutcome(diff === 0, `max |logits₁ − logits₂| over two passes = ${diff}`);
+  const advice = suites.includes(randSuite.label)
+    ? ': a randomized model, evaluated with the rand suite (EOT); only its numbers count'
+    : ': a randomized model — evaluate it with --suite rand (APGD with EOT over 20 passes); single-pass attacks overestimate its robustness';
+  return checkOutcome(diff === 0, `max |logits₁ − logits₂| over two passes = ${diff}${diff === 0 ? '' : advice}`);
 }
 
 /** PGD-20 at an ε whose ball contains the whole box: any image is reachable, so accuracy should collapse. */
@@ -320,8 +324,15 @@ const REGISTRY = [
   },
   {
     code: 'deterministic',
-    description: 'two forward passes on the same input give the same logits (randomised defences fool attacks)',
-    run: (c) => onProbe(c, (p) => deterministic(c.model, p.x)),
+    description: 'two forward passes on the same input give the same logits (a randomised defence needs --suite rand: EOT)',
+    run: (c) =>
+      onProbe(c, (p) =>
+        deterministic(
+          c.model,
+          p.x,
+          c.worstCases.map((w) => w.suite),
+        ),
+      ),
   },
   {
     code: 'large-eps',

@@ -5,7 +5,10 @@ import { cpu, linearClassifier } from '../testing/fixtures.ts';
 import type { Classifier } from '../models/classifier.ts';
 import { Rng } from '../util/rng.ts';
 import { evaluateRobustness } from './evaluate.ts';
-import { apgdSuite, autoAttackSuite, getSuite, type AttackSuite } from './suites.ts';
+import { apgdSuite, autoAttackSuite, getSuite, randSuite, type AttackSuite } from './suites.ts';
+import { threatModel } from '../threat/threat.ts';
+import { runAttack } from '../attacks/run.ts';
+import { getAttack } from '../attacks/registry.ts';
 
 await cpu();
 
@@ -147,5 +150,65 @@ test('the default suite is the APGD pair, labelled as such; worstCase: false run
   const none = evaluateRobustness(model, { x, y }, { attacks: ['fgsm'], eps: [0.05], worstCase: false, sanityChecks: false }).report;
   assert.equal(none.worst_case.suite, null);
   assert.deepEqual(none.worst_case.sequence, []);
+  tf.dispose([x, y]);
+});
+
+test('APGD with EOT: on a deterministic model the mean of identical gradients changes nothing; the cost counts the passes', () => {
+  const { model, x, y } = setup(false);
+  const th = threatModel('linf', 0.05);
+  const one = runAttack('apgd-ce', model, x, y, th, { config: { steps: 8 }, seed: 2 });
+  const five = runAttack('apgd-ce', model, x, y, th, { config: { steps: 8, eot: 5 }, seed: 2 });
+  assert.deepEqual(Array.from(five.xAdv.dataSync()), Array.from(one.xAdv.dataSync()));
+  assert.equal(getAttack('apgd-ce').cost({ ...getAttack('apgd-ce').defaults(th), eot: 20 }), 2000);
+  assert.throws(
+    () => runAttack('apgd-ce', model, x, y, th, { config: { eot: 0 } }),
+    (e: any) => e.code === 'E_CONFIG' && e.option === 'eot',
+  );
+  tf.dispose([x, y, one.xAdv, five.xAdv]);
+});
+
+test('a randomized model: the deterministic check advises --suite rand; the rand suite runs APGD-CE and APGD-DLR with EOT 20', () => {
+  const { model: inner, x, y } = setup(false);
+  // Fresh noise on every forward pass: a randomized defence in miniature.
+  const noisy: Classifier = {
+    ...inner,
+    name: 'noisy',
+    logits: (q) => tf.tidy(() => tf.add(inner.logits(q), tf.randomNormal([q.shape[0], 4], 0, 0.05))),
+  };
+  const cheapRand: AttackSuite = {
+    ...randSuite,
+    plan: (norm, k) => ({
+      steps: randSuite.plan(norm, k).steps.map((s) => ({ ...s, config: { ...s.config, steps: 3, eot: 4 } })),
+      skipped: [],
+    }),
+  };
+  const plain = evaluateRobustness(
+    noisy,
+    { x, y },
+    { attacks: [], eps: [0.05], attackConfig: { 'apgd-ce': { steps: 3 }, 'apgd-t': { steps: 3 } } },
+  );
+  const det = plain.report.checks.find((c) => c.code === 'deterministic')!;
+  assert.equal(det.passed, false);
+  assert.match(det.detail, /--suite rand/);
+  const rand = evaluateRobustness(noisy, { x, y }, { attacks: [], eps: [0.05], suite: cheapRand });
+  assert.deepEqual(
+    rand.report.worst_case.sequence.map((s) => [s.attack, (s.config as { eot: number }).eot]),
+    [
+      ['apgd-ce', 4],
+      ['apgd-dlr', 4],
+    ],
+  );
+  assert.match(rand.report.checks.find((c) => c.code === 'deterministic')!.detail, /evaluated with the rand suite/);
+  assert.deepEqual(
+    randSuite.plan('linf', 10).steps.map((s) => [s.attack, s.config]),
+    [
+      ['apgd-ce', { steps: 100, restarts: 1, eot: 20 }],
+      ['apgd-dlr', { steps: 100, restarts: 1, eot: 20 }],
+    ],
+  );
+  assert.throws(
+    () => randSuite.plan('linf', 2),
+    (e: any) => e.code === 'E_CONFIG' && e.option === 'suite',
+  );
   tf.dispose([x, y]);
 });

@@ -80,8 +80,39 @@ export const autoAttackSuite: AttackSuite = {
   },
 };
 
+/** AutoAttack's `eot_iter` in its version for randomized defences. */
+export const RAND_EOT_SAMPLES = 20;
+
+/**
+ * AutoAttack's version for randomized defences (`version='rand'`): APGD-CE and APGD-DLR, one restart each,
+ * every gradient the mean over 20 forward-backward passes (EOT). For a model whose outputs change between
+ * passes, which the `deterministic` check detects.
+ */
+export const randSuite: AttackSuite = {
+  name: 'rand',
+  label: 'AutoAttack (rand: APGD-CE, APGD-DLR, EOT over 20 passes)',
+  description: "AutoAttack's version for randomized defences: APGD-CE and APGD-DLR with EOT over 20 forward-backward passes",
+  plan(_norm, numClasses) {
+    if (numClasses < 3) {
+      throw new ConfigError(
+        'suite',
+        "a model of at least 3 classes for AutoAttack's rand version (the DLR loss reads the 3rd largest logit)",
+        `${numClasses} classes`,
+      );
+    }
+    const config = { steps: 100, restarts: 1, eot: RAND_EOT_SAMPLES };
+    return {
+      steps: [
+        { attack: 'apgd-ce', config },
+        { attack: 'apgd-dlr', config },
+      ],
+      skipped: [],
+    };
+  },
+};
+
 /** Every suite, by name. */
-export const SUITES: ReadonlyMap<string, AttackSuite> = new Map([apgdSuite, autoAttackSuite].map((s) => [s.name, s]));
+export const SUITES: ReadonlyMap<string, AttackSuite> = new Map([apgdSuite, autoAttackSuite, randSuite].map((s) => [s.name, s]));
 
 /** The suite called `name`; ConfigError naming `suite` with the known names otherwise. */
 export function getSuite(name: string): AttackSuite {
