@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdvlabError, ConfigError } from '../errors.ts';
-import type { Classifier } from '../models/classifier.ts';
+import { AdvlabError, AttackError, ConfigError } from '../errors.ts';
+import { isSyncClassifier, type AnyClassifier } from '../models/classifier.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import { formatBounds, sameBounds } from '../threat/threat.ts';
 import { Rng } from '../util/rng.ts';
@@ -28,7 +28,7 @@ export const BALL_TOLERANCE = 1e-5;
  * classifier declares, e.g. a [0,1] threat against a model of [0,255] pixels: ε and the clip would be
  * in the wrong units. Classifiers that declare no bounds are not checked.
  */
-export function checkThreatMatchesModel(model: Classifier, threat: ThreatModel): void {
+export function checkThreatMatchesModel(model: Pick<AnyClassifier, 'bounds' | 'name'>, threat: ThreatModel): void {
   if (model.bounds !== undefined && !sameBounds(model.bounds, threat.bounds)) {
     throw new ConfigError(
       'bounds',
@@ -43,7 +43,10 @@ export function checkThreatMatchesModel(model: Classifier, threat: ThreatModel):
  * (`runHostSteps`: `dataSync()`) or asynchronously (`runHostStepsAsync`: `await data()`, so a WebGL
  * backend is not blocked): read tensors to the host, or let the event loop run (between batches).
  */
-export type HostRequest = { readonly read: readonly tf.Tensor[] } | { readonly pause: true };
+export type HostRequest =
+  | { readonly read: readonly tf.Tensor[] }
+  | { readonly pause: true }
+  | { readonly query: { readonly model: AnyClassifier; readonly x: tf.Tensor4D } };
 
 /** A computation returning T whose host reads go through `yield* readHost(...)`. */
 export type HostSteps<T> = Generator<HostRequest, T, readonly tf.TypedArray[] | undefined>;
@@ -51,6 +54,14 @@ export type HostSteps<T> = Generator<HostRequest, T, readonly tf.TypedArray[] | 
 /** The values of `tensors` (which the caller still owns), read by whichever runner drives the steps. */
 export function* readHost(...tensors: tf.Tensor[]): HostSteps<readonly tf.TypedArray[]> {
   return (yield { read: tensors })!;
+}
+
+/**
+ * The model's logits for `x` ([n, K], row-major) on the host. A Classifier answers either way; an
+ * AsyncClassifier only under the async runner (the sync one throws AttackError saying so).
+ */
+export function* queryLogits(model: AnyClassifier, x: tf.Tensor4D): HostSteps<Float32Array> {
+  return (yield { query: { model, x } })![0] as Float32Array;
 }
 
 /** Between batches: the async runner yields to the event loop; the sync one carries on. */
@@ -68,6 +79,20 @@ function resume<T>(steps: HostSteps<T>, answer: HostAnswer): IteratorResult<Host
 
 function answerSync(q: HostRequest): HostAnswer {
   try {
+    if ('query' in q) {
+      const { model, x } = q.query;
+      if (!isSyncClassifier(model)) {
+        throw new AttackError(
+          `${model.name} answers only asynchronously (logitsAsync): run it with runAttackAsync / evaluateRobustnessAsync`,
+        );
+      }
+      const logits = model.logits(x);
+      try {
+        return { values: [logits.dataSync()] };
+      } finally {
+        logits.dispose();
+      }
+    }
     return { values: 'read' in q ? q.read.map((t) => t.dataSync()) : undefined };
   } catch (error) {
     return { error };
@@ -76,6 +101,15 @@ function answerSync(q: HostRequest): HostAnswer {
 
 async function answerAsync(q: HostRequest): Promise<HostAnswer> {
   try {
+    if ('query' in q) {
+      const { model, x } = q.query;
+      const logits = isSyncClassifier(model) ? model.logits(x) : await model.logitsAsync(x);
+      try {
+        return { values: [await logits.data()] };
+      } finally {
+        logits.dispose();
+      }
+    }
     return { values: 'read' in q ? await Promise.all(q.read.map((t) => t.data())) : await nextTask() };
   } catch (error) {
     return { error };
@@ -140,7 +174,7 @@ export function finalizeAttack(...args: FinalizeArgs): AttackResult {
 
 /** `finalizeAttack`'s arguments: `targets` for targeted attacks; `attackName` names the attack in errors. */
 export type FinalizeArgs = [
-  model: Classifier,
+  model: AnyClassifier,
   x: tf.Tensor4D,
   labels: tf.Tensor1D,
   proposal: tf.Tensor4D,
@@ -148,6 +182,24 @@ export type FinalizeArgs = [
   targets?: tf.Tensor1D,
   attackName?: string,
 ];
+
+/** success, prediction and softmax confidence per row of host logits [n·K], as the tensor path computes them. */
+function verdictOnHost(logits: Float32Array, k: number, want: tf.TypedArray, targeted: boolean): [Uint8Array, Int32Array, Float32Array] {
+  const n = logits.length / k;
+  const success = new Uint8Array(n);
+  const pred = new Int32Array(n);
+  const conf = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let arg = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + arg]!) arg = j;
+    let z = 0;
+    for (let j = 0; j < k; j++) z += Math.exp(logits[i * k + j]! - logits[i * k + arg]!);
+    pred[i] = arg;
+    conf[i] = 1 / z;
+    success[i] = targeted ? Number(arg === want[i]) : Number(arg !== want[i]);
+  }
+  return [success, pred, conf];
+}
 
 /** `finalizeAttack` as host steps: the sync and async runners share it. */
 export function* finalizeSteps(
@@ -166,13 +218,21 @@ export function* finalizeSteps(
   let outs: tf.Tensor[] = [];
   let values: readonly tf.TypedArray[];
   try {
-    outs = tf.tidy(() => {
-      const logits = model.logits(xAdv);
-      const p = tf.argMax(logits, 1);
-      const s = targets ? tf.equal(p, tf.cast(targets, 'int32')) : tf.notEqual(p, tf.cast(labels, 'int32'));
-      return [s, p, tf.max(tf.softmax(logits), 1), threat.distance(xAdv, x), tf.min(xAdv), tf.max(xAdv)];
-    });
-    values = yield* readHost(...outs);
+    if (isSyncClassifier(model)) {
+      outs = tf.tidy(() => {
+        const logits = model.logits(xAdv);
+        const p = tf.argMax(logits, 1);
+        const s = targets ? tf.equal(p, tf.cast(targets, 'int32')) : tf.notEqual(p, tf.cast(labels, 'int32'));
+        return [s, p, tf.max(tf.softmax(logits), 1), threat.distance(xAdv, x), tf.min(xAdv), tf.max(xAdv)];
+      });
+      values = yield* readHost(...outs);
+    } else {
+      // A black box is asked afresh like any model; its verdict is computed here, on the host.
+      const logits = yield* queryLogits(model, xAdv);
+      outs = tf.tidy(() => [threat.distance(xAdv, x), tf.min(xAdv), tf.max(xAdv), tf.cast(targets ?? labels, 'int32')]);
+      const [dist, mins, maxs, want] = yield* readHost(...outs);
+      values = [...verdictOnHost(logits, model.numClasses, want!, targets !== undefined), dist!, mins!, maxs!];
+    }
   } catch (e) {
     xAdv.dispose();
     throw e;
@@ -210,7 +270,7 @@ export interface RunAttackOptions<C extends object> {
 /** `runAttack`'s arguments: the attack by name or definition, the model, clean inputs and labels, the threat. */
 export type RunAttackArgs<C extends object> = [
   attack: string | AttackDefinition<C>,
-  model: Classifier,
+  model: AnyClassifier,
   x: tf.Tensor4D,
   labels: tf.Tensor1D,
   threat: ThreatModel,
@@ -243,8 +303,15 @@ export function* runAttackSteps<C extends object>(
   if (def.targeted && !opts.targets) throw new AdvlabError('E_ATTACK', `${def.name} is targeted: pass target labels`);
   // A ball of radius 0 holds only x: nothing to search (and step sizes derived from ε would be 0), so robust
   // accuracy at ε = 0 is the clean accuracy.
-  const proposal =
-    threat.eps === 0 ? tf.clone(x) : def.propose({ model, x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets });
+  const args = { x, labels, threat, config, rng: new Rng(opts.seed ?? 0), targets: opts.targets };
+  let proposal: tf.Tensor4D;
+  if (threat.eps === 0) proposal = tf.clone(x);
+  else if (def.proposeSteps) proposal = yield* def.proposeSteps({ ...args, model });
+  else if (isSyncClassifier(model)) proposal = def.propose({ ...args, model });
+  else
+    throw new AttackError(
+      `${def.name} needs the model's gradients; ${model.name} is a black box (logitsAsync only): attack it with square`,
+    );
   try {
     return yield* finalizeSteps(model, x, labels, proposal, threat, def.targeted ? opts.targets : undefined, def.name);
   } finally {

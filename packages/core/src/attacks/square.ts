@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AttackError, ConfigError } from '../errors.ts';
-import type { Classifier } from '../models/classifier.ts';
+import type { AnyClassifier, Classifier } from '../models/classifier.ts';
+import { queryLogits, readHost, runHostSteps, type HostSteps } from './run.ts';
 import { whereRows } from '../threat/norms.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
@@ -165,6 +166,19 @@ export function squareMargin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tenso
     const others = tf.max(tf.where(isLabel, tf.fill(logits.shape, Number.NEGATIVE_INFINITY), logits), 1);
     return tf.sub(zy, others) as tf.Tensor1D;
   });
+}
+
+/** squareMargin on host logits [m·K] (row j has label `labelOf(j)`); equal to the tensor version in float32. */
+function hostMargins(logits: Float32Array, k: number, labelOf: (j: number) => number): Float32Array {
+  const m = logits.length / k;
+  const out = new Float32Array(m);
+  for (let j = 0; j < m; j++) {
+    const y = labelOf(j);
+    let other = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < k; c++) if (c !== y && logits[j * k + c]! > other) other = logits[j * k + c]!;
+    out[j] = logits[j * k + y]! - other;
+  }
+  return out;
 }
 
 /** [m, h, w, 1] float mask of the s × s windows whose top-left corners are (top[j], left[j]). */
@@ -364,19 +378,37 @@ export function squareSearch(
   rng: Rng,
   observe?: SquareObserver,
 ): SquareResult {
+  return runHostSteps(squareSteps(model, x, labels, threat, config, rng, observe));
+}
+
+/**
+ * squareSearch as host steps: every model query goes through `queryLogits`, so an AsyncClassifier (ONNX, a
+ * remote model) is attacked the same way under `runHostStepsAsync` — the same points for the same seed.
+ */
+export function* squareSteps(
+  model: AnyClassifier,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  threat: ThreatModel,
+  config: SquareConfig,
+  rng: Rng,
+  observe?: SquareObserver,
+): HostSteps<SquareResult> {
   validateSquareConfig(config);
   const norm = threat.norm;
   if (norm !== 'linf' && norm !== 'l2') {
     throw new AttackError(`square: the ${norm} norm is not supported (the Square attack runs under linf and l2)`);
   }
   const [n, h, w, c] = x.shape;
+  const k = model.numClasses;
   let result = initialPoint(x, threat, rng);
   const labelsInt = tf.cast(labels, 'int32') as tf.Tensor1D;
   let margins: Float32Array;
+  let label: Int32Array;
   try {
-    const initMargin = tf.tidy(() => squareMargin(model.logits(result), labelsInt));
-    margins = Float32Array.from(initMargin.dataSync());
-    initMargin.dispose();
+    label = Int32Array.from((yield* readHost(labelsInt))[0]!);
+    const initLogits = yield* queryLogits(model, result);
+    margins = hostMargins(initLogits, k, (i) => label[i]!);
   } catch (e) {
     tf.dispose([result, labelsInt]);
     throw e;
@@ -404,10 +436,8 @@ export function squareSearch(
       let accept: boolean[];
       let fooled: number[];
       try {
-        const candMargin = tf.tidy(() => squareMargin(model.logits(candidate), wk.labels));
-        // The one host read of this iteration: the [m] candidate margins (copied before the tensor goes).
-        const cm = Float32Array.from(candMargin.dataSync());
-        candMargin.dispose();
+        // The one host read of this iteration: the candidates' logits [m, K], as any model (black box too) answers.
+        const cm = hostMargins(yield* queryLogits(model, candidate), k, (j) => label[wk.idx[j]!]!);
         accept = new Array<boolean>(m).fill(false);
         fooled = [];
         for (let j = 0; j < m; j++) {
@@ -466,4 +496,7 @@ export const square: AttackDefinition<SquareConfig> = {
   cost: (c) => c.queries + 1,
   defaults: () => ({ queries: 5000, pInit: 0.8 }),
   propose: (args) => squareSearch(args.model, args.x, args.labels, args.threat, args.config, args.rng).xAdv,
+  *proposeSteps(args) {
+    return (yield* squareSteps(args.model, args.x, args.labels, args.threat, args.config, args.rng)).xAdv;
+  },
 };

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../models/classifier.ts';
+import type { AnyClassifier, Classifier } from '../models/classifier.ts';
+import type { HostSteps } from './run.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 
@@ -36,4 +37,12 @@ export interface AttackDefinition<C extends object = object> {
    * disposes; the inputs stay the caller's. May throw AttackError or ConfigError for an unusable config.
    */
   propose(args: AttackArgs<C>): tf.Tensor4D;
+  /**
+   * For attacks that only query the model (black-box): `propose` as host steps whose queries go through
+   * `queryLogits`, so an AsyncClassifier can be attacked under the async runner. `runAttack` prefers it.
+   */
+  proposeSteps?(args: BlackBoxArgs<C>): HostSteps<tf.Tensor4D>;
 }
+
+/** AttackArgs with any model: what a black-box attack's `proposeSteps` gets. */
+export type BlackBoxArgs<C> = Omit<AttackArgs<C>, 'model'> & { model: AnyClassifier };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../models/classifier.ts';
+import { isSyncClassifier, type AnyClassifier, type Classifier } from '../models/classifier.ts';
 import type { Norm } from '../threat/norms.ts';
 import { threatModel } from '../threat/threat.ts';
 import { crossEntropy } from '../losses/losses.ts';
@@ -20,7 +20,8 @@ export const PROBE_SIZE = 100;
 
 /** Everything a check may look at: one evaluation, after its attacks ran. */
 export interface CheckContext {
-  readonly model: Classifier;
+  /** The model evaluated; checks that need its gradients or its tensors skip a black box (AsyncClassifier). */
+  readonly model: AnyClassifier;
   readonly norm: Norm;
   /** The ε list of the evaluation, in the order given. */
   readonly eps: readonly number[];
@@ -77,9 +78,10 @@ const NO_PROBE = 'no correctly classified example';
 /** Runs `steps` on the probe, or skips when no example is correctly classified. */
 function onProbe(
   context: CheckContext,
-  steps: (probe: NonNullable<CheckContext['probe']>) => HostSteps<CheckOutcome>,
+  steps: (probe: NonNullable<CheckContext['probe']>, model: Classifier) => HostSteps<CheckOutcome>,
 ): CheckOutcome | HostSteps<CheckOutcome> {
-  return context.probe ? steps(context.probe) : skipCheck(NO_PROBE);
+  if (!isSyncClassifier(context.model)) return skipCheck('a black-box model (no gradients, answers only asynchronously)');
+  return context.probe ? steps(context.probe, context.model) : skipCheck(NO_PROBE);
 }
 
 /** Reads the single value of each of `scalars` (kept tensors), then disposes them. */
@@ -296,7 +298,7 @@ const REGISTRY = [
   {
     code: 'finite-outputs',
     description: 'the logits and the input gradients of the loss are finite on clean examples (no NaN or ±Infinity)',
-    run: (c) => onProbe(c, (p) => finiteOutputs(c.model, p)),
+    run: (c) => onProbe(c, (p, m) => finiteOutputs(m, p)),
   },
   {
     code: 'monotone-eps',
@@ -315,20 +317,20 @@ const REGISTRY = [
   {
     code: 'zero-gradients',
     description: 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
-    run: (c) => onProbe(c, (p) => zeroGradients(c.model, p)),
+    run: (c) => onProbe(c, (p, m) => zeroGradients(m, p)),
   },
   {
     code: 'logits-not-probabilities',
     description: 'the model outputs logits, not probabilities (no softmax, sigmoid or log-softmax; CE on probabilities masks gradients)',
-    run: (c) => onProbe(c, (p) => logitsNotProbabilities(c.model, p.x)),
+    run: (c) => onProbe(c, (p, m) => logitsNotProbabilities(m, p.x)),
   },
   {
     code: 'deterministic',
     description: 'two forward passes on the same input give the same logits (a randomised defence needs --suite rand: EOT)',
     run: (c) =>
-      onProbe(c, (p) =>
+      onProbe(c, (p, m) =>
         deterministic(
-          c.model,
+          m,
           p.x,
           c.worstCases.map((w) => w.suite),
         ),

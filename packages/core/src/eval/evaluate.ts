@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.ts';
-import { classifierBounds, type Classifier } from '../models/classifier.ts';
+import { classifierBounds, isSyncClassifier, type AnyClassifier, type Classifier } from '../models/classifier.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Norm } from '../threat/norms.ts';
 import { getAttack } from '../attacks/registry.ts';
-import { pauseHost, readHost, runAttackSteps, runHostSteps, runHostStepsAsync, type HostSteps } from '../attacks/run.ts';
+import { pauseHost, queryLogits, readHost, runAttackSteps, runHostSteps, runHostStepsAsync, type HostSteps } from '../attacks/run.ts';
 import { batchSource, chunks, range, type BatchSource, type EvalData } from './batches.ts';
 import { classSummary, mean, perClass, type ClassSummary } from './metrics.ts';
 import { PROBE_SIZE, sanityCheckSteps, type CheckResult } from './checks.ts';
@@ -131,10 +131,27 @@ export function predictLabels(model: Classifier, data: EvalData, indices: number
   return runHostSteps(predictSteps(model, batchSource(data), indices, batchSize));
 }
 
-function* predictSteps(model: Classifier, source: BatchSource, indices: number[], batchSize: number): HostSteps<Int32Array> {
+function* predictSteps(model: AnyClassifier, source: BatchSource, indices: number[], batchSize: number): HostSteps<Int32Array> {
   const out = new Int32Array(indices.length);
   let off = 0;
   for (const idx of chunks(indices, batchSize)) {
+    if (!isSyncClassifier(model)) {
+      const { x, y } = source.batch(idx);
+      try {
+        const logits = yield* queryLogits(model, x);
+        const k = model.numClasses;
+        for (let j = 0; j < idx.length; j++) {
+          let arg = 0;
+          for (let c = 1; c < k; c++) if (logits[j * k + c]! > logits[j * k + arg]!) arg = c;
+          out[off + j] = arg;
+        }
+      } finally {
+        tf.dispose([x, y]);
+      }
+      off += idx.length;
+      yield* pauseHost();
+      continue;
+    }
     const pred = tf.tidy(() => tf.argMax(model.logits(source.batch(idx).x), 1));
     try {
       out.set((yield* readHost(pred))[0]!, off);
@@ -182,7 +199,7 @@ function maxBallRatio(adv: ArrayLike<number>, clean: ArrayLike<number>, rows: nu
 function* attackIndices(
   name: string,
   config: object | undefined,
-  model: Classifier,
+  model: AnyClassifier,
   source: BatchSource,
   indices: number[],
   threat: ThreatModel,
@@ -223,7 +240,7 @@ export function evaluateRobustness(...args: EvaluateArgs): Evaluation {
 }
 
 /** The model, the examples (an ImageSet or tensors `{ x, y }`), the options and a name for the report (default 'dataset'). */
-export type EvaluateArgs = [model: Classifier, data: EvalData, options: EvaluateOptions, datasetName?: string];
+export type EvaluateArgs = [model: AnyClassifier, data: EvalData, options: EvaluateOptions, datasetName?: string];
 
 /** The report (JSON-ready) and the per-example flags. */
 export interface Evaluation {

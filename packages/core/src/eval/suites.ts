@@ -111,8 +111,24 @@ export const randSuite: AttackSuite = {
   },
 };
 
+/**
+ * Square alone, with AutoAttack's settings: the suite for a model known only by its logits (an ONNX model, any
+ * AsyncClassifier), and a quick black-box second opinion on any other.
+ */
+export const squareSuite: AttackSuite = {
+  name: 'square',
+  label: 'Square (black-box, 5000 queries)',
+  description: 'Square alone (score-based black-box, 5000 queries): for models without gradients',
+  plan(norm) {
+    if (norm === 'l1') throw new ConfigError('suite', 'a norm Square supports (linf or l2)', 'l1');
+    return { steps: [{ attack: 'square', config: { queries: 5000, pInit: 0.8 } }], skipped: [] };
+  },
+};
+
 /** Every suite, by name. */
-export const SUITES: ReadonlyMap<string, AttackSuite> = new Map([apgdSuite, autoAttackSuite, randSuite].map((s) => [s.name, s]));
+export const SUITES: ReadonlyMap<string, AttackSuite> = new Map(
+  [apgdSuite, autoAttackSuite, randSuite, squareSuite].map((s) => [s.name, s]),
+);
 
 /** The suite called `name`; ConfigError naming `suite` with the known names otherwise. */
 export function getSuite(name: string): AttackSuite {

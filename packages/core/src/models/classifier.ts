@@ -25,6 +25,27 @@ export interface Classifier {
   readonly bounds?: readonly [number, number];
 }
 
+/**
+ * A model known only by its answers: logits for a batch, asynchronously (an ONNX session, a worker, a remote
+ * API). No gradients, so only black-box attacks (Square) and evaluation through the async runners apply.
+ */
+export interface AsyncClassifier {
+  /** logits [n, K] for x [n,h,w,c]; the caller owns the returned tensor. */
+  logitsAsync(x: tf.Tensor4D): Promise<tf.Tensor2D>;
+  readonly numClasses: number;
+  readonly inputShape: [number, number, number];
+  readonly name: string;
+  readonly bounds?: readonly [number, number];
+}
+
+/** Either kind of model: a differentiable Classifier, or an AsyncClassifier that only answers queries. */
+export type AnyClassifier = Classifier | AsyncClassifier;
+
+/** True for a Classifier (synchronous, differentiable logits). */
+export function isSyncClassifier(m: AnyClassifier): m is Classifier {
+  return typeof (m as Classifier).logits === 'function';
+}
+
 /** The input domain of a classifier that declares none: images in [0, 1]. */
 export const DEFAULT_BOUNDS: readonly [number, number] = Object.freeze([0, 1] as const);
 
