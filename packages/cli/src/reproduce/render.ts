@@ -3,6 +3,7 @@
  * HTML report as extra sections, so both show the same numbers.
  */
 import type { SuiteResults } from './summarize.ts';
+import { WORST_CASE_SUITE } from './suite.ts';
 
 export interface Table {
   id: string;
@@ -21,7 +22,7 @@ export function tables(r: SuiteResults): Table[] {
   out.push({
     id: 'tradeoff',
     title: `Trade-off at ε = ${r.frontier.eps} (L∞)`,
-    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps}, APGD-CE and APGD-T (${r.profile.apgdSteps} steps, 9 target classes, as AutoAttack's standard version; the same for the per-class and minority tables). Time: seconds of the fastest training epoch (held-out measurements included; every epoch does the same work, so the fastest is the least disturbed by other load), the mean over epochs; × standard = training time per example relative to standard training (throughput with the held-out measurements left out, best epoch of each run); passes per example = forward+backward passes of one training step, the cost model (standard = 1). The seed's CIFAR-10 figures (clean / robust) for comparison.`,
+    note: `Accuracy in % on the first ${r.profile.evalN} test images; worst case = per example over FGSM, PGD-${r.profile.pgdSteps} and ${WORST_CASE_SUITE[r.profile.name] === 'autoattack' ? "AutoAttack's standard version (APGD-CE, APGD-T, FAB-T, Square with its settings)" : `APGD-CE and APGD-T (${r.profile.apgdSteps} steps, 9 target classes; not AutoAttack, which adds FAB-T and Square: advlab reproduce --full runs it)`} (the same for the per-class and minority tables). Time: seconds of the fastest training epoch (held-out measurements included; every epoch does the same work, so the fastest is the least disturbed by other load), the mean over epochs; × standard = training time per example relative to standard training (throughput with the held-out measurements left out, best epoch of each run); passes per example = forward+backward passes of one training step, the cost model (standard = 1). The seed's CIFAR-10 figures (clean / robust) for comparison.`,
     headers: [
       'run',
       'method',

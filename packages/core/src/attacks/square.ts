@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AttackError, ConfigError } from '../errors.ts';
 import type { AnyClassifier, Classifier } from '../models/classifier.ts';
-import { queryLogits, readHost, runHostSteps, type HostSteps } from './run.ts';
+import { queryLogits, readHost, runHostSteps, type HostSteps } from './host.ts';
 import { whereRows } from '../threat/norms.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';

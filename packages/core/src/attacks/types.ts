@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { AnyClassifier, Classifier } from '../models/classifier.ts';
-import type { HostSteps } from './run.ts';
+import type { HostSteps } from './host.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 
