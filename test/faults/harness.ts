@@ -16,12 +16,17 @@ export async function advlab(argv: string[]): Promise<{ outcome: Outcome; stderr
   let stdout = '';
   const err = process.stderr.write;
   const out = process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
+  // The CLI writes strings. Under `node --test` this file's own test reports go to stdout as Buffers (the
+  // runner's serialized frames), possibly while a later command runs: they pass through untouched, or a
+  // finished test's verdict would be swallowed.
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string') return (err as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+    stderr += chunk;
     return true;
   }) as typeof process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string') return (out as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+    stdout += chunk;
     return true;
   }) as typeof process.stdout.write;
   let outcome: Outcome;

@@ -56,7 +56,7 @@ export function datasetFor(data: string | undefined, meta: ModelMeta | undefined
   return loadDataset(spec, { seed });
 }
 
-export function checkCompatible(c: Classifier, d: Dataset): void {
+export function checkCompatible(c: Pick<Classifier, 'inputShape' | 'numClasses'>, d: Dataset): void {
   const [h, w, ch] = c.inputShape;
   if (h !== d.test.height || w !== d.test.width || ch !== d.test.channels) {
     throw new ConfigError(

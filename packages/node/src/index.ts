@@ -6,6 +6,7 @@
 export * from './fs.ts';
 export * from './data/index.ts';
 export * from './models/io.ts';
+export * from './models/onnx.ts';
 export * from './training/run-dir.ts';
 export * from './training/lock.ts';
 export * from './viz/png.ts';

@@ -1,6 +1,16 @@
 import type { z } from 'zod';
-import { SUITES, classifierBounds, evaluateRobustness, getAttack, option, toInputRange, type EvaluationReport } from '@advlab/core';
-import { checkOutput, datasetFolders, writeFileAtomic } from '@advlab/node';
+import {
+  SUITES,
+  classifierBounds,
+  evaluateRobustness,
+  evaluateRobustnessAsync,
+  getAttack,
+  isSyncClassifier,
+  option,
+  toInputRange,
+  type EvaluationReport,
+} from '@advlab/core';
+import { checkOutput, datasetFolders, loadOnnxModel, writeFileAtomic } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
 import { ProgressBar } from '../progress.ts';
@@ -18,7 +28,11 @@ with its settings), with sanity checks.
 do (default: an example is broken if any iterate fools the model).`;
 
 export const EVAL_OPTIONS = {
-  model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
+  model: option.string({
+    placeholder: 'DIR',
+    expected: 'a model folder or .onnx file',
+    help: 'a tf.js LayersModel or GraphModel folder, a run directory, or an ONNX file (black-box: Square only)',
+  }),
   ...modelInputOptions,
   attacks: option.strings({ default: ['fgsm', 'pgd'], help: 'attacks, each at every ε (advlab list shows them)' }),
   eps: option.numbers({ min: 0, default: [0.1], help: 'radii ε, in the model input space' }),
@@ -65,13 +79,23 @@ export type EvalRequest = z.input<z.ZodObject<typeof EVAL_OPTIONS>>;
 
 /** `advlab eval` argv → evaluateModel. */
 export async function evaluate(argv: string[]): Promise<EvaluationReport> {
-  return evaluateModel(parseFlags(argv, EVAL_OPTIONS).values);
+  const { values, given } = parseFlags(argv, EVAL_OPTIONS);
+  return evaluateModel(values, given);
 }
 
-export async function evaluateModel(request: EvalRequest): Promise<EvaluationReport> {
+/**
+ * Evaluates `request.model`: a tf.js model folder or run directory (white-box), or an ONNX file (black-box:
+ * only its logits are used, so the default is no single attack and the Square suite; gradient attacks are
+ * refused with an AttackError). `given` lists the options the user set (flags); a typed call sets what it passes.
+ */
+export async function evaluateModel(request: EvalRequest, given?: readonly string[]): Promise<EvaluationReport> {
   const v = parseConfig(EVAL_OPTIONS, request);
+  const isGiven = (key: keyof EvalRequest) => (given ? given.includes(key) : request[key] !== undefined);
   const dir = v.model;
-  const { seed, attacks, eps, norm, batchSize } = v;
+  const blackBox = dir.toLowerCase().endsWith('.onnx');
+  const { seed, eps, norm, batchSize } = v;
+  const attacks = blackBox && !isGiven('attacks') ? [] : v.attacks;
+  const suite = blackBox && !isGiven('suite') ? 'square' : v.suite;
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const nFlag = v.n;
   const config = attackConfig(v);
@@ -80,17 +104,19 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
     checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [dir, ...datasetFolders(v.data)], force });
   }
   await selectBackend(v.backend);
-  const { classifier, meta } = await openModel(dir, { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std });
-  const data = datasetFor(v.data, meta, seed);
-  checkCompatible(classifier, data);
-  // An explicit --n larger than the test set is an error; the default takes what there is, up to 1000.
-  const n = nFlag ?? Math.min(1000, data.test.n);
-  let bar: ProgressBar | undefined;
-  let stage = '';
-  const { report } = evaluateRobustness(
-    classifier,
-    toInputRange(data.test, classifierBounds(classifier)),
-    {
+  const input = { bounds: v.bounds as [number, number] | undefined, mean: v.mean, std: v.std };
+  const opened = blackBox
+    ? { classifier: await loadOnnxModel(dir, { ...input, name: dir }), meta: undefined }
+    : await openModel(dir, input);
+  const { classifier, meta } = opened;
+  try {
+    const data = datasetFor(v.data, meta, seed);
+    checkCompatible(classifier, data);
+    // An explicit --n larger than the test set is an error; the default takes what there is, up to 1000.
+    const n = nFlag ?? Math.min(1000, data.test.n);
+    let bar: ProgressBar | undefined;
+    let stage = '';
+    const options = {
       attacks,
       eps,
       norm,
@@ -98,20 +124,26 @@ export async function evaluateModel(request: EvalRequest): Promise<EvaluationRep
       batchSize,
       seed,
       worstCase: !v.noWorstCase,
-      suite: v.suite,
+      suite,
       attackConfig: config,
-      onProgress: (p) => {
+      onProgress: (p: { stage: string; done: number; total: number }) => {
         if (p.stage !== stage) [stage, bar] = [p.stage, new ProgressBar(p.stage)];
         bar!.update(p.done, p.total);
       },
-    },
-    data.name,
-  );
-  report.model = dir;
-  process.stdout.write(`${formatReport(report, data.classNames)}\n`);
-  if (v.json) {
-    writeFileAtomic(v.json, `${JSON.stringify({ ...report, class_names: data.classNames }, null, 2)}\n`);
-    process.stdout.write(`wrote ${v.json}\n`);
+    };
+    const images = toInputRange(data.test, classifierBounds(classifier));
+    // A black box answers only asynchronously; a tf.js model is evaluated as before (the same numbers).
+    const { report } = isSyncClassifier(classifier)
+      ? evaluateRobustness(classifier, images, options, data.name)
+      : await evaluateRobustnessAsync(classifier, images, options, data.name);
+    report.model = dir;
+    process.stdout.write(`${formatReport(report, data.classNames)}\n`);
+    if (v.json) {
+      writeFileAtomic(v.json, `${JSON.stringify({ ...report, class_names: data.classNames }, null, 2)}\n`);
+      process.stdout.write(`wrote ${v.json}\n`);
+    }
+    return report;
+  } finally {
+    if (blackBox) await (classifier as { dispose(): Promise<void> }).dispose();
   }
-  return report;
 }
