@@ -9,11 +9,11 @@ import type { AttackDefinition } from './types.ts';
 
 /**
  * The Square attack (Andriushchenko, Croce, Flammarion & Hein, ECCV 2020) with AutoAttack's settings: a
- * score-based black-box random search that only ever calls `model.logits` (no gradients), so gradient
+ * score-based black-box random search that only ever asks the model for logits (no gradients), so gradient
  * masking (quantisation, non-differentiable preprocessing, saturated softmax) does not stop it.
  *
- * Each iteration changes one square window of side s (the same s for every example, its position drawn
- * per example from the seeded Rng) and keeps the candidate only where it lowers the margin loss
+ * Each iteration changes one square window of side s at one position for the whole batch (drawn from the
+ * seeded Rng, as AutoAttack does; the signs are drawn per example and channel) and keeps the candidate only where it lowers the margin loss
  * z_y − max_{i≠y} z_i; an example whose margin drops below 0 is misclassified and is neither updated nor
  * queried again. Every candidate is built inside B(x, ε) ∩ [lo, hi]^d (and projected once more).
  */
@@ -273,17 +273,21 @@ function gatherWorking(w: Working, keep: number[]): Working {
   return next;
 }
 
+/**
+ * A window's first row (or column) in a side of `size`: uniform over [0, size − s], every placement possible.
+ * (AutoAttack's random_int(0, h − s) never picks h − s, so its windows never reach the last rows and columns
+ * once s < h: a bias that costs little on 32×32 images and much on small ones, not copied.)
+ */
+const corner = (size: number, s: number, rng: Rng): number => rng.int(size - s + 1);
+
 /** L∞ candidate: in each example's window, every channel set to ±ε (a random sign per channel), then projected. */
 function linfCandidate(w: Working, threat: ThreatModel, s: number, rng: Rng): tf.Tensor4D {
   const [m, h, wd, c] = w.x.shape;
-  const top = new Float32Array(m);
-  const left = new Float32Array(m);
+  // One window for the whole batch this step (AutoAttack's square.py), a random sign per example and channel.
+  const top = new Float32Array(m).fill(corner(h, s, rng));
+  const left = new Float32Array(m).fill(corner(wd, s, rng));
   const signs = new Float32Array(m * c);
-  for (let j = 0; j < m; j++) {
-    top[j] = rng.int(h - s + 1);
-    left[j] = rng.int(wd - s + 1);
-    for (let ch = 0; ch < c; ch++) signs[j * c + ch] = sign(rng);
-  }
+  for (let i = 0; i < signs.length; i++) signs[i] = sign(rng);
   return tf.tidy(() => {
     const mask = windowMask(tf.tensor1d(top), tf.tensor1d(left), s, h, wd);
     const step = tf.mul(mask, tf.mul(tf.tensor4d(signs, [m, 1, 1, c]), 2 * threat.eps));
@@ -301,20 +305,14 @@ function linfCandidate(w: Working, threat: ThreatModel, s: number, rng: Rng): tf
 function l2Candidate(w: Working, threat: ThreatModel, s: number, rng: Rng): tf.Tensor4D {
   const [m, h, wd, c] = w.x.shape;
   const eps = threat.eps;
-  const top = new Float32Array(m);
-  const left = new Float32Array(m);
-  const top2 = new Float32Array(m);
-  const left2 = new Float32Array(m);
-  const transposed = new Float32Array(m);
+  // Both windows and the η orientation shared by the batch this step (AutoAttack's square.py); signs per example and channel.
+  const top = new Float32Array(m).fill(corner(h, s, rng));
+  const left = new Float32Array(m).fill(corner(wd, s, rng));
+  const top2 = new Float32Array(m).fill(corner(h, s, rng));
+  const left2 = new Float32Array(m).fill(corner(wd, s, rng));
+  const transposed = new Float32Array(m).fill(rng.next() < 0.5 ? 1 : 0);
   const signs = new Float32Array(m * c);
-  for (let j = 0; j < m; j++) {
-    top[j] = rng.int(h - s + 1);
-    left[j] = rng.int(wd - s + 1);
-    top2[j] = rng.int(h - s + 1);
-    left2[j] = rng.int(wd - s + 1);
-    transposed[j] = rng.next() < 0.5 ? 1 : 0;
-    for (let ch = 0; ch < c; ch++) signs[j * c + ch] = sign(rng);
-  }
+  for (let i = 0; i < signs.length; i++) signs[i] = sign(rng);
   const eta = squareEta(s);
   return tf.tidy(() => {
     const topT = tf.tensor1d(top);
@@ -353,19 +351,19 @@ function initialPoint(x: tf.Tensor4D, threat: ThreatModel, rng: Rng): tf.Tensor4
 }
 
 /**
- * The Square search itself. Deterministic given `rng`'s state: window positions, signs and orientations are
- * drawn from it per example still being attacked, in example order.
+ * The Square search itself. Deterministic given `rng`'s state: each step draws the batch's window position(s)
+ * and orientation, then the signs of the examples still being attacked, in example order.
  *
  * Host traffic: one read at the start (the initial margins, [n]) and exactly ONE read per iteration — the
  * candidate margins of the m examples still being attacked ([m] floats). Acceptance (strictly lower margin),
  * the margin bookkeeping and the choice of survivors are then made on the host from that vector; points stay
  * on the backend. Survivors are compacted (gathered) only in iterations where some example got fooled.
  *
- * Deliberate differences from AutoAttack's square.py (commit a392200): window positions, signs and η orientations
- * are drawn per example (AutoAttack draws one position and one orientation per iteration for the whole batch);
- * a corner ranges over [0, h − s] inclusive (AutoAttack's `random_int` never picks h − s unless s = h); a
- * candidate is kept only if its margin is strictly lower (AutoAttack also keeps any with margin ≤ 0), and an
- * example stops at margin < 0 (AutoAttack: ≤ 0); the L2 start also works below 5 pixels. No restarts, no CE loss.
+ * As AutoAttack's square.py (commit a392200), each step places one window (and for L2 a second one and one η
+ * orientation) for the whole batch, with a random sign per example and channel. Deliberate differences: corners
+ * are uniform over [0, h − s] (AutoAttack's never reach h − s); a candidate is kept only if its margin is strictly lower (AutoAttack also
+ * keeps any with margin ≤ 0), and an example stops at margin < 0 (AutoAttack: ≤ 0); the L2 start also works
+ * below 5 pixels. No restarts, no CE loss.
  *
  * Throws AttackError for the L1 norm, ConfigError for a bad config.
  */
