@@ -56,3 +56,16 @@ test('a gradient attack on an ONNX model is a typed error that points to Square'
   assert.equal(outcome.kind, 'typed');
   assert.ok(outcome.kind === 'typed' && outcome.code === 'E_ATTACK' && /square/.test(outcome.message), JSON.stringify(outcome));
 });
+
+test('--attacks none: on a tf.js model, the worst-case suite alone, from every clean-correct example', async () => {
+  const run = join(work, 'mlp-run');
+  let r = await advlab(['train', '--model', 'mlp', '--data', `png:${data}`, '--epochs', '2', '--backend', 'cpu', '--out', run]);
+  assert.equal(r.outcome.kind, 'ok', r.stderr);
+  const out = join(work, 'none.json');
+  r = await advlab(['eval', '--model', run, '--attacks', 'none', '--apgd-steps', '5', '--eps', '0.05', '--backend', 'cpu', '--json', out]);
+  assert.equal(r.outcome.kind, 'ok', r.stderr);
+  const e = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(e.attacks, []);
+  assert.equal(e.worst_case.suite, 'APGD-CE + APGD-T');
+  assert.equal(e.worst_case.sequence[0].run_on, Math.round(e.clean_accuracy * e.n), 'the first step runs on every clean-correct example');
+});

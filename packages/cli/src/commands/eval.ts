@@ -34,7 +34,10 @@ export const EVAL_OPTIONS = {
     help: 'a tf.js LayersModel or GraphModel folder, a run directory, or an ONNX file (black-box: Square only)',
   }),
   ...modelInputOptions,
-  attacks: option.strings({ default: ['fgsm', 'pgd'], help: 'attacks, each at every ε (advlab list shows them)' }),
+  attacks: option.strings({
+    default: ['fgsm', 'pgd'],
+    help: "attacks, each at every ε (advlab list shows them); 'none' for the worst-case suite alone",
+  }),
   eps: option.numbers({ min: 0, default: [0.1], help: 'radii ε, in the model input space' }),
   norm: normOption,
   n: option.integer({ min: 1, optional: true, help: 'the first N test examples (default: up to 1000)' }),
@@ -94,7 +97,8 @@ export async function evaluateModel(request: EvalRequest, given?: readonly strin
   const dir = v.model;
   const blackBox = dir.toLowerCase().endsWith('.onnx');
   const { seed, eps, norm, batchSize } = v;
-  const attacks = blackBox && !isGiven('attacks') ? [] : v.attacks;
+  const none = v.attacks.length === 1 && v.attacks[0] === 'none';
+  const attacks = none || (blackBox && !isGiven('attacks')) ? [] : v.attacks;
   const suite = blackBox && !isGiven('suite') ? 'square' : v.suite;
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const nFlag = v.n;
