@@ -104,18 +104,6 @@ export function saveTally(t: Tally): void {
   if (file) appendFileSync(file, `${JSON.stringify(t)}\n`);
 }
 
-/** A small seeded PRNG (mulberry32) for the random faults; the seed is printed so a failure can be replayed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The suite's seed: $ADVLAB_FAULT_SEED, or a fresh one (each CI run tries other faults). */
 export function faultSeed(): number {
   const env = process.env.ADVLAB_FAULT_SEED;

@@ -9,22 +9,25 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classify, count, faultSeed, newTally, rng, saveTally } from './harness.ts';
+import { Rng } from '@advlab/core';
+import { withoutTimings } from '../e2e/figures.ts';
+import { classify, count, faultSeed, newTally, saveTally } from './harness.ts';
 
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const work = mkdtempSync(join(tmpdir(), 'advlab-faults-kill-'));
 const seed = faultSeed();
-const random = rng(seed);
+const rng = new Rng(seed);
+const random = () => rng.next();
 
 const ARGS = ['--model', 'mlp', '--data', 'synthetic:tiny', '--method', 'fgsm-rs', '--eps', '0.1', '--epochs', '3'];
 const SPEED = ['--limit', '128', '--batch-size', '32', '--held-out', '32', '--eval-every', '2', '--backend', 'cpu'];
 
-const TIMING = new Set(['seconds', 'examples_per_s']);
+// Timings differ between otherwise identical runs: compared as "same numbers" compares them.
 const metrics = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.stringify(JSON.parse(l), (k, v) => (TIMING.has(k) ? undefined : v)));
+    .map((l) => JSON.stringify(withoutTimings(JSON.parse(l))));
 const weights = (dir: string, sub: string) => readFileSync(join(dir, sub, 'weights.bin'));
 
 function advlab(argv: string[], env: Record<string, string> = {}) {

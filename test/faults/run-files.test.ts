@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { advlab, count, faultSeed, newTally, rng, saveTally, snapshot, type Outcome } from './harness.ts';
+import { Rng } from '@advlab/core';
+import { advlab, count, faultSeed, newTally, saveTally, snapshot, type Outcome } from './harness.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'advlab-faults-files-'));
 const seed = faultSeed();
-const random = rng(seed);
-const randomInt = (n: number) => Math.floor(random() * n);
+const rng = new Rng(seed);
+const randomInt = (n: number) => rng.int(n);
 
 const TRAIN = ['--model', 'mlp', '--data', 'synthetic:tiny', '--method', 'fgsm', '--eps', '0.1', '--epochs', '2'];
 const TRAIN_SPEED = ['--limit', '64', '--held-out', '32', '--eval-every', '0', '--backend', 'cpu'];

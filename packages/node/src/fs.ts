@@ -11,12 +11,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     writeFileSync(tmp, data);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncFile(tmp);
     renameSync(tmp, path);
   } catch (e) {
     try {
@@ -25,5 +20,15 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
       // the original error is the one to report
     }
     throw e;
+  }
+}
+
+/** Flushes `path`'s data to disk (what was written survives a power cut once this returns). */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -125,7 +125,7 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   const asked = request.config ?? {};
   if (request.resume !== undefined) {
     const runDir = new RunDirectory(request.resume);
-    if (!runDir.exists()) runDir.readConfig(); // the typed "not a run directory" error, before a lock creates anything
+    runDir.assertRun(); // before the lock, which would create the folder
     const lock = runDir.lock(`advlab train --resume ${request.resume}`);
     try {
       runDir.checkLayout();
@@ -139,7 +139,7 @@ export async function trainRun(request: TrainRequest): Promise<TrainSummary> {
   if (request.out === undefined) throw new ConfigError('out', 'a run directory', 'nothing');
   checkOutput({ path: request.out, kind: 'directory', key: 'out', inputs: datasetFolders(config.data) });
   const runDir = new RunDirectory(request.out);
-  if (runDir.exists()) runDir.create(config); // the typed "already holds a run" error, before any work
+  runDir.assertNew(); // before any work
   const prepared = await prepare(config, request.backend); // refuses bad data or a model that cannot be built
   const lock = runDir.lock(`advlab train --out ${request.out}`);
   try {

@@ -103,3 +103,15 @@ export async function runHostStepsAsync<T>(steps: HostSteps<T>): Promise<T> {
 function nextTask(): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), 0));
 }
+
+/** The index of each row's largest value in host logits [n·k] (the first on ties, as tf.argMax). */
+export function argMaxRows(logits: ArrayLike<number>, k: number): Int32Array {
+  const n = logits.length / k;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let arg = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + arg]!) arg = j;
+    out[i] = arg;
+  }
+  return out;
+}

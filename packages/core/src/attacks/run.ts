@@ -5,7 +5,7 @@ import type { ThreatModel } from '../threat/threat.ts';
 import { formatBounds, sameBounds } from '../threat/threat.ts';
 import { Rng } from '../util/rng.ts';
 import { getAttack } from './registry.ts';
-import { queryLogits, readHost, runHostSteps, runHostStepsAsync, type HostSteps } from './host.ts';
+import { argMaxRows, queryLogits, readHost, runHostSteps, runHostStepsAsync, type HostSteps } from './host.ts';
 
 export * from './host.ts';
 import type { AttackDefinition } from './types.ts';
@@ -91,18 +91,15 @@ export type FinalizeArgs = [
 
 /** success, prediction and softmax confidence per row of host logits [n·K], as the tensor path computes them. */
 function verdictOnHost(logits: Float32Array, k: number, want: tf.TypedArray, targeted: boolean): [Uint8Array, Int32Array, Float32Array] {
-  const n = logits.length / k;
-  const success = new Uint8Array(n);
-  const pred = new Int32Array(n);
-  const conf = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let arg = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + arg]!) arg = j;
+  const pred = argMaxRows(logits, k);
+  const success = new Uint8Array(pred.length);
+  const conf = new Float32Array(pred.length);
+  for (let i = 0; i < pred.length; i++) {
+    const top = logits[i * k + pred[i]!]!;
     let z = 0;
-    for (let j = 0; j < k; j++) z += Math.exp(logits[i * k + j]! - logits[i * k + arg]!);
-    pred[i] = arg;
+    for (let j = 0; j < k; j++) z += Math.exp(logits[i * k + j]! - top);
     conf[i] = 1 / z;
-    success[i] = targeted ? Number(arg === want[i]) : Number(arg !== want[i]);
+    success[i] = targeted ? Number(pred[i] === want[i]) : Number(pred[i] !== want[i]);
   }
   return [success, pred, conf];
 }

@@ -360,10 +360,10 @@ function initialPoint(x: tf.Tensor4D, threat: ThreatModel, rng: Rng): tf.Tensor4
  * on the backend. Survivors are compacted (gathered) only in iterations where some example got fooled.
  *
  * As AutoAttack's square.py (commit a392200), each step places one window (and for L2 a second one and one η
- * orientation) for the whole batch, with a random sign per example and channel. Deliberate differences: corners
- * are uniform over [0, h − s] (AutoAttack's never reach h − s); a candidate is kept only if its margin is strictly lower (AutoAttack also
- * keeps any with margin ≤ 0), and an example stops at margin < 0 (AutoAttack: ≤ 0); the L2 start also works
- * below 5 pixels. No restarts, no CE loss.
+ * orientation) for the whole batch, with a random sign per example and channel. Deliberate differences:
+ * corners are uniform over [0, h − s] (AutoAttack's never reach h − s); a candidate is kept only if its margin
+ * is strictly lower (AutoAttack also keeps any with margin ≤ 0), and an example stops at margin < 0
+ * (AutoAttack: ≤ 0); the L2 start also works below 5 pixels. No restarts, no CE loss.
  *
  * Throws AttackError for the L1 norm, ConfigError for a bad config.
  */

@@ -4,7 +4,16 @@ import { classifierBounds, isSyncClassifier, type AnyClassifier, type Classifier
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Norm } from '../threat/norms.ts';
 import { getAttack } from '../attacks/registry.ts';
-import { pauseHost, queryLogits, readHost, runAttackSteps, runHostSteps, runHostStepsAsync, type HostSteps } from '../attacks/run.ts';
+import {
+  argMaxRows,
+  pauseHost,
+  queryLogits,
+  readHost,
+  runAttackSteps,
+  runHostSteps,
+  runHostStepsAsync,
+  type HostSteps,
+} from '../attacks/run.ts';
 import { batchSource, chunks, range, type BatchSource, type EvalData } from './batches.ts';
 import { classSummary, mean, perClass, type ClassSummary } from './metrics.ts';
 import { PROBE_SIZE, sanityCheckSteps, type CheckResult } from './checks.ts';
@@ -138,13 +147,7 @@ function* predictSteps(model: AnyClassifier, source: BatchSource, indices: numbe
     if (!isSyncClassifier(model)) {
       const { x, y } = source.batch(idx);
       try {
-        const logits = yield* queryLogits(model, x);
-        const k = model.numClasses;
-        for (let j = 0; j < idx.length; j++) {
-          let arg = 0;
-          for (let c = 1; c < k; c++) if (logits[j * k + c]! > logits[j * k + arg]!) arg = c;
-          out[off + j] = arg;
-        }
+        out.set(argMaxRows(yield* queryLogits(model, x), model.numClasses), off);
       } finally {
         tf.dispose([x, y]);
       }

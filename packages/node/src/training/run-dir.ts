@@ -1,18 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  lstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -29,7 +16,7 @@ import {
   type TrainingStore,
 } from '@advlab/core';
 import { loadModel, saveModel } from '../models/io.ts';
-import { writeFileAtomic } from '../fs.ts';
+import { fsyncFile, writeFileAtomic } from '../fs.ts';
 import { acquireRunLock, type RunLock } from './lock.ts';
 
 /** A checkpoint folder's name: e-0003 for epoch 3. */
@@ -166,6 +153,16 @@ export class RunDirectory implements TrainingStore {
     return existsSync(this.configPath);
   }
 
+  /** Throws AdvlabError E_CONFIG unless the folder holds a run (what --resume needs). */
+  assertRun(): void {
+    if (!this.exists()) throw new AdvlabError('E_CONFIG', `${this.configPath}: not found (--resume expects a run directory)`);
+  }
+
+  /** Throws ConfigError naming `run` if the folder already holds a run (a new run must not replace it). */
+  assertNew(): void {
+    if (this.exists()) throw new ConfigError('run', `a new run name (or --resume ${this.dir})`, `${this.dir} already holds a run`);
+  }
+
   /**
    * Takes the run's lock for `command` (creating the folder if needed); throws RunLockedError while another
    * live process holds it. Call release() when done (it is also released when the process exits).
@@ -207,7 +204,7 @@ export class RunDirectory implements TrainingStore {
    * file's). Throws E_CONFIG when the run does not exist, E_RUN_CORRUPT when the file is damaged.
    */
   readConfig<T>(parse?: (raw: Record<string, unknown>) => T): T {
-    if (!this.exists()) throw new AdvlabError('E_CONFIG', `${this.configPath}: not found (--resume expects a run directory)`);
+    this.assertRun();
     const raw = readJson(this.configPath, 'the JSON configuration of a run');
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new RunCorruptError(this.configPath, 'a JSON object (the configuration of a run)', describeValue(raw));
@@ -223,7 +220,7 @@ export class RunDirectory implements TrainingStore {
 
   /** Writes config.json for a new run; refuses to overwrite an existing run. */
   create(config: object): void {
-    if (this.exists()) throw new ConfigError('run', `a new run name (or --resume ${this.dir})`, `${this.dir} already holds a run`);
+    this.assertNew();
     mkdirSync(this.dir, { recursive: true });
     writeFileAtomic(this.configPath, `${JSON.stringify(config, null, 2)}\n`);
     writeFileAtomic(this.metricsPath, '');
@@ -244,12 +241,7 @@ export class RunDirectory implements TrainingStore {
       crashPoint('metrics:half-line');
       appendFileSync(this.metricsPath, text.slice(text.length >> 1));
     } else appendFileSync(this.metricsPath, text);
-    const fd = openSync(this.metricsPath, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncFile(this.metricsPath);
   }
 
   /**
@@ -300,12 +292,7 @@ export class RunDirectory implements TrainingStore {
     if (dropped.length === 0) return;
     const superseded = join(this.dir, 'metrics.superseded.jsonl');
     appendFileSync(superseded, dropped.map((l) => `${l}\n`).join(''));
-    const fd = openSync(superseded, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncFile(superseded);
     crashPoint('resume:superseded');
     writeFileAtomic(this.metricsPath, kept.map((l) => `${l.text}\n`).join(''));
   }
