@@ -4,7 +4,9 @@
  *
  *   node --import tsx bench/advlab-worker.ts --backend B [--seed S --batch 128 --eval-n 1000 --eps 0.1]
  *       prints a ready line, then answers one JSON request per stdin line:
- *       {"cmd":"run","model":"wong-cnn","workload":"pgd7-at","warmup":2,"reps":10} | {"cmd":"quit"}
+ *       {"cmd":"run","model":"wong-cnn","workload":"pgd7-at","warmup":2,"reps":10}
+ *       | {"cmd":"autoattack","model":DIR,"n":1000,"eps":0.1,"bs":250,"seed":0,"squareQueries"?:Q}
+ *       | {"cmd":"quit"}
  *   node --import tsx bench/advlab-worker.ts --backend B --peak --peak-batch 128 --warmup 1 --reps 5
  *       times one large conv2d forward on the backend and prints its GFLOP/s
  *
@@ -13,17 +15,20 @@
  *
  * One training step is what packages/core/src/training/adversarial.ts does per batch:
  * objective.prepare (the adversarial points, outside any θ-gradient) then
- * optimizer.minimize(objective.loss) in a tidy, reading the loss back.
+ * optimizer.minimize(objective.loss) in a tidy, reading the loss back. The AutoAttack request is one
+ * evaluateRobustness call with the 'autoattack' suite and no other attack, as `advlab eval` would run it.
  */
 import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
+  autoAttackSuite,
   backendInfo,
   batchTensors,
   chunks,
   classifierFromLayersModel,
   createModel,
+  evaluateRobustness,
   makeObjective,
   makeOptimizer,
   range,
@@ -32,13 +37,16 @@ import {
   trainableVariables,
   useBackend,
   Rng,
+  type AttackSuite,
   type BackendName,
+  type Classifier,
   type Forward,
   type ImageSet,
   type ObjectiveConfig,
 } from '@advlab/core';
-import { loadFashionMnist } from '@advlab/node';
+import { loadClassifier, loadFashionMnist } from '@advlab/node';
 import { BENCH_MODELS, WORKLOAD_NAMES, peakConvFlops, type BenchModel, type WorkloadName } from './flops.ts';
+import { median, suiteRoundFromReport } from './stats.ts';
 
 export const PROTOCOL_PREFIX = '@@bench ';
 export const LR = 1e-3;
@@ -53,12 +61,6 @@ const OBJECTIVES: Record<Exclude<WorkloadName, 'pgd20-eval'>, ObjectiveConfig> =
 
 function emit(obj: object): void {
   process.stdout.write(`${PROTOCOL_PREFIX + JSON.stringify(obj)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function timeReps(fn: () => void, warmup: number, reps: number): number[] {
@@ -115,9 +117,34 @@ async function describeBackend(): Promise<Record<string, unknown>> {
   return out;
 }
 
+interface AutoAttackRequest {
+  /** The model folder (model.json inside). */
+  model: string;
+  n: number;
+  eps: number;
+  bs: number;
+  seed: number;
+  /** Square's budget for a smoke run; absent: the standard 5000. */
+  squareQueries?: number;
+}
+
+/** AutoAttack's standard suite with Square cut to `queries` (its step config would override attackConfig). */
+function smokeSuite(queries: number): AttackSuite {
+  return {
+    name: 'autoattack-smoke',
+    label: `${autoAttackSuite.label}, Square limited to ${queries} queries: NOT the standard version`,
+    description: autoAttackSuite.description,
+    plan(norm, numClasses) {
+      const p = autoAttackSuite.plan(norm, numClasses);
+      return { ...p, steps: p.steps.map((s) => (s.attack === 'square' ? { ...s, config: { ...s.config, queries } } : s)) };
+    },
+  };
+}
+
 class AdvlabBench {
   private readonly train: ImageSet;
   private readonly test: ImageSet;
+  private readonly classifiers = new Map<string, Classifier>();
   readonly rssAfterLoadKb: number;
 
   constructor(
@@ -177,6 +204,42 @@ class AdvlabBench {
       times_ms: times,
       median_ms: median(times),
       leaked_tensors: leaked,
+      peak_rss_kb: peakRssKb(),
+      rss_kb: rssKb(),
+    };
+  }
+
+  /**
+   * AutoAttack's standard suite, alone, on the first n test images: the per-attack figures of the report's
+   * worst case. Only the evaluateRobustness call is timed (the model is loaded once per folder); its
+   * sanity checks are off because they are not part of what is compared (the attacks' seconds; AutoAttack's
+   * own checks are outside them too) and would add minutes per round.
+   */
+  async autoattack(req: AutoAttackRequest) {
+    let classifier = this.classifiers.get(req.model);
+    if (!classifier) {
+      classifier = (await loadClassifier(req.model)).classifier as Classifier;
+      this.classifiers.set(req.model, classifier);
+    }
+    const suite = req.squareQueries === undefined ? autoAttackSuite : smokeSuite(req.squareQueries);
+    const before = tf.memory().numTensors;
+    const t0 = performance.now();
+    const { report } = evaluateRobustness(classifier, this.test, {
+      n: req.n,
+      eps: [req.eps],
+      norm: 'linf',
+      attacks: [],
+      suite,
+      batchSize: req.bs,
+      seed: req.seed,
+      sanityChecks: false,
+    });
+    const ms = performance.now() - t0;
+    return {
+      suite: suite.label,
+      round: suiteRoundFromReport(report, req.squareQueries === undefined),
+      eval_ms: ms,
+      leaked_tensors: tf.memory().numTensors - before,
       peak_rss_kb: peakRssKb(),
       rss_kb: rssKb(),
     };
@@ -256,7 +319,11 @@ async function main(): Promise<void> {
         emit({ ok: true, bye: true, peak_rss_kb: peakRssKb(), rss_kb: rssKb() });
         break;
       }
-      if (req.cmd !== 'run') throw new Error(`expected a request {"cmd": "run"|"quit"}, found ${line}`);
+      if (req.cmd === 'autoattack') {
+        emit({ ok: true, ...(await bench.autoattack(req as unknown as AutoAttackRequest)) });
+        continue;
+      }
+      if (req.cmd !== 'run') throw new Error(`expected a request {"cmd": "run"|"autoattack"|"quit"}, found ${line}`);
       emit({ ok: true, ...bench.run(String(req.model), String(req.workload), Number(req.warmup ?? 1), Number(req.reps ?? 1)) });
     } catch (e) {
       emit({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });

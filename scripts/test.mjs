@@ -1,11 +1,11 @@
-// Runs every *.test.ts under packages/ and test/ with node's test runner (TypeScript through tsx; the
+// Runs every *.test.ts under packages/, test/ and bench/ with node's test runner (TypeScript through tsx; the
 // 'source' export condition makes @advlab/* imports resolve to the packages' src/, not their dist/).
 // node 20's --test does not expand globs itself, hence this script.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['packages', 'test'];
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['packages', 'test', 'bench'];
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {

@@ -11,6 +11,7 @@
         "src/elementwise.cc",
         "src/reduce.cc",
         "src/layout.cc",
+        "src/rowwise.cc",
         "src/memory.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],

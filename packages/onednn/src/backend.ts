@@ -23,6 +23,11 @@ export class OneDnnBackend extends MathBackendCPU {
     return this.pool.alloc(n);
   }
 
+  /** Likewise for an int32 or bool output (BufferPool.allocView). */
+  allocView(dtype: 'int32' | 'bool', n: number): Int32Array | Uint8Array {
+    return this.pool.allocView(dtype, n);
+  }
+
   override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
     const id = super.write(values, shape, dtype);
     this.pool.noteStored(values);

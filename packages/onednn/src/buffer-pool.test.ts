@@ -199,6 +199,34 @@ test('unused() returns a buffer a failed kernel allocated', () => {
   assert.equal(p.alloc(8), a);
 });
 
+test('allocView: int32 and bool views of a pooled buffer recycle it; other views still taint it', () => {
+  const p = pool();
+  const v = p.allocView('int32', 12);
+  assert.ok(v instanceof Int32Array && v.length === 12);
+  p.noteStored(v);
+  p.noteReleased(v);
+  const f = p.alloc(12); // the same buffer, as the float32 array it is pooled as
+  assert.equal(f.buffer, v.buffer);
+  p.unused(f);
+  const b = p.allocView('bool', 48);
+  assert.ok(b instanceof Uint8Array && b.length === 48);
+  assert.equal(b.buffer, v.buffer); // 48 bytes = 12 floats
+  p.noteStored(b);
+  const other = new Int32Array(b.buffer); // some other view of it: tainted
+  p.noteStored(other);
+  p.noteReleased(b);
+  p.noteReleased(other);
+  assert.equal(p.stats().outstanding, 0);
+  assert.notEqual(p.alloc(12).buffer, b.buffer);
+  const odd = p.allocView('bool', 7); // not a whole float buffer: a plain array
+  assert.equal(odd.buffer.byteLength, 7);
+  p.noteStored(odd);
+  p.noteReleased(odd);
+  const u = p.allocView('int32', 5);
+  p.unused(u);
+  assert.equal(p.alloc(5).buffer, u.buffer);
+});
+
 test('on the backend: outputs recycle, and values read with dataSync() stay intact after dispose', { skip: SKIP }, async () => {
   await useBackend('onednn');
   const x = tf.randomNormal([64, 100]);
@@ -223,4 +251,21 @@ test('on the backend: outputs recycle, and values read with dataSync() stay inta
   for (let i = 0; i < 5; i++) tf.tidy(() => void tf.neg(tf.relu(x)));
   assert.deepEqual(rows.dataSync(), rowsCopy);
   tf.dispose([x, rows]);
+});
+
+test('on the backend: bool and int32 outputs recycle, and a mask read with dataSync() stays intact', { skip: SKIP }, async () => {
+  await useBackend('onednn');
+  const x = tf.randomNormal([64, 100]);
+  const first = tf.greater(x, 0);
+  const kept = first.dataSync();
+  const copy = Uint8Array.from(kept);
+  first.dispose();
+  const s0 = poolStats()!;
+  for (let i = 0; i < 5; i++) tf.tidy(() => void tf.logicalNot(tf.less(x, 0.5)));
+  for (let i = 0; i < 5; i++) tf.tidy(() => void tf.topk(x, 100));
+  const s1 = poolStats()!;
+  assert.deepEqual(kept, copy, 'an array returned by dataSync was overwritten');
+  if (s1.enabled) assert.ok(s1.hits - s0.hits >= 16, `expected pool hits, got ${s1.hits - s0.hits}`);
+  assert.equal(s1.outstanding, s0.outstanding);
+  x.dispose();
 });

@@ -63,8 +63,13 @@ export const SMALL_IDLE_MAX_BYTES = 64 * 2 ** 20;
 export const MAX_COLD_BYTES = 2 * 2 ** 30;
 
 interface Owned {
-  /** The array alloc() returned (a stored view of the same ArrayBuffer taints it). */
+  /** The array alloc() returned, which goes back to the free lists. */
   array: Float32Array;
+  /**
+   * What a kernel stores: `array`, or the int32 / bool view of its whole buffer that allocView made. Any other
+   * stored view of the same ArrayBuffer taints it.
+   */
+  stored: ArrayBufferView;
   /** Backend data entries currently holding this buffer (or a view of it). */
   uses: number;
   tainted: boolean;
@@ -235,8 +240,23 @@ export class BufferPool {
         a = this.fresh(n);
       }
     }
-    this.owned.set(a.buffer as ArrayBuffer, { array: a, uses: 0, tainted: false });
+    this.owned.set(a.buffer as ArrayBuffer, { array: a, stored: a, uses: 0, tainted: false });
     return a;
+  }
+
+  /**
+   * An int32 or bool output of n elements on a pooled buffer: a view of a whole float32 buffer of the same
+   * bytes (fresh arrays cost their page faults, ~1 ms for a [420, 784] bool mask — 20× the comparison that
+   * fills it). Bool outputs whose byte count is not a multiple of 4 get a plain array: a view would not
+   * cover its buffer, and tf.js's weight encoding, for one, reads `values.buffer` whole.
+   */
+  allocView(dtype: 'int32' | 'bool', n: number): Int32Array | Uint8Array {
+    if (dtype === 'bool' && n % 4 !== 0) return new Uint8Array(n);
+    const a = this.alloc(dtype === 'int32' ? n : n / 4);
+    const view = dtype === 'int32' ? new Int32Array(a.buffer, a.byteOffset, n) : new Uint8Array(a.buffer, a.byteOffset, n);
+    const o = this.owned.get(a.buffer as ArrayBuffer);
+    if (o) o.stored = view;
+    return view;
   }
 
   /** The backend stored `values` under a data id. */
@@ -244,7 +264,7 @@ export class BufferPool {
     const o = this.lookup(values);
     if (!o) return;
     o.uses++;
-    if (values !== o.array) this.taint(o);
+    if (values !== o.stored) this.taint(o);
   }
 
   /** `values` was handed to code outside the kernels (readSync / read). */
@@ -264,8 +284,8 @@ export class BufferPool {
     this.enforceCaps();
   }
 
-  /** Give back a buffer from alloc() that was never stored (a kernel that fell back after allocating). */
-  unused(a: Float32Array): void {
+  /** Give back a buffer from alloc() / allocView() that was never stored (a kernel that fell back after allocating). */
+  unused(a: ArrayBufferView): void {
     const o = this.lookup(a);
     if (!o || o.uses > 0) return;
     o.uses = 1;

@@ -199,3 +199,25 @@ test('ZerosLike gives zeros even in a recycled buffer; int32 falls back', { skip
   assert.equal(counts('ZerosLike').fallback - before.fallback, 1);
   tf.dispose([x, xi, zi]);
 });
+
+test('Cast from bool and int32 to float32 stores a Float32Array, so the kernels after it run natively', { skip: SKIP }, async () => {
+  const xv = randomArray(new Rng(3), 4 * 3 * 3 * 2);
+  const masked = () =>
+    tf.mul(tf.tensor4d(xv, [4, 3, 3, 2]), tf.reshape(tf.cast(tf.tensor1d([true, false, true, true], 'bool'), 'float32'), [4, 1, 1, 1]));
+  const [want] = await valuesOn('cpu', masked);
+  await useBackend('onednn');
+  const beforeCast = counts('Cast');
+  const beforeMul = counts('Multiply');
+  const got = masked();
+  assert.equal(counts('Cast').native - beforeCast.native, 1);
+  assert.equal(counts('Multiply').native - beforeMul.native, 1, 'x · cast(mask) fell back to the cpu kernel');
+  assert.deepEqual(Array.from(got.dataSync()), Array.from(want!));
+  const f = tf.cast(tf.tensor1d([-3, 0, 7, 2 ** 24 + 1], 'int32'), 'float32');
+  assert.ok(f.dataSync() instanceof Float32Array);
+  assert.deepEqual(Array.from(f.dataSync()), [-3, 0, 7, 2 ** 24]); // float32 rounding, as tf.js's cpu Cast reads it back
+  // float32 → int32 keeps tf.js's cpu Cast (truncation).
+  const back = tf.cast(tf.tensor1d([1.7, -0.2, 0]), 'int32');
+  assert.deepEqual(Array.from(back.dataSync()), [1, 0, 0]);
+  assert.equal(counts('Cast').fallback - beforeCast.fallback, 1);
+  tf.dispose([got, f, back]);
+});

@@ -10,9 +10,12 @@
  *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
  *   broadcasting; AddN; FusedBatchNorm; ZerosLike (kernels/elementwise.ts);
  * - reductions: Sum, Mean, Softmax (kernels/reduce.ts);
- * - data movement: PadV2, Slice, Tile (kernels/layout.ts).
- * Each override handles float32 NHWC inputs in the common patterns and hands anything else to the cpu
- * kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it), large
+ * - data movement: PadV2, Slice; Tile and GatherV2 also for int32 and bool (kernels/layout.ts);
+ * - comparisons and logic, with broadcasting, bool results: Less, LessEqual, Greater, GreaterEqual, Equal,
+ *   NotEqual (float32, int32, bool operands); LogicalAnd, LogicalOr, LogicalNot; Select (kernels/logic.ts);
+ * - along the last axis: TopK (sorted), Cumsum (kernels/rowwise.ts).
+ * Each override handles float32 NHWC inputs (and the int32 / bool ones named) in the common patterns and
+ * hands anything else to the cpu kernel. Native outputs come from a buffer pool (buffer-pool.ts; ADVLAB_ONEDNN_POOL=0 disables it), large
  * ones on pages the addon maps and can hand back to the OS (native/src/memory.cc).
  * Threads: ADVLAB_THREADS, default all hardware threads; setThreads() changes it.
  *
@@ -28,9 +31,11 @@ import { BufferPool, type PageAllocator } from './buffer-pool.ts';
 import { convKernels } from './kernels/conv.ts';
 import { elementwiseKernels } from './kernels/elementwise.ts';
 import { layoutKernels } from './kernels/layout.ts';
+import { logicKernels } from './kernels/logic.ts';
 import { matmulKernels } from './kernels/matmul.ts';
 import { poolKernels } from './kernels/pool.ts';
 import { reduceKernels } from './kernels/reduce.ts';
+import { rowwiseKernels } from './kernels/rowwise.ts';
 import { BACKEND_NAME, registerNativeKernels, type NativeKernel } from './kernels/util.ts';
 import { addon, loadError, type NativeAddon } from './native.ts';
 
@@ -53,6 +58,8 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   ...elementwiseKernels,
   ...reduceKernels,
   ...layoutKernels,
+  ...logicKernels,
+  ...rowwiseKernels,
 ];
 
 export { isAvailable, unavailableReason } from './status.ts';

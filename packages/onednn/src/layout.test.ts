@@ -1,9 +1,10 @@
-// Native PadV2 / Slice vs tf.js cpu, and their dimension-merging planners.
+// Native PadV2 / Slice / Tile / GatherV2 vs tf.js cpu, and their dimension-merging planners.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { padPlan, slicePlan, tilePlan } from './kernels/layout.ts';
-import { compare, randomArray, Rng, SKIP } from './test-util.ts';
+import { compare, compareExact, counts, randomArray, Rng, SKIP } from './test-util.ts';
+import { useBackend } from '@advlab/node';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -70,6 +71,112 @@ test('Tile matches cpu', { skip: SKIP }, async () => {
     const xv = randomArray(rng, size(shape));
     await compare(`tile [${shape}] x ${reps}`, () => tf.tile(tf.tensor(xv, shape), reps), { tol: 0, native: ['Tile'] });
   }
+});
+
+test('Tile of int32 and bool matches cpu exactly (tf.where broadcasts its condition with it)', { skip: SKIP }, async () => {
+  const rng = new Rng(4);
+  const cases: [number[], number[]][] = [
+    [
+      [420, 1],
+      [1, 784],
+    ],
+    [
+      [3, 4],
+      [2, 3],
+    ],
+    [[5], [4]],
+    [
+      [2, 1, 3],
+      [1, 5, 2],
+    ],
+    [
+      [2, 3, 1, 2, 2],
+      [2, 1, 3, 1, 2],
+    ],
+    [
+      [7, 1],
+      [1, 3],
+    ], // a bool output whose byte count is not a multiple of 4
+  ];
+  for (const [shape, reps] of cases) {
+    const v = randomArray(rng, size(shape), 100).map(Math.round);
+    await compareExact(`tile int32 [${shape}] x ${reps}`, () => tf.tile(tf.tensor(v, shape, 'int32'), reps), { native: ['Tile'] });
+    await compareExact(
+      `tile bool [${shape}] x ${reps}`,
+      () =>
+        tf.tile(
+          tf.tensor(
+            v.map((x) => (x > 0 ? 1 : 0)),
+            shape,
+            'bool',
+          ),
+          reps,
+        ),
+      {
+        native: ['Tile'],
+      },
+    );
+  }
+  await compareExact('broadcastTo bool [n, 1] → [n, d]', () => tf.broadcastTo(tf.tensor2d([1, 0, 1], [3, 1], 'bool'), [3, 5]), {
+    native: ['Tile'],
+  });
+});
+
+test('GatherV2 matches cpu exactly: axis / batchDims patterns, float32, int32 and bool', { skip: SKIP }, async () => {
+  const rng = new Rng(5);
+  const ints = (n: number, below: number) => Int32Array.from({ length: n }, () => rng.int(below));
+  // x shape, indices shape, axis, batchDims
+  const cases: [number[], number[], number, number][] = [
+    [[420, 784], [420, 784], 1, 1], // per-row permutations (FAB's projection); multithreaded
+    [[420, 28, 28, 1], [420], 0, 0], // images by index
+    [[6, 5, 4], [3, 2], 1, 0],
+    [[6, 5, 4], [6, 3], 2, 1],
+    [[2, 3, 4, 5], [2, 3, 7], 2, 2],
+    [[6, 5, 4], [4], -1, 0],
+    [[10], [25], 0, 0],
+  ];
+  for (const [shape, ishape, axis, batchDims] of cases) {
+    const a = axis < 0 ? shape.length + axis : axis;
+    const idx = ints(size(ishape), shape[a]!);
+    const v = randomArray(rng, size(shape), 100).map(Math.round);
+    v[0] = -0;
+    const label = `gather [${shape}] by [${ishape}] axis ${axis} batchDims ${batchDims}`;
+    const index = () => tf.tensor(idx, ishape, 'int32');
+    await compareExact(`${label} float32`, () => tf.gather(tf.tensor(v, shape), index(), axis, batchDims), { native: ['GatherV2'] });
+    await compareExact(`${label} int32`, () => tf.gather(tf.tensor(v, shape, 'int32'), index(), axis, batchDims), { native: ['GatherV2'] });
+    await compareExact(
+      `${label} bool`,
+      () =>
+        tf.gather(
+          tf.tensor(
+            v.map((x) => (x > 0 ? 1 : 0)),
+            shape,
+            'bool',
+          ),
+          index(),
+          axis,
+          batchDims,
+        ),
+      {
+        native: ['GatherV2'],
+      },
+    );
+  }
+});
+
+test('GatherV2 with an index out of range falls back and throws the cpu error', { skip: SKIP }, async () => {
+  await useBackend('onednn');
+  const before = counts('GatherV2');
+  const live = tf.memory().numTensors;
+  for (const bad of [5, -1]) {
+    assert.throws(
+      () => tf.tidy(() => tf.gather(tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [2, 5]), tf.tensor1d([0, bad, 2], 'int32'), 1)),
+      /GatherV2: the index value -?\d+ is not in \[0, 4\]/,
+    );
+  }
+  assert.equal(tf.memory().numTensors, live);
+  assert.equal(counts('GatherV2').fallback - before.fallback, 2);
+  assert.equal(counts('GatherV2').errors, before.errors);
 });
 
 test('PadV2 matches cpu', { skip: SKIP }, async () => {

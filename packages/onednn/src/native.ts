@@ -31,6 +31,8 @@ export interface NativeInfo {
 }
 
 type F32 = Float32Array;
+/** How MathBackendCPU stores float32, int32 and bool tensors. */
+export type Stored = Float32Array | Int32Array | Uint8Array;
 
 export interface NativeAddon {
   info(): NativeInfo;
@@ -60,7 +62,19 @@ export interface NativeAddon {
   softmax(x: F32, y: F32, rows: number, cols: number): void;
   pad(x: F32, y: F32, inShape: Int32Array, before: Int32Array, outShape: Int32Array, value: number): void;
   slice(x: F32, y: F32, inShape: Int32Array, begin: Int32Array, size: Int32Array): void;
-  tile(x: F32, y: F32, inShape: Int32Array, reps: Int32Array): void;
+  /** x and y: Float32Arrays, Int32Arrays or Uint8Arrays alike (float32, int32, bool stores). */
+  tile<T extends Stored>(x: T, y: T, inShape: Int32Array, reps: Int32Array): void;
+  /** y[b, o, i, s] = x[b, o, indices[b, i], s]; false (nothing written) on an index outside [0, dim). */
+  gather<T extends Stored>(x: T, indices: Int32Array, y: T, batch: number, outer: number, dim: number, slice: number, n: number): boolean;
+  /** op: COMPARE_OPS (kernels/logic.ts); a and b alike. */
+  compare<T extends Stored>(op: number, a: T, b: T, out: Uint8Array, dims: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
+  /** op 0 and, 1 or. */
+  logical(op: number, a: Uint8Array, b: Uint8Array, out: Uint8Array, dims: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
+  logicalNot(x: Uint8Array, y: Uint8Array, n: number): void;
+  select<T extends Stored>(condition: Uint8Array, t: T, e: T, out: T, n: number): void;
+  /** Sorted top k of each row; false (outputs partly written) where tf.js's order is not a total one. */
+  topK(x: F32, values: F32, indices: Int32Array, rows: number, d: number, k: number): boolean;
+  cumsum<T extends F32 | Int32Array>(x: T, y: T, rows: number, d: number, exclusive: boolean, reverse: boolean): void;
   batchNorm(x: F32, mean: F32, variance: F32, offset: F32, scale: F32, y: F32, rows: number, channels: number, epsilon: number): void;
   /** A page-backed ArrayBuffer of exactly `bytes` bytes (native/src/memory.cc); unmapped when collected. */
   allocBuffer(bytes: number): ArrayBuffer;

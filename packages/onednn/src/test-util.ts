@@ -99,6 +99,61 @@ export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], 
   }
 }
 
+export interface Result {
+  dtype: string;
+  shape: number[];
+  values: number[];
+}
+
+/** Dtype, shape and values of fn's result tensor(s) on `backend`, and the change in live tensors it caused. */
+export async function resultsOn(
+  backend: 'cpu' | 'onednn',
+  fn: () => tf.Tensor | tf.Tensor[],
+): Promise<{ results: Result[]; leaked: number }> {
+  await useBackend(backend);
+  const live = tf.memory().numTensors;
+  let results: Result[] = [];
+  tf.tidy(() => {
+    const r = fn();
+    results = (Array.isArray(r) ? r : [r]).map((t) => ({
+      dtype: t.dtype,
+      shape: t.shape,
+      values: Array.from(t.dataSync() as ArrayLike<number>),
+    }));
+  });
+  return { results, leaked: tf.memory().numTensors - live };
+}
+
+/**
+ * Run fn on cpu and onednn and assert every output is cpu's exactly: dtype, shape, and each value under
+ * Object.is (−0 is not +0, NaN is NaN); and that the onednn run left no tensor behind. `native` / `fallback`
+ * as in compare.
+ */
+export async function compareExact(label: string, fn: () => tf.Tensor | tf.Tensor[], o: Omit<CompareOptions, 'tol'> = {}): Promise<void> {
+  const want = await resultsOn('cpu', fn);
+  const before = Object.fromEntries([...(o.native ?? []), ...(o.fallback ?? [])].map((k) => [k, counts(k)]));
+  const got = await resultsOn('onednn', fn);
+  assert.equal(got.leaked, 0, `${label}: live tensors changed by ${got.leaked}`);
+  assert.equal(got.results.length, want.results.length, `${label}: number of outputs`);
+  got.results.forEach((g, i) => {
+    const w = want.results[i]!;
+    assert.equal(g.dtype, w.dtype, `${label}: output ${i} dtype`);
+    assert.deepEqual(g.shape, w.shape, `${label}: output ${i} shape`);
+    const bad = g.values.findIndex((v, j) => !Object.is(v, w.values[j]));
+    const show = (v: number | undefined) => (Object.is(v, -0) ? '-0' : String(v));
+    assert.equal(bad, -1, `${label}: output ${i} differs at ${bad}: ${show(g.values[bad])} vs cpu ${show(w.values[bad])}`);
+  });
+  for (const k of o.native ?? []) {
+    const c = counts(k);
+    assert.ok(c.native > before[k]!.native, `${label}: ${k} did not run natively`);
+    assert.equal(c.errors, before[k]!.errors, `${label}: ${k} native errors: ${kernelStats()[k]?.lastError}`);
+  }
+  for (const k of o.fallback ?? []) {
+    assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
+    assert.equal(counts(k).errors, before[k]!.errors, `${label}: ${k} fell back through an error: ${kernelStats()[k]?.lastError}`);
+  }
+}
+
 /** A layers model's trainable tf.Variables (for tf.variableGrads / optimizer.minimize). */
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());

@@ -187,21 +187,36 @@ function apgdRun(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets: tf.Ten
   return { best: xAdv, found };
 }
 
-/** Merges restarts: an example keeps its first successful point. */
+/**
+ * Merges restarts: an example keeps its first successful point. As AutoAttack, a restart runs only on the examples
+ * no earlier run fooled (one host read of `found` per restart picks them; none inside the iterations).
+ */
 function apgdWithRestarts(args: AttackArgs<ApgdConfig>, loss: AttackLoss, targets?: tf.Tensor1D) {
   validate(args.config);
-  let best = tf.clone(args.x);
-  let found = tf.zeros([args.x.shape[0]], 'bool') as tf.Tensor1D;
-  for (let r = 0; r < args.config.restarts; r++) {
-    const run = apgdRun(args, loss, targets);
-    const nb = tf.tidy(() => whereRows(tf.logicalNot(found) as tf.Tensor1D, run.best, best));
-    const nf = tf.logicalOr(found, run.found);
-    best.dispose();
-    found.dispose();
-    run.best.dispose();
-    run.found.dispose();
-    best = nb as tf.Tensor4D;
-    found = nf as tf.Tensor1D;
+  const first = apgdRun(args, loss, targets);
+  let { best, found } = first;
+  for (let r = 1; r < args.config.restarts; r++) {
+    const done = found.dataSync();
+    const alive = [...done.keys()].filter((i) => !done[i]);
+    if (alive.length === 0) break;
+    const n = args.x.shape[0];
+    const idx = tf.tensor1d(alive, 'int32');
+    const pick = <T extends tf.Tensor>(t: T) => tf.gather(t, idx) as T;
+    const sub = tf.tidy(() => ({ x: pick(args.x), labels: pick(args.labels), targets: targets && pick(targets) }));
+    const run = apgdRun({ ...args, x: sub.x, labels: sub.labels }, loss, sub.targets);
+    const merged = tf.tidy(() => {
+      // Not tensorScatterUpdate: tf.js's cpu kernel can write into its input (see apgdT).
+      const rows = tf.reshape(idx, [-1, 1]);
+      const inRun = tf.cast(tf.scatterND(rows, tf.ones([alive.length], 'int32'), [n]), 'bool') as tf.Tensor1D;
+      const fresh = tf.logicalAnd(inRun, tf.cast(tf.scatterND(rows, tf.cast(run.found, 'int32'), [n]), 'bool')) as tf.Tensor1D;
+      // Rows still unfound take this run's point (its success, or its highest-loss point, as a single run reports).
+      return {
+        best: whereRows(inRun, tf.scatterND(rows, run.best, args.x.shape) as tf.Tensor4D, best),
+        found: tf.logicalOr(found, fresh) as tf.Tensor1D,
+      };
+    });
+    tf.dispose([idx, sub.x, sub.labels, sub.targets, run.best, run.found, best, found]);
+    ({ best, found } = merged);
   }
   return { best, found };
 }

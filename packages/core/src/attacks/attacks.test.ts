@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpu, linearClassifier, nanProposalCase, trainedMlp } from '../testing/fixtures.ts';
 import { threatModel } from '../threat/threat.ts';
 import { crossEntropy, dlr, targetedDlr } from '../losses/losses.ts';
-import { inputGradient } from './gradient.ts';
+import { inputGradient, lossAndGradient } from './gradient.ts';
 import { finalizeAttack, runAttack } from './run.ts';
 import { apgdCheckpoints } from './apgd.ts';
 import { ATTACKS, getAttack } from './registry.ts';
@@ -378,4 +378,79 @@ test('bounds mismatches fail loudly: a [0,1] threat on a [0,255] model, and clea
   assert.ok(tf.max(r.xAdv).dataSync()[0]! > 1);
   tf.dispose([x, x255, y, raw, ok.xAdv, r.xAdv]);
   m.dispose();
+});
+
+test('APGD restarts run only on the examples earlier runs left unfooled, and never un-fool one', () => {
+  const { classifier, test: data } = trainedMlp(4, 8, 4);
+  const n = 200;
+  const x = tf.tensor4d(data.images.slice(0, n * 8), [n, 1, 1, 8]);
+  const y = tf.tensor1d(data.labels.slice(0, n), 'int32');
+  const th = threatModel('linf', 0.05);
+  const one = runAttack('apgd-ce', classifier, x, y, th, { config: { steps: 20, restarts: 1 }, seed: 3 });
+  const { wrapped, seen } = spy(classifier);
+  const before = tf.memory().numTensors;
+  const three = runAttack('apgd-ce', wrapped, x, y, th, { config: { steps: 20, restarts: 3 }, seed: 3 });
+  assert.equal(tf.memory().numTensors, before + 1, 'only xAdv is left');
+  const fooledOnce = one.success.reduce((a, b) => a + b, 0);
+  assert.ok(fooledOnce > 0 && fooledOnce < n, `the fixture leaves some examples robust and fools others: ${fooledOnce}`);
+  for (let i = 0; i < n; i++) assert.ok(three.success[i]! >= one.success[i]!, `example ${i} fooled with 1 restart, not with 3`);
+  // The first run (21 forward passes) sees all n examples; the later ones only those not fooled yet.
+  const sizes = seen.map((it) => it.length / 8);
+  assert.ok(
+    sizes.slice(0, 21).every((m) => m === n),
+    'the first run sees every example',
+  );
+  const later = sizes.slice(21, -1); // the last call is the trust boundary's check on all n
+  assert.ok(later.length > 0 && later.every((m) => m <= n - fooledOnce), `restarts ran on ${later.join(',')} examples`);
+  tf.dispose([x, y, one.xAdv, three.xAdv]);
+});
+
+test('DLR and targeted DLR differentiate through tf.topk: gradients match central finite differences', () => {
+  const { classifier, test: data } = trainedMlp(5, 5, 5);
+  const n = 4;
+  const x = tf.tensor4d(data.images.slice(0, n * 5), [n, 1, 1, 5]);
+  const y = tf.tensor1d(data.labels.slice(0, n), 'int32');
+  const targets = tf.tensor1d(
+    Array.from(data.labels.slice(0, n), (l) => (l + 1) % 5),
+    'int32',
+  );
+  const xs = Array.from(x.dataSync());
+  for (const [name, loss] of [
+    ['dlr', dlr],
+    ['targeted dlr', targetedDlr],
+  ] as const) {
+    const g = lossAndGradient(classifier, loss, x, y, targets);
+    const grad = g.grad.dataSync();
+    const h = 1e-3;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < 5; j++) {
+        const at = (delta: number) => {
+          const v = [...xs];
+          v[i * 5 + j]! += delta;
+          return tf.tidy(() => loss(classifier.logits(tf.tensor4d(v, [n, 1, 1, 5])), y, targets).dataSync()[i]!);
+        };
+        const fd = (at(h) - at(-h)) / (2 * h);
+        const an = grad[i * 5 + j]!;
+        assert.ok(Math.abs(fd - an) <= 2e-2 * Math.max(1, Math.abs(an)), `${name}, example ${i} coord ${j}: fd ${fd} vs grad ${an}`);
+      }
+    tf.dispose([g.grad, g.logits, g.loss]);
+  }
+  // TopK's registered gradient scatters d(values) back to the ranked positions.
+  const z = tf.tensor2d([
+    [0.3, 2, -1, 0.5],
+    [4, 1, 3, 2],
+  ]);
+  const dz = tf.grad((t: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        tf.topk(t as tf.Tensor2D, 2).values,
+        tf.tensor2d([
+          [1, 10],
+          [100, 1000],
+        ]),
+      ),
+    ),
+  )(z);
+  assert.deepEqual(Array.from(dz.dataSync()), [0, 1, 0, 10, 100, 0, 1000, 0]);
+  tf.dispose([x, y, targets, z, dz]);
 });

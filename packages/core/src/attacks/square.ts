@@ -181,38 +181,16 @@ function hostMargins(logits: Float32Array, k: number, labelOf: (j: number) => nu
   return out;
 }
 
-/** [m, h, w, 1] float mask of the s × s windows whose top-left corners are (top[j], left[j]). */
-function windowMask(top: tf.Tensor1D, left: tf.Tensor1D, s: number, h: number, w: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const m = top.shape[0];
-    const dr = tf.sub(tf.reshape(tf.range(0, h), [1, h, 1]), tf.reshape(top, [m, 1, 1]));
-    const dc = tf.sub(tf.reshape(tf.range(0, w), [1, 1, w]), tf.reshape(left, [m, 1, 1]));
-    const inRows = tf.logicalAnd(tf.greaterEqual(dr, 0), tf.less(dr, s));
-    const inCols = tf.logicalAnd(tf.greaterEqual(dc, 0), tf.less(dc, s));
-    return tf.reshape(tf.cast(tf.logicalAnd(inRows, inCols), 'float32'), [m, h, w, 1]);
-  });
-}
-
 /**
- * η (row-major s × s) placed in each example's window, transposed where `transposed[j]` is 1: [m, h, w, 1],
- * zero outside the window. Built on the backend by gathering from η padded with one trailing zero.
+ * The s × s window with top-left corner (top, left) as a [1, h, w, 1] tensor broadcast over the batch: 1 inside
+ * (or, with `eta`, η row-major — transposed if asked — inside), 0 outside. Built on the host: one window serves
+ * the whole batch, so this is h·w numbers, not a batch of index arithmetic.
  */
-function placeEta(eta: Float32Array, top: tf.Tensor1D, left: tf.Tensor1D, transposed: tf.Tensor1D, s: number, h: number, w: number) {
-  return tf.tidy(() => {
-    const m = top.shape[0];
-    const padded = tf.tensor1d([...eta, 0]);
-    const dr = tf.sub(tf.reshape(tf.range(0, h), [1, h, 1]), tf.reshape(top, [m, 1, 1]));
-    const dc = tf.sub(tf.reshape(tf.range(0, w), [1, 1, w]), tf.reshape(left, [m, 1, 1]));
-    const inside = tf.cast(
-      tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(dr, 0), tf.less(dr, s)), tf.logicalAnd(tf.greaterEqual(dc, 0), tf.less(dc, s))),
-      'float32',
-    );
-    const t = tf.reshape(transposed, [m, 1, 1]);
-    // Small integers in float32 are exact: index (dr, dc) of η, or (dc, dr) of the transpose.
-    const lin = tf.add(tf.mul(t, tf.add(tf.mul(dc, s), dr)), tf.mul(tf.sub(1, t), tf.add(tf.mul(dr, s), dc)));
-    const idx = tf.add(tf.mul(inside, lin), tf.mul(tf.sub(1, inside), s * s));
-    return tf.reshape(tf.gather(padded, tf.cast(idx, 'int32')), [m, h, w, 1]) as tf.Tensor4D;
-  });
+function windowTensor(top: number, left: number, s: number, h: number, w: number, eta?: Float32Array, transposed = false): tf.Tensor4D {
+  const out = new Float32Array(h * w);
+  for (let a = 0; a < s; a++)
+    for (let b = 0; b < s; b++) out[(top + a) * w + left + b] = eta ? eta[transposed ? b * s + a : a * s + b]! : 1;
+  return tf.tensor4d(out, [1, h, w, 1]);
 }
 
 /** Per-example Euclidean norm over [1, 2, 3], kept as [m, 1, 1, 1]. */
@@ -284,13 +262,12 @@ const corner = (size: number, s: number, rng: Rng): number => rng.int(size - s +
 function linfCandidate(w: Working, threat: ThreatModel, s: number, rng: Rng): tf.Tensor4D {
   const [m, h, wd, c] = w.x.shape;
   // One window for the whole batch this step (AutoAttack's square.py), a random sign per example and channel.
-  const top = new Float32Array(m).fill(corner(h, s, rng));
-  const left = new Float32Array(m).fill(corner(wd, s, rng));
-  const signs = new Float32Array(m * c);
-  for (let i = 0; i < signs.length; i++) signs[i] = sign(rng);
+  const top = corner(h, s, rng);
+  const left = corner(wd, s, rng);
+  const steps = new Float32Array(m * c);
+  for (let i = 0; i < steps.length; i++) steps[i] = sign(rng) * 2 * threat.eps;
   return tf.tidy(() => {
-    const mask = windowMask(tf.tensor1d(top), tf.tensor1d(left), s, h, wd);
-    const step = tf.mul(mask, tf.mul(tf.tensor4d(signs, [m, 1, 1, c]), 2 * threat.eps));
+    const step = tf.mul(windowTensor(top, left, s, h, wd), tf.tensor4d(steps, [m, 1, 1, c]));
     // best + 2ε·sign clipped to [x − ε, x + ε] ∩ box: x ± ε (box-clipped) inside the window, best elsewhere.
     return threat.project(tf.add(w.best, step) as tf.Tensor4D, w.x);
   });
@@ -306,24 +283,22 @@ function l2Candidate(w: Working, threat: ThreatModel, s: number, rng: Rng): tf.T
   const [m, h, wd, c] = w.x.shape;
   const eps = threat.eps;
   // Both windows and the η orientation shared by the batch this step (AutoAttack's square.py); signs per example and channel.
-  const top = new Float32Array(m).fill(corner(h, s, rng));
-  const left = new Float32Array(m).fill(corner(wd, s, rng));
-  const top2 = new Float32Array(m).fill(corner(h, s, rng));
-  const left2 = new Float32Array(m).fill(corner(wd, s, rng));
-  const transposed = new Float32Array(m).fill(rng.next() < 0.5 ? 1 : 0);
+  const top = corner(h, s, rng);
+  const left = corner(wd, s, rng);
+  const top2 = corner(h, s, rng);
+  const left2 = corner(wd, s, rng);
+  const transposed = rng.next() < 0.5;
   const signs = new Float32Array(m * c);
   for (let i = 0; i < signs.length; i++) signs[i] = sign(rng);
   const eta = squareEta(s);
   return tf.tidy(() => {
-    const topT = tf.tensor1d(top);
-    const leftT = tf.tensor1d(left);
     const delta = tf.sub(w.best, w.x);
-    const mask1 = windowMask(topT, leftT, s, h, wd);
-    const union = tf.maximum(mask1, windowMask(tf.tensor1d(top2), tf.tensor1d(left2), s, h, wd));
+    const mask1 = windowTensor(top, left, s, h, wd);
+    const union = tf.maximum(mask1, windowTensor(top2, left2, s, h, wd));
     const normWindow1 = channelNorm(tf.mul(delta, mask1));
     const normUnion = channelNorm(tf.mul(delta, union));
     const normImage = imageNorm(delta);
-    const pattern = placeEta(eta, topT, leftT, tf.tensor1d(transposed), s, h, wd);
+    const pattern = windowTensor(top, left, s, h, wd, eta, transposed);
     let fresh = tf.add(tf.mul(pattern, tf.tensor4d(signs, [m, 1, 1, c])), tf.div(tf.mul(delta, mask1), tf.add(normWindow1, 1e-12)));
     const budget = tf.sqrt(tf.add(tf.div(tf.relu(tf.sub(eps * eps, tf.square(normImage))), c), tf.square(normUnion)));
     fresh = tf.mul(tf.div(fresh, tf.add(channelNorm(fresh), 1e-12)), budget);

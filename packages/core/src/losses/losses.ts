@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '../util/tf-gradients.ts';
 import { AttackError } from '../errors.ts';
 
 /**
@@ -45,23 +46,13 @@ export function requireClasses(loss: string, k: number, needed: number): void {
 }
 
 /**
- * One-hot masks [n, K] of the logits ranked 1st, 2nd, ... (descending). TopK has no gradient in tf.js,
- * so the ranking is read from a detached copy; the gradient then flows through mask · logits, which is
- * the gradient of the sorted values almost everywhere (away from ties).
+ * The `count` largest logits per example, descending: [n, count]. Differentiable (util/tf-gradients.ts registers
+ * TopK's gradient: each value's gradient goes to the logit it came from), and no host read.
  */
-function rankMasks(logits: tf.Tensor2D, count: number): tf.Tensor2D[] {
-  const [n, k] = logits.shape;
-  const detached = tf.tensor2d(logits.dataSync() as Float32Array, [n, k]);
-  const idx = tf.topk(detached, count, true).indices;
-  const masks = Array.from(
-    { length: count },
-    (_, j) => tf.cast(tf.oneHot(tf.reshape(tf.slice(idx, [0, j], [-1, 1]), [n]), k), 'float32') as tf.Tensor2D,
-  );
-  tf.dispose([detached, idx]);
-  return masks;
+function rankedLogits(logits: tf.Tensor2D, count: number): tf.Tensor1D[] {
+  const values = tf.topk(logits, count, true).values;
+  return Array.from({ length: count }, (_, j) => tf.reshape(tf.slice(values, [0, j], [-1, 1]), [-1]) as tf.Tensor1D);
 }
-
-const pick = (logits: tf.Tensor2D, mask: tf.Tensor2D) => tf.sum(tf.mul(logits, mask), 1);
 
 /**
  * Difference of Logits Ratio (Croce & Hein 2020): −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3), invariant to
@@ -70,8 +61,8 @@ const pick = (logits: tf.Tensor2D, mask: tf.Tensor2D) => tf.sum(tf.mul(logits, m
 export function dlr(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   requireClasses('DLR', logits.shape[1], 3);
   return tf.tidy(() => {
-    const [m1, , m3] = rankMasks(logits, 3);
-    const denom = tf.add(tf.sub(pick(logits, m1!), pick(logits, m3!)), 1e-12);
+    const [z1, , z3] = rankedLogits(logits, 3);
+    const denom = tf.add(tf.sub(z1!, z3!), 1e-12);
     return tf.div(margin(logits, labels), denom) as tf.Tensor1D;
   });
 }
@@ -84,8 +75,8 @@ export function targetedDlr(logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: 
     const k = logits.shape[1];
     const zy = tf.sum(tf.mul(logits, tf.cast(tf.oneHot(tf.cast(labels, 'int32'), k), 'float32')), 1);
     const zt = tf.sum(tf.mul(logits, tf.cast(tf.oneHot(tf.cast(targets, 'int32'), k), 'float32')), 1);
-    const [m1, , m3, m4] = rankMasks(logits, 4);
-    const denom = tf.add(tf.sub(pick(logits, m1!), tf.mul(0.5, tf.add(pick(logits, m3!), pick(logits, m4!)))), 1e-12);
+    const [z1, , z3, z4] = rankedLogits(logits, 4);
+    const denom = tf.add(tf.sub(z1!, tf.mul(0.5, tf.add(z3!, z4!))), 1e-12);
     return tf.div(tf.neg(tf.sub(zy, zt)), denom) as tf.Tensor1D;
   });
 }

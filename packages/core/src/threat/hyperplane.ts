@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Norm } from './norms.ts';
+import { whereRows, type Norm } from './norms.ts';
 
 /** Breakpoints above this are clipped (L2 on coordinates with a vanishing normal), so ∞ · 0 never makes a NaN. */
 const BIG = 1e30;
@@ -100,7 +100,7 @@ export function projectHyperplaneBox(
       const shareB = tf.reshape(tf.where(tf.greater(r, 0), share, tf.zerosLike(share)), [n, 1]);
       amount = tf.where(above, cap, tf.where(tied, tf.mul(cap, shareB), zeros)) as tf.Tensor2D;
     }
-    const full = tf.where(tf.broadcastTo(tf.reshape(feasible, [n, 1]), [n, d]), amount, cap);
+    const full = whereRows(feasible, amount, cap);
     return tf.mul(dir, full) as tf.Tensor2D;
   });
 }

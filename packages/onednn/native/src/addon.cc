@@ -84,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitElementwise(env, exports);
   InitReduce(env, exports);
   InitLayout(env, exports);
+  InitRowwise(env, exports);
   InitMemory(env, exports);
   return exports;
 }

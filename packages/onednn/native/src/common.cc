@@ -65,6 +65,39 @@ float* OptF32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const
   return F32Arg(info, i, minLen, what);
 }
 
+Typed TypedArg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what) {
+  Napi::Env env = info.Env();
+  const napi_typedarray_type type =
+      i < info.Length() && info[i].IsTypedArray() ? info[i].As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
+  size_t size = 0;
+  switch (type) {
+    case napi_float32_array:
+    case napi_int32_array: size = 4; break;
+    case napi_uint8_array: size = 1; break;
+    default:
+      throw Napi::TypeError::New(env, std::string("advlab_onednn: expected ") + what +
+                                          " as a Float32Array, Int32Array or Uint8Array");
+  }
+  auto a = info[i].As<Napi::TypedArray>();
+  const int64_t length = static_cast<int64_t>(a.ElementLength());
+  if (length < minLen) {
+    throw Napi::RangeError::New(env, std::string("advlab_onednn: expected ") + what + " to hold at least " +
+                                         std::to_string(minLen) + " elements, found " + std::to_string(length));
+  }
+  return {static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(), type, size, length};
+}
+
+Typed TypedArg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what, napi_typedarray_type type) {
+  Typed t = TypedArg(info, i, minLen, what);
+  if (t.type != type) {
+    const char* name = type == napi_float32_array ? "a Float32Array"
+                       : type == napi_int32_array ? "an Int32Array"
+                                                  : "a Uint8Array";
+    throw Napi::TypeError::New(info.Env(), std::string("advlab_onednn: expected ") + what + " as " + name);
+  }
+  return t;
+}
+
 std::vector<int64_t> IntsArg(const Napi::CallbackInfo& info, size_t i, size_t n, const char* what) {
   Napi::Env env = info.Env();
   if (i >= info.Length() || !info[i].IsTypedArray() ||

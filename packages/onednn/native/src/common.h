@@ -1,9 +1,10 @@
 // Shared plumbing for the advlab oneDNN addon: the one engine + stream, argument checking, primitive caches.
 //
-// Calling convention of every exported function: inputs are Float32Arrays, shapes / attributes are an
-// Int32Array of dimensions (plus plain numbers), and the result is written into a caller-provided
-// Float32Array (JS owns and pools the output buffers). Calls are synchronous and serialised by one mutex
-// (the stream and the caches are not thread-safe; Node workers may load the addon too).
+// Calling convention of every exported function: inputs are Float32Arrays (Int32Arrays / Uint8Arrays for
+// the int32 / bool kernels), shapes / attributes are an Int32Array of dimensions (plus plain numbers), and
+// the result is written into a caller-provided typed array (JS owns and pools the output buffers). Calls are
+// synchronous and serialised by one mutex (the stream and the caches are not thread-safe; Node workers may
+// load the addon too).
 #pragma once
 
 #include <napi.h>
@@ -44,6 +45,20 @@ constexpr int64_t kParallelMin = 1 << 15;
 float* F32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what);
 /** Like F32Arg, but null / undefined gives nullptr. */
 float* OptF32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what);
+/**
+ * A tensor store of any dtype the native kernels handle: Float32Array (float32), Int32Array (int32) or
+ * Uint8Array (bool), as raw elements of `elemSize` bytes.
+ */
+struct Typed {
+  void* data;
+  napi_typedarray_type type;
+  size_t elemSize;
+  int64_t length;
+};
+/** info[i] as a Float32Array, Int32Array or Uint8Array of at least `minLen` elements; throws if not. */
+Typed TypedArg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what);
+/** Like TypedArg, and of `type`. */
+Typed TypedArg(const Napi::CallbackInfo& info, size_t i, int64_t minLen, const char* what, napi_typedarray_type type);
 /** info[i] as an Int32Array of exactly `n` values, widened to int64. */
 std::vector<int64_t> IntsArg(const Napi::CallbackInfo& info, size_t i, size_t n, const char* what);
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what);
@@ -111,6 +126,7 @@ void InitPool(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
+void InitRowwise(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace advlab

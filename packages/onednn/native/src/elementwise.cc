@@ -1,8 +1,10 @@
-// Elementwise float32 kernels as plain OpenMP loops: these are memory-bound, so a vectorised loop split over
-// the threads is as fast as a oneDNN eltwise / binary primitive and needs no primitive per shape, and we
-// can reproduce tf.js's cpu semantics exactly (NaN handling of relu / step / sign / max, and transcendental
-// functions evaluated in double like JS's Math.* and then rounded to float32).
+// Elementwise kernels as plain OpenMP loops: these are memory-bound, so a vectorised loop split over the
+// threads is as fast as a oneDNN eltwise / binary primitive and needs no primitive per shape, and we can
+// reproduce tf.js's cpu semantics exactly (NaN handling of relu / step / sign / max, and transcendental
+// functions evaluated in double like JS's Math.* and then rounded to float32). Comparisons, logical ops and
+// Select also take int32 / bool stores and write bool ones (Uint8Array, 0 / 1).
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "common.h"
@@ -89,18 +91,18 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
 enum Binary : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6 };
 
 /** One row of the broadcast loop; stride 1 = a vector operand, 0 = a value repeated along the row. */
-template <class F>
-inline void Row(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n, F f) {
+template <class T, class O, class F>
+inline void Row(const T* a, int64_t sa, const T* b, int64_t sb, O* o, int64_t n, F f) {
   if (sa == 1 && sb == 1) {
     for (int64_t j = 0; j < n; j++) o[j] = f(a[j], b[j]);
   } else if (sa == 1) {
-    const float bv = *b;
+    const T bv = *b;
     for (int64_t j = 0; j < n; j++) o[j] = f(a[j], bv);
   } else if (sb == 1) {
-    const float av = *a;
+    const T av = *a;
     for (int64_t j = 0; j < n; j++) o[j] = f(av, b[j]);
   } else {
-    const float v = f(*a, *b);
+    const O v = f(*a, *b);
     for (int64_t j = 0; j < n; j++) o[j] = v;
   }
 }
@@ -110,9 +112,8 @@ inline void Row(const float* a, int64_t sa, const float* b, int64_t sb, float* o
  * dimensions, so the innermost strides are 0 or 1). Work items are rows, or blocks of a row when there are
  * too few rows to keep every thread busy (e.g. same-shape operands collapse to a single row).
  */
-template <class F>
-void Broadcast(const float* a, const float* b, float* out, const int64_t* d, const int64_t* sa, const int64_t* sb,
-               F f) {
+template <class T, class O, class F>
+void Broadcast(const T* a, const T* b, O* out, const int64_t* d, const int64_t* sa, const int64_t* sb, F f) {
   const int64_t rows = d[0] * d[1] * d[2], len = d[3], total = rows * len;
   const int64_t threads = Threads();
   int64_t block = len;
@@ -124,8 +125,8 @@ void Broadcast(const float* a, const float* b, float* out, const int64_t* d, con
     const int64_t r = it / perRow, j0 = (it % perRow) * block;
     const int64_t n = (j0 + block < len ? j0 + block : len) - j0;
     const int64_t i2 = r % d[2], i1 = (r / d[2]) % d[1], i0 = r / (d[1] * d[2]);
-    const float* ap = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + j0 * sa[3];
-    const float* bp = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + j0 * sb[3];
+    const T* ap = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + j0 * sa[3];
+    const T* bp = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + j0 * sb[3];
     Row(ap, sa[3], bp, sb[3], out + r * len + j0, n, f);
   }
 }
@@ -137,22 +138,37 @@ int64_t Extent(const int64_t* d, const int64_t* s) {
   return e;
 }
 
+/** The dims and strides arguments (indices 4, 5, 6) of binary / compare / logical, checked. */
+struct BroadcastArgs {
+  std::vector<int64_t> d, sa, sb;
+
+  explicit BroadcastArgs(const Napi::CallbackInfo& info)
+      : d(IntsArg(info, 4, 4, "dims")),
+        sa(IntsArg(info, 5, 4, "strides of a")),
+        sb(IntsArg(info, 6, 4, "strides of b")) {
+    for (int k = 0; k < 4; k++) {
+      if (d[k] < 1 || sa[k] < 0 || sb[k] < 0) {
+        throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad broadcast dims");
+      }
+    }
+    if ((sa[3] != 0 && sa[3] != 1) || (sb[3] != 0 && sb[3] != 1)) {
+      throw Napi::RangeError::New(info.Env(), "advlab_onednn: innermost broadcast strides must be 0 or 1");
+    }
+  }
+  int64_t ExtentA() const { return Extent(d.data(), sa.data()); }
+  int64_t ExtentB() const { return Extent(d.data(), sb.data()); }
+  int64_t Total() const { return d[0] * d[1] * d[2] * d[3]; }
+};
+
 /** binary(op, a, b, out, dims: Int32Array(4), stridesA: Int32Array(4), stridesB: Int32Array(4)) */
 Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   const int64_t op = IntArg(info, 0, "binary op");
-  auto d = IntsArg(info, 4, 4, "dims");
-  auto sa = IntsArg(info, 5, 4, "strides of a");
-  auto sb = IntsArg(info, 6, 4, "strides of b");
-  for (int k = 0; k < 4; k++) {
-    if (d[k] < 1 || sa[k] < 0 || sb[k] < 0) throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad broadcast dims");
-  }
-  if ((sa[3] != 0 && sa[3] != 1) || (sb[3] != 0 && sb[3] != 1)) {
-    throw Napi::RangeError::New(info.Env(), "advlab_onednn: innermost broadcast strides must be 0 or 1");
-  }
-  const float* a = F32Arg(info, 1, Extent(d.data(), sa.data()), "a");
-  const float* b = F32Arg(info, 2, Extent(d.data(), sb.data()), "b");
-  float* out = F32Arg(info, 3, d[0] * d[1] * d[2] * d[3], "out");
-  const int64_t* dp = d.data();
+  const BroadcastArgs g(info);
+  const auto &sa = g.sa, &sb = g.sb;
+  const float* a = F32Arg(info, 1, g.ExtentA(), "a");
+  const float* b = F32Arg(info, 2, g.ExtentB(), "b");
+  float* out = F32Arg(info, 3, g.Total(), "out");
+  const int64_t* dp = g.d.data();
   switch (op) {
     case kAdd: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x + y; }); break;
     case kSub: Broadcast(a, b, out, dp, sa.data(), sb.data(), [](float x, float y) { return x - y; }); break;
@@ -173,6 +189,105 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
       });
       break;
     default: throw Napi::RangeError::New(info.Env(), "advlab_onednn: unknown binary op " + std::to_string(op));
+  }
+  return info.Env().Undefined();
+}
+
+enum Compare : int { kLess = 0, kLessEqual = 1, kGreater = 2, kGreaterEqual = 3, kEqual = 4, kNotEqual = 5 };
+
+// IEEE comparisons are JS's: NaN compares false (NotEqual true), −0 equals +0.
+template <class T>
+void CompareAs(const Napi::CallbackInfo& info, int64_t op, const Typed& a, const Typed& b, uint8_t* out,
+               const BroadcastArgs& g) {
+  const T* x = static_cast<const T*>(a.data);
+  const T* y = static_cast<const T*>(b.data);
+  const int64_t *d = g.d.data(), *sa = g.sa.data(), *sb = g.sb.data();
+  using U = uint8_t;
+  switch (op) {
+    case kLess: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p < q; }); break;
+    case kLessEqual: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p <= q; }); break;
+    case kGreater: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p > q; }); break;
+    case kGreaterEqual: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p >= q; }); break;
+    case kEqual: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p == q; }); break;
+    case kNotEqual: Broadcast(x, y, out, d, sa, sb, [](T p, T q) -> U { return p != q; }); break;
+    default: throw Napi::RangeError::New(info.Env(), "advlab_onednn: unknown comparison " + std::to_string(op));
+  }
+}
+
+/**
+ * compare(op, a, b, out: Uint8Array, dims, stridesA, stridesB): a and b Float32Arrays, Int32Arrays or
+ * Uint8Arrays alike.
+ */
+Napi::Value CompareOp(const Napi::CallbackInfo& info) {
+  const int64_t op = IntArg(info, 0, "comparison");
+  const BroadcastArgs g(info);
+  const Typed a = TypedArg(info, 1, g.ExtentA(), "a");
+  const Typed b = TypedArg(info, 2, g.ExtentB(), "b", a.type);
+  uint8_t* out = static_cast<uint8_t*>(TypedArg(info, 3, g.Total(), "out", napi_uint8_array).data);
+  switch (a.type) {
+    case napi_float32_array: CompareAs<float>(info, op, a, b, out, g); break;
+    case napi_int32_array: CompareAs<int32_t>(info, op, a, b, out, g); break;
+    default: CompareAs<uint8_t>(info, op, a, b, out, g); break;
+  }
+  return info.Env().Undefined();
+}
+
+/**
+ * logical(op, a, b, out, dims, stridesA, stridesB) on Uint8Arrays: op 0 and, 1 or. Written as JS's a && b and
+ * a || b (which yield an operand, not 0/1), so even a bool store holding other bytes gives tf.js's result.
+ */
+Napi::Value LogicalOp(const Napi::CallbackInfo& info) {
+  const int64_t op = IntArg(info, 0, "logical op");
+  const BroadcastArgs g(info);
+  const auto* a = static_cast<const uint8_t*>(TypedArg(info, 1, g.ExtentA(), "a", napi_uint8_array).data);
+  const auto* b = static_cast<const uint8_t*>(TypedArg(info, 2, g.ExtentB(), "b", napi_uint8_array).data);
+  auto* out = static_cast<uint8_t*>(TypedArg(info, 3, g.Total(), "out", napi_uint8_array).data);
+  const int64_t *d = g.d.data(), *sa = g.sa.data(), *sb = g.sb.data();
+  switch (op) {
+    case 0: Broadcast(a, b, out, d, sa, sb, [](uint8_t p, uint8_t q) -> uint8_t { return p ? q : p; }); break;
+    case 1: Broadcast(a, b, out, d, sa, sb, [](uint8_t p, uint8_t q) -> uint8_t { return p ? p : q; }); break;
+    default: throw Napi::RangeError::New(info.Env(), "advlab_onednn: unknown logical op " + std::to_string(op));
+  }
+  return info.Env().Undefined();
+}
+
+/** logicalNot(x, y, n) on Uint8Arrays. */
+Napi::Value LogicalNot(const Napi::CallbackInfo& info) {
+  const int64_t n = IntArg(info, 2, "element count");
+  const auto* x = static_cast<const uint8_t*>(TypedArg(info, 0, n, "x", napi_uint8_array).data);
+  auto* y = static_cast<uint8_t*>(TypedArg(info, 1, n, "y", napi_uint8_array).data);
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] ? 0 : 1;
+  return info.Env().Undefined();
+}
+
+/**
+ * Elements are moved as raw bits of their size (a float NaN's payload is kept), blended through a mask: a
+ * branch per element ran at mispredict speed on a random mask (~4 ns an element), the blend vectorises.
+ */
+template <class T>
+void SelectAs(const uint8_t* c, const void* t, const void* e, void* out, int64_t n) {
+  const T* tv = static_cast<const T*>(t);
+  const T* ev = static_cast<const T*>(e);
+  T* o = static_cast<T*>(out);
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const T m = static_cast<T>(0) - static_cast<T>(c[i] == 1);  // tf.js tests === 1
+    o[i] = (tv[i] & m) | (ev[i] & static_cast<T>(~m));
+  }
+}
+
+/** select(condition: Uint8Array, t, e, out, n): t, e and out typed arrays of one type, all of n elements. */
+Napi::Value SelectOp(const Napi::CallbackInfo& info) {
+  const int64_t n = IntArg(info, 4, "element count");
+  const auto* c = static_cast<const uint8_t*>(TypedArg(info, 0, n, "condition", napi_uint8_array).data);
+  const Typed t = TypedArg(info, 1, n, "t");
+  const Typed e = TypedArg(info, 2, n, "e", t.type);
+  const Typed out = TypedArg(info, 3, n, "out", t.type);
+  if (t.elemSize == 4) {
+    SelectAs<uint32_t>(c, t.data, e.data, out.data, n);
+  } else {
+    SelectAs<uint8_t>(c, t.data, e.data, out.data, n);
   }
   return info.Env().Undefined();
 }
@@ -244,6 +359,10 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
 void InitElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New<Guarded<UnaryOp>>(env, "unary"));
   exports.Set("binary", Napi::Function::New<Guarded<BinaryOp>>(env, "binary"));
+  exports.Set("compare", Napi::Function::New<Guarded<CompareOp>>(env, "compare"));
+  exports.Set("logical", Napi::Function::New<Guarded<LogicalOp>>(env, "logical"));
+  exports.Set("logicalNot", Napi::Function::New<Guarded<LogicalNot>>(env, "logicalNot"));
+  exports.Set("select", Napi::Function::New<Guarded<SelectOp>>(env, "select"));
   exports.Set("addN", Napi::Function::New<Guarded<AddN>>(env, "addN"));
   exports.Set("batchNorm", Napi::Function::New<Guarded<BatchNorm>>(env, "batchNorm"));
 }

@@ -1,7 +1,10 @@
 // Data movement: constant padding (PadV2) and slicing (Slice), the ops behind zero-padding layers and their
-// gradient, and Tile (tf.js's batch-norm gradient tiles per-channel terms over the whole batch). JS merges dimensions that are copied whole, so the innermost row is as long as possible; each
-// output row is then one memcpy (plus fills for padding), rows split over the threads.
+// gradient, Tile (tf.js's batch-norm gradient tiles per-channel terms over the whole batch; tf.where
+// broadcasts its bool condition with it) and GatherV2. JS merges dimensions that are copied whole, so the
+// innermost row is as long as possible; each output row is then one memcpy (plus fills for padding), rows
+// split over the threads.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -102,7 +105,10 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** tile(x, y, inShape: Int32Array(r), reps: Int32Array(r)): y[i] = x[i mod inShape] per dimension. */
+/**
+ * tile(x, y, inShape: Int32Array(r), reps: Int32Array(r)): y[i] = x[i mod inShape] per dimension. x and y
+ * typed arrays of one type (float32, int32 or bool stores), copied as raw elements.
+ */
 Napi::Value Tile(const Napi::CallbackInfo& info) {
   const size_t r = ShapeRank(info, "tile", "tile(x, y, inShape, reps)");
   auto in = IntsArg(info, 2, r, "input shape");
@@ -112,8 +118,11 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
     if (in[k] < 1 || reps[k] < 1) throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad tile shapes");
     out[k] = in[k] * reps[k];
   }
-  const float* x = F32Arg(info, 0, Product(in), "x");
-  float* y = F32Arg(info, 1, Product(out), "y");
+  const Typed xt = TypedArg(info, 0, Product(in), "x");
+  const Typed yt = TypedArg(info, 1, Product(out), "y", xt.type);
+  const auto* x = static_cast<const uint8_t*>(xt.data);
+  auto* y = static_cast<uint8_t*>(yt.data);
+  const size_t es = xt.elemSize;
   const auto inStrides = RowMajorStrides(in);
   const int64_t inLen = in[r - 1], copies = reps[r - 1], len = out[r - 1], rows = Product(out) / len;
 #pragma omp parallel for schedule(static) if (rows * len >= kParallelMin)
@@ -123,14 +132,68 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
       src += (rem % out[k]) % in[k] * inStrides[k];
       rem /= out[k];
     }
-    float* dst = y + row * len;
-    if (inLen == 1) {
-      std::fill(dst, dst + len, x[src]);
+    uint8_t* dst = y + row * len * es;
+    if (inLen == 1 && es == 4) {
+      uint32_t v;
+      std::memcpy(&v, x + src * 4, 4);
+      std::fill(reinterpret_cast<uint32_t*>(dst), reinterpret_cast<uint32_t*>(dst) + len, v);
+    } else if (inLen == 1) {
+      std::memset(dst, x[src], len);
     } else {
-      for (int64_t c = 0; c < copies; c++) std::memcpy(dst + c * inLen, x + src, sizeof(float) * inLen);
+      for (int64_t c = 0; c < copies; c++) std::memcpy(dst + c * inLen * es, x + src * es, es * inLen);
     }
   }
   return info.Env().Undefined();
+}
+
+/** Work items are runs of up to ~16K elements of one [b, o] block, so per-element index arithmetic is avoided. */
+template <class T>
+void GatherRows(const T* x, const int32_t* idx, T* y, int64_t batch, int64_t outer, int64_t dim, int64_t slice,
+                int64_t n) {
+  const int64_t blocks = batch * outer;
+  const int64_t run = std::max<int64_t>(1, std::min<int64_t>(n, 16384 / slice));
+  const int64_t runs = (n + run - 1) / run;
+#pragma omp parallel for schedule(static) if (blocks * n * slice >= kParallelMin)
+  for (int64_t item = 0; item < blocks * runs; item++) {
+    const int64_t bo = item / runs, i0 = (item % runs) * run, i1 = std::min(n, i0 + run);
+    const T* xb = x + bo * dim * slice;
+    const int32_t* ib = idx + (bo / outer) * n;
+    T* yb = y + bo * n * slice;
+    if (slice == 1) {
+      for (int64_t i = i0; i < i1; i++) yb[i] = xb[ib[i]];
+    } else {
+      for (int64_t i = i0; i < i1; i++) std::memcpy(yb + i * slice, xb + ib[i] * slice, sizeof(T) * slice);
+    }
+  }
+}
+
+/**
+ * gather(x, indices: Int32Array, y, batch, outer, dim, slice, n): tf.js's GatherV2 on x viewed as
+ * [batch, outer, dim, slice] and indices as [batch, n]: y[b, o, i, s] = x[b, o, indices[b, i], s]. Returns
+ * false, writing nothing, when an index is outside [0, dim) (tf.js's cpu kernel throws its error then).
+ */
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  const int64_t batch = IntArg(info, 3, "batch"), outer = IntArg(info, 4, "outer size");
+  const int64_t dim = IntArg(info, 5, "axis size");
+  const int64_t slice = IntArg(info, 6, "slice size"), n = IntArg(info, 7, "indices per batch");
+  if (batch < 1 || outer < 1 || dim < 1 || slice < 1 || n < 1) {
+    throw Napi::RangeError::New(info.Env(), "advlab_onednn: bad gather shapes");
+  }
+  const Typed xt = TypedArg(info, 0, batch * outer * dim * slice, "x");
+  const auto* idx = static_cast<const int32_t*>(TypedArg(info, 1, batch * n, "indices", napi_int32_array).data);
+  const Typed yt = TypedArg(info, 2, batch * outer * n * slice, "y", xt.type);
+  const int64_t m = batch * n;
+  int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (m >= kParallelMin)
+  for (int64_t i = 0; i < m; i++) bad += idx[i] < 0 || idx[i] >= dim;
+  if (bad > 0) return Napi::Boolean::New(info.Env(), false);
+  if (xt.elemSize == 4) {
+    GatherRows(static_cast<const uint32_t*>(xt.data), idx, static_cast<uint32_t*>(yt.data), batch, outer, dim, slice,
+               n);
+  } else {
+    GatherRows(static_cast<const uint8_t*>(xt.data), idx, static_cast<uint8_t*>(yt.data), batch, outer, dim, slice, n);
+  }
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 }  // namespace
@@ -139,6 +202,7 @@ void InitLayout(Napi::Env env, Napi::Object exports) {
   exports.Set("pad", Napi::Function::New<Guarded<Pad>>(env, "pad"));
   exports.Set("slice", Napi::Function::New<Guarded<Slice>>(env, "slice"));
   exports.Set("tile", Napi::Function::New<Guarded<Tile>>(env, "tile"));
+  exports.Set("gather", Napi::Function::New<Guarded<Gather>>(env, "gather"));
 }
 
 }  // namespace advlab

@@ -150,6 +150,19 @@ export const elementwiseKernels: readonly NativeKernel[] = [
     },
   },
   {
+    // tf.js's cpu Cast to float32 from bool or int32 shares the input's storage (no encoding loss), so the "float32"
+    // tensor keeps a Uint8Array / Int32Array and every native kernel declines it: a mask cast to float and
+    // broadcast over a batch (x · m) ran tf.js's generic broadcasting loop, ~90× slower. Converted here instead.
+    name: tf.Cast,
+    impl: ({ inputs, backend, attrs }) => {
+      const { x } = inputs;
+      if (!x || (attrs as { dtype?: string }).dtype !== 'float32' || (x.dtype !== 'bool' && x.dtype !== 'int32')) return null;
+      const values = backend.data.get(x.dataId)?.values;
+      if (!(values instanceof Uint8Array || values instanceof Int32Array) || values.length !== util.sizeFromShape(x.shape)) return null;
+      return nativeOutput(backend, x.shape, (out) => out.set(values));
+    },
+  },
+  {
     name: tf.AddN,
     impl: ({ inputs, backend }, native) => {
       const ts = Object.values(inputs) as TensorInfo[];

@@ -1,12 +1,14 @@
 /**
- * PadV2, Slice and Tile for float32 tensors (native/src/layout.cc). tf.js's cpu versions walk element by
- * element with index arithmetic (a [128, 30, 30, 16] slice took ~350 ms — it is the gradient of every
- * zero-padding layer; Tile, in every batch-norm gradient, took ~100 ms a call on a small ResNet); natively
- * each row is a memcpy. Dimensions copied whole are merged into the one before them first, so rows are long.
+ * PadV2 and Slice for float32 tensors, Tile and GatherV2 for float32, int32 and bool ones
+ * (native/src/layout.cc). tf.js's cpu versions walk element by element with index arithmetic (a
+ * [128, 30, 30, 16] slice took ~350 ms — it is the gradient of every zero-padding layer; Tile, in every
+ * batch-norm gradient, took ~100 ms a call on a small ResNet, and tf.where tiles its bool condition with it);
+ * natively each row is a memcpy. Dimensions copied whole are merged into the one before them first, so rows
+ * are long.
  */
-import { PadV2, Slice, slice_util, Tile } from '@tensorflow/tfjs-core';
+import { backend_util, GatherV2, PadV2, Slice, slice_util, Tile, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { float32Values, nativeOutput, type NativeKernel } from './util.ts';
+import { float32Values, nativeOutput, storedOutput, storedValues, type NativeKernel, type StoredDtype } from './util.ts';
 
 export interface PadPlan {
   inShape: number[];
@@ -88,12 +90,38 @@ export const layoutKernels: readonly NativeKernel[] = [
     name: Tile,
     impl: ({ inputs, backend, attrs }, native) => {
       const { x } = inputs;
-      const xv = float32Values(backend, x);
+      const xv = storedValues(backend, x);
       const { reps } = attrs as unknown as { reps: number[] };
       const plan = x && xv && tilePlan(x.shape, reps);
       if (!x || !xv || !plan) return null;
       const outShape = x.shape.map((d, k) => d * reps[k]!);
-      return nativeOutput(backend, outShape, (out) => native.tile(xv, out, Int32Array.from(plan.inShape), Int32Array.from(plan.reps)));
+      return storedOutput(backend, outShape, x.dtype as StoredDtype, (out) =>
+        native.tile(xv, out, Int32Array.from(plan.inShape), Int32Array.from(plan.reps)),
+      );
+    },
+  },
+  {
+    // tf.js's own reshaping: x as [batch, outer, dim, slice], indices as [batch, n]
+    name: GatherV2,
+    impl: ({ inputs, backend, attrs }, native) => {
+      const { x, indices } = inputs;
+      const xv = storedValues(backend, x);
+      const iv = storedValues(backend, indices);
+      if (!x || !indices || !xv || indices.dtype !== 'int32' || !(iv instanceof Int32Array) || iv.length === 0) return null;
+      const { axis, batchDims } = attrs as unknown as { axis: number; batchDims?: number };
+      let info: ReturnType<typeof backend_util.segment_util.collectGatherOpShapeInfo>;
+      try {
+        const parsedAxis = util.parseAxisParam(axis, x.shape)[0]!;
+        info = backend_util.segment_util.collectGatherOpShapeInfo(x as never, indices as never, parsedAxis, batchDims ?? 0);
+      } catch {
+        return null; // invalid axis / batchDims: the cpu kernel throws its error
+      }
+      const { batchSize, outerSize, dimSize, sliceSize, outputShape } = info;
+      if (xv.length === 0 || util.sizeFromShape(outputShape) === 0) return null;
+      // out-of-range indices: native.gather declines, so the cpu kernel throws its usual error
+      return storedOutput(backend, outputShape, x.dtype as StoredDtype, (out) =>
+        native.gather(xv, iv, out, batchSize, outerSize, dimSize, sliceSize, iv.length / batchSize),
+      );
     },
   },
   {

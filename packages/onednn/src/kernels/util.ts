@@ -10,7 +10,7 @@
 import { getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { OneDnnBackend } from '../backend.ts';
-import type { NativeAddon } from '../native.ts';
+import type { NativeAddon, Stored } from '../native.ts';
 
 export const BACKEND_NAME = 'onednn';
 
@@ -21,7 +21,7 @@ export interface KernelArgs {
 }
 
 /** A native implementation; null means "not handled here, use the cpu kernel". */
-export type NativeImpl = (args: KernelArgs, native: NativeAddon) => TensorInfo | null;
+export type NativeImpl = (args: KernelArgs, native: NativeAddon) => TensorInfo | TensorInfo[] | null;
 
 export interface NativeKernel {
   name: string;
@@ -33,6 +33,48 @@ export function float32Values(backend: OneDnnBackend, t: TensorInfo | undefined)
   if (t === undefined || t.dtype !== 'float32') return null;
   const v = backend.data.get(t.dataId)?.values;
   return v instanceof Float32Array && v.length === util.sizeFromShape(t.shape) ? v : null;
+}
+
+/** The dtypes whose stores the native kernels read and write as raw elements. */
+export type StoredDtype = 'float32' | 'int32' | 'bool';
+
+/**
+ * A float32, int32 or bool tensor's values when they are stored in its dtype's array (Float32Array,
+ * Int32Array, Uint8Array); null otherwise. tf.js's cpu Cast of bool to int32 keeps the bool's Uint8Array
+ * under the int32 tensor (no encoding loss, so it shares the data): such tensors go to the cpu kernel.
+ */
+export function storedValues(backend: OneDnnBackend, t: TensorInfo | undefined): Stored | null {
+  if (t === undefined) return null;
+  const v = backend.data.get(t.dataId)?.values;
+  const ok =
+    t.dtype === 'float32'
+      ? v instanceof Float32Array
+      : t.dtype === 'int32'
+        ? v instanceof Int32Array
+        : t.dtype === 'bool' && v instanceof Uint8Array;
+  return ok && (v as Stored).length === util.sizeFromShape(t.shape) ? (v as Stored) : null;
+}
+
+/**
+ * An output of `dtype` on a pooled buffer (a float32 one, or an int32 / bool view of one: allocView), filled
+ * by `fill`. `fill` returning false declines: the buffer goes back to the pool and the result is null; if
+ * it throws, the buffer goes back before the error propagates.
+ */
+export function storedOutput<T extends Stored = Stored>(
+  backend: OneDnnBackend,
+  shape: number[],
+  dtype: StoredDtype,
+  fill: (out: T) => unknown,
+): TensorInfo | null {
+  const n = util.sizeFromShape(shape);
+  const out = dtype === 'float32' ? backend.allocFloat32(n) : backend.allocView(dtype, n);
+  let done = false;
+  try {
+    done = fill(out as T) !== false;
+  } finally {
+    if (!done) backend.pool.unused(out);
+  }
+  return done ? backend.makeTensorInfo(shape, dtype, out) : null;
 }
 
 /**
@@ -86,7 +128,7 @@ export function registerNativeKernels(kernels: readonly NativeKernel[], native: 
     const c: KernelCounts = counts.get(name) ?? { native: 0, fallback: 0, errors: 0 };
     counts.set(name, c);
     const kernelFunc = ((args: KernelArgs) => {
-      let out: TensorInfo | null = null;
+      let out: TensorInfo | TensorInfo[] | null = null;
       try {
         out = impl(args, native);
       } catch (e) {
