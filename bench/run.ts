@@ -461,6 +461,18 @@ function autoAttackRows(
   return rows;
 }
 
+/** One side's measurement of a round: its reps are appended to `reps`, a failure to `errors` (then null). */
+async function timeOn(child: Child, req: object, reps: number[][], errors: string[]): Promise<Measured | null> {
+  try {
+    const m = (await child.request(req)) as unknown as Measured;
+    reps.push(m.times_ms.map((t) => round(t)!));
+    return m;
+  } catch (e) {
+    errors.push(messageOf(e));
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
   let o: BenchOptions | 'help';
   try {
@@ -586,24 +598,12 @@ async function main(): Promise<number> {
         const pReps: number[][] = [];
         const errors: string[] = [];
         for (let r = 1; r <= o.rounds && errors.length === 0; r++) {
-          let aMs: number | null = null;
-          let pMs: number | null = null;
-          try {
-            const m = (await s.child.request(req)) as unknown as Measured;
-            s.lastPeakRssKb = m.peak_rss_kb;
-            aMs = m.median_ms;
-            aReps.push(m.times_ms.map((t) => round(t)!));
-          } catch (e) {
-            errors.push(messageOf(e));
-          }
-          try {
-            const m = (await py.child.request(req)) as unknown as Measured;
-            py.lastPeakRssKb = m.peak_rss_kb;
-            pMs = m.median_ms;
-            pReps.push(m.times_ms.map((t) => round(t)!));
-          } catch (e) {
-            errors.push(messageOf(e));
-          }
+          const am = await timeOn(s.child, req, aReps, errors);
+          if (am) s.lastPeakRssKb = am.peak_rss_kb;
+          const pm = await timeOn(py.child, req, pReps, errors);
+          if (pm) py.lastPeakRssKb = pm.peak_rss_kb;
+          const aMs = am?.median_ms ?? null;
+          const pMs = pm?.median_ms ?? null;
           aRounds.push(aMs);
           pRounds.push(pMs);
           log(

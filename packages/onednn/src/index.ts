@@ -8,7 +8,8 @@
  * - pooling: MaxPool, AvgPool, MaxPoolGrad, AvgPoolGrad (kernels/pool.ts);
  * - elementwise: Relu, Step, Sign, ClipByValue, Neg, Exp, Log, Square, Abs, Sqrt, Sigmoid, Tanh, Relu6,
  *   LeakyRelu, Elu, Rsqrt; Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference with
- *   broadcasting; AddN; FusedBatchNorm; ZerosLike (kernels/elementwise.ts);
+ *   broadcasting; AddN; FusedBatchNorm; ZerosLike; Cast bool/int32 → float32 into a real Float32Array
+ *   (kernels/elementwise.ts);
  * - reductions: Sum, Mean, Softmax (kernels/reduce.ts);
  * - data movement: PadV2, Slice; Tile and GatherV2 also for int32 and bool (kernels/layout.ts);
  * - comparisons and logic, with broadcasting, bool results: Less, LessEqual, Greater, GreaterEqual, Equal,

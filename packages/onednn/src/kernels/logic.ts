@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
-import { broadcastPlan } from './elementwise.ts';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeAddon, Stored } from '../native.ts';
+import { broadcastPlan, type BroadcastPlan } from './elementwise.ts';
 import { storedOutput, storedValues, type NativeKernel, type StoredDtype } from './util.ts';
 
 /** Comparison codes of the addon (native/src/elementwise.cc, enum Compare). */
@@ -25,39 +27,43 @@ const LOGICAL_OPS: readonly [string, number][] = [
   [tf.LogicalOr, 1],
 ];
 
+/**
+ * A binary kernel with numpy broadcasting and a bool result, given the native call for the collapsed plan; `accepts`
+ * says which operand dtypes it handles (anything else runs the cpu kernel).
+ */
+function broadcastToBool(
+  name: string,
+  accepts: (a: TensorInfo, b: TensorInfo, av: Stored, bv: Stored) => boolean,
+  call: (native: NativeAddon, av: Stored, bv: Stored, out: Uint8Array, plan: BroadcastPlan) => void,
+): NativeKernel {
+  return {
+    name,
+    impl: ({ inputs, backend }, native) => {
+      const { a, b } = inputs;
+      const av = storedValues(backend, a),
+        bv = storedValues(backend, b);
+      if (!a || !b || !av || !bv || av.byteLength === 0 || bv.byteLength === 0 || !accepts(a, b, av, bv)) return null;
+      const plan = broadcastPlan(a.shape, b.shape);
+      if (!plan) return null;
+      return storedOutput<Uint8Array>(backend, plan.outShape, 'bool', (out) => call(native, av, bv, out, plan));
+    },
+  };
+}
+
 export const logicKernels: readonly NativeKernel[] = [
-  ...COMPARE_OPS.map(
-    ([name, op]): NativeKernel => ({
+  ...COMPARE_OPS.map(([name, op]) =>
+    broadcastToBool(
       name,
-      impl: ({ inputs, backend }, native) => {
-        const { a, b } = inputs;
-        const av = storedValues(backend, a),
-          bv = storedValues(backend, b);
-        if (!a || !b || !av || !bv || a.dtype !== b.dtype || av.length === 0 || bv.length === 0) return null;
-        const plan = broadcastPlan(a.shape, b.shape);
-        if (!plan) return null;
-        return storedOutput<Uint8Array>(backend, plan.outShape, 'bool', (out) =>
-          native.compare(op, av, bv, out, plan.dims, plan.stridesA, plan.stridesB),
-        );
-      },
-    }),
+      (a, b) => a.dtype === b.dtype,
+      (native, av, bv, out, plan) => native.compare(op, av, bv, out, plan.dims, plan.stridesA, plan.stridesB),
+    ),
   ),
-  ...LOGICAL_OPS.map(
-    ([name, op]): NativeKernel => ({
+  ...LOGICAL_OPS.map(([name, op]) =>
+    broadcastToBool(
       name,
-      impl: ({ inputs, backend }, native) => {
-        const { a, b } = inputs;
-        const av = storedValues(backend, a),
-          bv = storedValues(backend, b);
-        if (a?.dtype !== 'bool' || b?.dtype !== 'bool' || !(av instanceof Uint8Array) || !(bv instanceof Uint8Array)) return null;
-        if (av.length === 0 || bv.length === 0) return null;
-        const plan = broadcastPlan(a.shape, b.shape);
-        if (!plan) return null;
-        return storedOutput<Uint8Array>(backend, plan.outShape, 'bool', (out) =>
-          native.logical(op, av, bv, out, plan.dims, plan.stridesA, plan.stridesB),
-        );
-      },
-    }),
+      (a, b, av, bv) => a.dtype === 'bool' && b.dtype === 'bool' && av instanceof Uint8Array && bv instanceof Uint8Array,
+      (native, av, bv, out, plan) => native.logical(op, av as Uint8Array, bv as Uint8Array, out, plan.dims, plan.stridesA, plan.stridesB),
+    ),
   ),
   {
     name: tf.LogicalNot,
