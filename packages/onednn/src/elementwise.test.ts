@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastPlan } from './kernels/elementwise.ts';
 import { useBackend } from '@advlab/node';
-import { compare, counts, randomArray, Rng, SKIP, valuesOn } from './test-util.ts';
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+import { BROADCAST_PAIRS, compare, counts, randomArray, Rng, SKIP, size, valuesOn } from './test-util.ts';
 
 test('broadcastPlan collapses broadcast patterns into at most 4 strided dims', () => {
   const p = broadcastPlan([128, 28, 28, 32], [32])!;
@@ -78,47 +76,9 @@ const BINARY: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
   ['SquaredDifference', tf.squaredDifference],
 ];
 
-/** Shape pairs: same shape, scalars, trailing / leading / middle broadcasts, both sides broadcasting. */
-const PAIRS: [number[], number[]][] = [
-  [
-    [6, 5],
-    [6, 5],
-  ],
-  [
-    [300, 400],
-    [300, 400],
-  ],
-  [[4, 7], []],
-  [[], [4, 7]],
-  [[128, 10], [10]],
-  [[10], [128, 10]],
-  [[32, 7, 7, 16], [16]],
-  [
-    [8, 5],
-    [8, 1],
-  ],
-  [
-    [5, 1],
-    [1, 6],
-  ],
-  [
-    [2, 3, 4, 5],
-    [3, 1, 5],
-  ],
-  [
-    [2, 1, 4],
-    [1, 3, 1],
-  ],
-  [
-    [64, 64, 16],
-    [64, 1, 16],
-  ],
-  [[1, 1, 5], [5]],
-];
-
 test('binary kernels match cpu over broadcasting patterns', { skip: SKIP }, async () => {
   const rng = new Rng(2);
-  for (const [as, bs] of PAIRS) {
+  for (const [as, bs] of BROADCAST_PAIRS) {
     const av = randomArray(rng, size(as)),
       bv = randomArray(rng, size(bs));
     for (let i = 0; i < bv.length; i++) if (Math.abs(bv[i]!) < 0.05) bv[i] = 0.5; // keep divisions tame

@@ -3,10 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { padPlan, slicePlan, tilePlan } from './kernels/layout.ts';
-import { compare, compareExact, counts, randomArray, Rng, SKIP } from './test-util.ts';
+import { compare, compareExact, counts, randomArray, Rng, size, SKIP, TILE_CASES } from './test-util.ts';
 import { useBackend } from '@advlab/node';
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 test('padPlan / slicePlan merge dimensions copied whole', () => {
   assert.deepEqual(
@@ -48,24 +46,12 @@ test('padPlan / slicePlan merge dimensions copied whole', () => {
 
 test('Tile matches cpu', { skip: SKIP }, async () => {
   const rng = new Rng(3);
-  const cases: [number[], number[]][] = [
+  const cases: (readonly [number[], number[]])[] = [
     [
       [1, 1, 1, 16],
       [32, 8, 8, 1],
     ], // a batch-norm gradient's per-channel term over the batch
-    [
-      [3, 4],
-      [2, 3],
-    ],
-    [[5], [4]],
-    [
-      [2, 1, 3],
-      [1, 5, 2],
-    ],
-    [
-      [2, 3, 1, 2, 2],
-      [2, 1, 3, 1, 2],
-    ],
+    ...TILE_CASES,
   ];
   for (const [shape, reps] of cases) {
     const xv = randomArray(rng, size(shape));
@@ -75,24 +61,12 @@ test('Tile matches cpu', { skip: SKIP }, async () => {
 
 test('Tile of int32 and bool matches cpu exactly (tf.where broadcasts its condition with it)', { skip: SKIP }, async () => {
   const rng = new Rng(4);
-  const cases: [number[], number[]][] = [
+  const cases: (readonly [number[], number[]])[] = [
     [
       [420, 1],
       [1, 784],
     ],
-    [
-      [3, 4],
-      [2, 3],
-    ],
-    [[5], [4]],
-    [
-      [2, 1, 3],
-      [1, 5, 2],
-    ],
-    [
-      [2, 3, 1, 2, 2],
-      [2, 1, 3, 1, 2],
-    ],
+    ...TILE_CASES,
     [
       [7, 1],
       [1, 3],

@@ -1,9 +1,7 @@
 // Native BatchMatMul / _FusedMatMul vs tf.js cpu: transposes, batch broadcasting, bias and activations.
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { compare, randomArray, Rng, SKIP } from './test-util.ts';
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+import { compare, randomArray, Rng, size, SKIP } from './test-util.ts';
 
 /** [a shape, b shape] before transposes are applied; transposes swap the last two dims of the stored tensor. */
 const SHAPES: [number[], number[]][] = [

@@ -3,9 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { reducePlan } from './kernels/reduce.ts';
-import { compare, randomArray, Rng, SKIP } from './test-util.ts';
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+import { compare, randomArray, Rng, size, SKIP } from './test-util.ts';
 
 test('reducePlan views contiguous reductions as [outer, R, inner]', () => {
   assert.deepEqual(reducePlan([128, 7, 7, 32], [0, 1, 2], false), { outer: 1, r: 128 * 49, inner: 32, outShape: [32] });

@@ -2,9 +2,7 @@
 // exclusive / reverse combination, and the cases that must fall back.
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { compareExact, randomArray, Rng, SKIP } from './test-util.ts';
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+import { compareExact, randomArray, Rng, size, SKIP } from './test-util.ts';
 
 const topk = (x: tf.Tensor, k: number, sorted = true) => {
   const { values, indices } = tf.topk(x, k, sorted);

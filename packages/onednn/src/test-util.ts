@@ -21,6 +21,71 @@ if (SKIP && process.env.CI === 'true') {
   throw new Error(`the oneDNN addon is not available under CI: ${SKIP}`);
 }
 
+/** Number of elements of a shape. */
+export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Shape pairs every broadcasting kernel is checked on: same shape (small, and large enough to run multithreaded),
+ * scalars, trailing / leading / middle broadcasts, both sides broadcasting.
+ */
+export const BROADCAST_PAIRS: readonly (readonly [number[], number[]])[] = [
+  [
+    [6, 5],
+    [6, 5],
+  ],
+  [
+    [300, 400],
+    [300, 400],
+  ],
+  [[4, 7], []],
+  [[], [4, 7]],
+  [[128, 10], [10]],
+  [[10], [128, 10]],
+  [[32, 7, 7, 16], [16]],
+  [
+    [8, 5],
+    [8, 1],
+  ],
+  [
+    [5, 1],
+    [1, 6],
+  ],
+  [
+    [2, 3, 4, 5],
+    [3, 1, 5],
+  ],
+  [
+    [2, 1, 4],
+    [1, 3, 1],
+  ],
+  [
+    [64, 64, 16],
+    [64, 1, 16],
+  ],
+  [[1, 1, 5], [5]],
+  [
+    [420, 784],
+    [420, 1],
+  ], // per-example thresholds of a batch; multithreaded
+];
+
+/** Shape and repetitions every Tile check covers: broadcasts, repeats on every axis, rank 5. */
+export const TILE_CASES: readonly (readonly [number[], number[]])[] = [
+  [
+    [3, 4],
+    [2, 3],
+  ],
+  [[5], [4]],
+  [
+    [2, 1, 3],
+    [1, 5, 2],
+  ],
+  [
+    [2, 3, 1, 2, 2],
+    [2, 1, 3, 1, 2],
+  ],
+];
+
 export function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
   const a = new Float32Array(size);
   for (let i = 0; i < size; i++) a[i] = scale * rng.normal();
@@ -77,10 +142,29 @@ export function finitePairs(a: Float32Array, b: Float32Array): [Float32Array, Fl
   return [x, y];
 }
 
+type Routes = Pick<CompareOptions, 'native' | 'fallback'>;
+
+function routeCounts(o: Routes): Record<string, ReturnType<typeof counts>> {
+  return Object.fromEntries([...(o.native ?? []), ...(o.fallback ?? [])].map((k) => [k, counts(k)]));
+}
+
+/** The `native` kernels ran natively without errors, the `fallback` ones fell back (not through an error), since `before`. */
+function assertRoutes(label: string, o: Routes, before: Record<string, ReturnType<typeof counts>>): void {
+  for (const k of o.native ?? []) {
+    const c = counts(k);
+    assert.ok(c.native > before[k]!.native, `${label}: ${k} did not run natively`);
+    assert.equal(c.errors, before[k]!.errors, `${label}: ${k} native errors: ${kernelStats()[k]?.lastError}`);
+  }
+  for (const k of o.fallback ?? []) {
+    assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
+    assert.equal(counts(k).errors, before[k]!.errors, `${label}: ${k} fell back through an error: ${kernelStats()[k]?.lastError}`);
+  }
+}
+
 /** Run fn on cpu and onednn and assert every output matches within tol. */
 export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], o: CompareOptions): Promise<void> {
   const want = await valuesOn('cpu', fn);
-  const before = Object.fromEntries([...(o.native ?? []), ...(o.fallback ?? [])].map((k) => [k, counts(k)]));
+  const before = routeCounts(o);
   const got = await valuesOn('onednn', fn);
   assert.equal(got.length, want.length, `${label}: number of outputs`);
   got.forEach((g, i) => {
@@ -89,14 +173,7 @@ export async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], 
     const e = relErr(...finitePairs(g, w));
     assert.ok(e <= o.tol, `${label}: output ${i} relative error ${e} > ${o.tol}`);
   });
-  for (const k of o.native ?? []) {
-    const c = counts(k);
-    assert.ok(c.native > before[k]!.native, `${label}: ${k} did not run natively`);
-    assert.equal(c.errors, before[k]!.errors, `${label}: ${k} native errors: ${kernelStats()[k]?.lastError}`);
-  }
-  for (const k of o.fallback ?? []) {
-    assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
-  }
+  assertRoutes(label, o, before);
 }
 
 export interface Result {
@@ -131,7 +208,7 @@ export async function resultsOn(
  */
 export async function compareExact(label: string, fn: () => tf.Tensor | tf.Tensor[], o: Omit<CompareOptions, 'tol'> = {}): Promise<void> {
   const want = await resultsOn('cpu', fn);
-  const before = Object.fromEntries([...(o.native ?? []), ...(o.fallback ?? [])].map((k) => [k, counts(k)]));
+  const before = routeCounts(o);
   const got = await resultsOn('onednn', fn);
   assert.equal(got.leaked, 0, `${label}: live tensors changed by ${got.leaked}`);
   assert.equal(got.results.length, want.results.length, `${label}: number of outputs`);
@@ -143,15 +220,7 @@ export async function compareExact(label: string, fn: () => tf.Tensor | tf.Tenso
     const show = (v: number | undefined) => (Object.is(v, -0) ? '-0' : String(v));
     assert.equal(bad, -1, `${label}: output ${i} differs at ${bad}: ${show(g.values[bad])} vs cpu ${show(w.values[bad])}`);
   });
-  for (const k of o.native ?? []) {
-    const c = counts(k);
-    assert.ok(c.native > before[k]!.native, `${label}: ${k} did not run natively`);
-    assert.equal(c.errors, before[k]!.errors, `${label}: ${k} native errors: ${kernelStats()[k]?.lastError}`);
-  }
-  for (const k of o.fallback ?? []) {
-    assert.ok(counts(k).fallback > before[k]!.fallback, `${label}: ${k} was expected to fall back`);
-    assert.equal(counts(k).errors, before[k]!.errors, `${label}: ${k} fell back through an error: ${kernelStats()[k]?.lastError}`);
-  }
+  assertRoutes(label, o, before);
 }
 
 /** A layers model's trainable tf.Variables (for tf.variableGrads / optimizer.minimize). */

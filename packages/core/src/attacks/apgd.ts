@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.ts';
 import { LOSSES, requireClasses } from '../losses/losses.ts';
 import type { AttackLoss } from '../losses/losses.ts';
-import { perExample, whereRows } from '../threat/norms.ts';
+import { batchRows, perExample, whereRows } from '../threat/norms.ts';
 import { lossAndGradient, isSuccess, type LossAndGradient } from './gradient.ts';
 import type { AttackArgs, AttackDefinition } from './types.ts';
 
@@ -205,14 +205,11 @@ function apgdWithRestarts(args: AttackArgs<ApgdConfig>, loss: AttackLoss, target
     const sub = tf.tidy(() => ({ x: pick(args.x), labels: pick(args.labels), targets: targets && pick(targets) }));
     const run = apgdRun({ ...args, x: sub.x, labels: sub.labels }, loss, sub.targets);
     const merged = tf.tidy(() => {
-      // Not tensorScatterUpdate: tf.js's cpu kernel can write into its input (see apgdT).
-      const rows = tf.reshape(idx, [-1, 1]);
-      const inRun = tf.cast(tf.scatterND(rows, tf.ones([alive.length], 'int32'), [n]), 'bool') as tf.Tensor1D;
-      const fresh = tf.logicalAnd(inRun, tf.cast(tf.scatterND(rows, tf.cast(run.found, 'int32'), [n]), 'bool')) as tf.Tensor1D;
+      const place = batchRows(alive, n);
       // Rows still unfound take this run's point (its success, or its highest-loss point, as a single run reports).
       return {
-        best: whereRows(inRun, tf.scatterND(rows, run.best, args.x.shape) as tf.Tensor4D, best),
-        found: tf.logicalOr(found, fresh) as tf.Tensor1D,
+        best: place.write(run.best, best),
+        found: tf.logicalOr(found, tf.cast(place.spread(tf.cast(run.found, 'int32')), 'bool')) as tf.Tensor1D,
       };
     });
     tf.dispose([idx, sub.x, sub.labels, sub.targets, run.best, run.found, best, found]);
@@ -279,15 +276,9 @@ export const apgdT: AttackDefinition<ApgdConfig> = {
       const hit = alive.filter((_, j) => runFooled[j]);
       if (hit.length) {
         const hitPos = alive.map((_, j) => j).filter((j) => runFooled[j]);
-        // Not tensorScatterUpdate: tf.js's cpu kernel writes into its input, and `result` starts as a clone that
-        // shares x's memory, so the caller's x would change under it.
-        const updated = tf.tidy(() => {
-          const pts = tf.gather(run.best, tf.tensor1d(hitPos, 'int32'));
-          const rows = tf.tensor2d(hit, [hit.length, 1], 'int32');
-          const placed = tf.scatterND(rows, pts, result.shape);
-          const isHit = tf.cast(tf.scatterND(rows, tf.ones([hit.length, 1, 1, 1], 'int32'), [result.shape[0], 1, 1, 1]), 'bool');
-          return tf.where(isHit, placed, result) as tf.Tensor4D;
-        });
+        const updated = tf.tidy(() =>
+          batchRows(hit, x.shape[0]).write(tf.gather(run.best, tf.tensor1d(hitPos, 'int32')) as tf.Tensor4D, result),
+        );
         result.dispose();
         result = updated;
         for (const i of hit) fooled[i] = 1;

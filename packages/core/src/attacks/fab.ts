@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AttackError, ConfigError } from '../errors.ts';
 import type { AttackLoss } from '../losses/losses.ts';
 import { projectHyperplaneBox } from '../threat/hyperplane.ts';
-import { GEOMETRY, whereRows } from '../threat/norms.ts';
+import { batchRows, GEOMETRY, whereRows } from '../threat/norms.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 import { lossAndGradient } from './gradient.ts';
@@ -175,16 +175,14 @@ function proposeFabT(args: AttackArgs<FabConfig>): tf.Tensor4D {
         const start = restart === 0 ? tf.clone(sub.x) : randomStart(sub.x, threat, rng);
         const run = fabRun(model, sub.x, sub.labels, sub.targets, threat, c, start);
         const merged = tf.tidy(() => {
-          // Not tensorScatterUpdate: its cpu kernel can write into a tensor that shares x's memory (see apgd.ts).
-          const rows = tf.reshape(idx, [-1, 1]);
-          const inRun = tf.cast(tf.scatterND(rows, tf.ones([alive.length], 'int32'), [n]), 'bool') as tf.Tensor1D;
-          const runNorm = tf.where(inRun, tf.scatterND(rows, run.bestNorm, [n]), tf.fill([n], Number.POSITIVE_INFINITY));
+          const place = batchRows(alive, n);
+          const runNorm = tf.where(place.mask, place.spread(run.bestNorm), tf.fill([n], Number.POSITIVE_INFINITY));
           const better = tf.less(runNorm, bestNorm) as tf.Tensor1D;
           const norm = tf.minimum(runNorm, bestNorm) as tf.Tensor1D;
           return {
-            best: whereRows(better, tf.scatterND(rows, run.best, x.shape) as tf.Tensor4D, best),
+            best: whereRows(better, place.spread(run.best), best),
             bestNorm: norm,
-            last: whereRows(inRun, tf.scatterND(rows, run.last, x.shape) as tf.Tensor4D, last),
+            last: place.write(run.last, last),
             done: tf.lessEqual(norm, eps),
           };
         });

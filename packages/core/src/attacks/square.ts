@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AttackError, ConfigError } from '../errors.ts';
 import type { AnyClassifier, Classifier } from '../models/classifier.ts';
 import { queryLogits, readHost, runHostSteps, type HostSteps } from './host.ts';
-import { whereRows } from '../threat/norms.ts';
+import { batchRows, whereRows } from '../threat/norms.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 import type { AttackDefinition } from './types.ts';
@@ -227,14 +227,7 @@ export type SquareObserver = (iteration: number, margins: Float32Array) => void;
 
 /** result with rows `global` replaced by `rows` (a new tensor; result is disposed). */
 function writeRows(result: tf.Tensor4D, global: number[], rows: tf.Tensor4D): tf.Tensor4D {
-  const n = result.shape[0];
-  const next = tf.tidy(() => {
-    // Not tensorScatterUpdate: tf.js's cpu kernel can write into its input (see apgd.ts).
-    const placed = tf.scatterND(tf.tensor2d(global, [global.length, 1], 'int32'), rows, result.shape) as tf.Tensor4D;
-    const hit = new Array<boolean>(n).fill(false);
-    for (const i of global) hit[i] = true;
-    return whereRows(tf.tensor1d(hit, 'bool'), placed, result);
-  });
+  const next = tf.tidy(() => batchRows(global, result.shape[0]).write(rows, result));
   result.dispose();
   return next;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { assert } from '../errors.ts';
 import type { Rng } from '../util/rng.ts';
 
 /** The perturbation norms advlab attacks under, in their canonical spelling (`parseNorm` accepts variants such as 'Linf', 'inf'). */
@@ -46,6 +47,38 @@ export function whereRows<T extends tf.Tensor>(cond: tf.Tensor1D, a: T, b: T): T
     const m = perExample(tf.cast(cond, 'float32') as tf.Tensor1D, a);
     return tf.add(tf.mul(a, m), tf.mul(b, tf.sub(1, m))) as T;
   });
+}
+
+/** Rows of a batch of n examples, for writing a sub-batch's results back in place (see `batchRows`). */
+export interface BatchRows {
+  /** [n], true on the rows. */
+  readonly mask: tf.Tensor1D;
+  /** The sub-batch `rows` ([k, ...]) at their places in a batch of n, zeros elsewhere. */
+  spread<T extends tf.Tensor>(rows: T): T;
+  /** `into` ([n, ...]) with the rows replaced by `rows` ([k, ...]); finite float32 values, as `whereRows`. */
+  write<T extends tf.Tensor>(rows: T, into: T): T;
+}
+
+/**
+ * The rows `indices` (distinct, each in [0, n)) of a batch of n examples: where an attack's survivors, run as a
+ * sub-batch, go back into the full batch. Its tensors belong to the caller's scope: use it inside tf.tidy.
+ *
+ * Not tf.tensorScatterUpdate: tf.js's cpu kernel may write into its input, and a batch that started as a clone of
+ * the caller's x shares x's memory, so x would change under the caller.
+ */
+export function batchRows(indices: readonly number[], n: number): BatchRows {
+  const hit = new Array<boolean>(n).fill(false);
+  for (const i of indices) {
+    assert(Number.isInteger(i) && i >= 0 && i < n && !hit[i], () => `batchRows: row ${i} is not a distinct index in [0, ${n})`);
+    hit[i] = true;
+  }
+  const at = tf.tensor2d(indices as number[], [indices.length, 1], 'int32');
+  const mask = tf.tensor1d(hit, 'bool');
+  const spread = <T extends tf.Tensor>(rows: T): T => {
+    assert(rows.shape[0] === indices.length, () => `batchRows: ${rows.shape[0]} rows for ${indices.length} indices`);
+    return tf.scatterND(at, rows, [n, ...rows.shape.slice(1)]) as T;
+  };
+  return { mask, spread, write: (rows, into) => whereRows(mask, spread(rows), into) };
 }
 
 const linf: NormGeometry = {
