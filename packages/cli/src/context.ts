@@ -35,9 +35,8 @@ export interface LoadedClassifier {
   dir: string;
 }
 
-/** A model folder (or a run directory's model/) as a classifier, read in its input range with its normalisation. */
-export async function openModel(dirOrRun: string, input: PreprocessingOptions = {}): Promise<LoadedClassifier> {
-  // A run directory from `advlab train` holds its final model in model/.
+/** The model folder --model names: the folder itself, or a run directory's model/ (where `advlab train` puts it). */
+export function modelFolder(dirOrRun: string): string {
   const dir =
     !existsSync(join(dirOrRun, 'model.json')) && existsSync(join(dirOrRun, 'model', 'model.json')) ? join(dirOrRun, 'model') : dirOrRun;
   if (!existsSync(join(dir, 'model.json')) && !dir.endsWith('.json')) {
@@ -46,6 +45,12 @@ export async function openModel(dirOrRun: string, input: PreprocessingOptions = 
       "--model expects a folder written by 'advlab train', or any tf.js LayersModel or GraphModel folder",
     );
   }
+  return dir;
+}
+
+/** A model folder (or a run directory's model/) as a classifier, read in its input range with its normalisation. */
+export async function openModel(dirOrRun: string, input: PreprocessingOptions = {}): Promise<LoadedClassifier> {
+  const dir = modelFolder(dirOrRun);
   const { classifier, meta } = await loadClassifier(dir, { name: dir, ...input });
   return { classifier, meta, dir };
 }

@@ -1,5 +1,6 @@
 import { AdvlabError, IoError } from '@advlab/core';
 import { ATTACK_OPTIONS, attack, attackHelp } from './commands/attack.ts';
+import { CURVATURE_OPTIONS, curvature, curvatureHelp } from './commands/curvature.ts';
 import { DEMO_OPTIONS, demo, demoHelp } from './commands/demo.ts';
 import { EVAL_OPTIONS, evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   train: { help: trainHelp, options: TRAIN_OPTIONS, run: trainCommand },
   eval: { help: evalHelp, options: EVAL_OPTIONS, run: evaluate },
   attack: { help: attackHelp, options: ATTACK_OPTIONS, run: attack },
+  curvature: { help: curvatureHelp, options: CURVATURE_OPTIONS, run: curvature },
   demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },
   report: { help: reportHelp, options: REPORT_OPTIONS, run: report },
   reproduce: { help: reproduceHelp, options: REPRODUCE_OPTIONS, run: reproduce },

@@ -16,3 +16,4 @@ export * from './training/index.ts';
 export * from './backend/index.ts';
 export * as viz from './viz/index.ts';
 export * from './diagnostics/index.ts';
+export * from './curvature/index.ts';

@@ -30,7 +30,16 @@ test('gradient fixes are registered once: output-saving gradients replaced, miss
     assert.ok(!(tf.getGradient(k)!.outputsToSave ?? []).some(Boolean), `${k} no longer saves its output`);
   }
   const names = registerExtraGradients();
-  for (const k of ['Exp', 'Sigmoid', 'Greater', 'LogicalAnd', 'EluGrad', 'AvgPoolGrad', 'DepthwiseConv2dNativeBackpropInput']) {
+  for (const k of [
+    'Exp',
+    'Sigmoid',
+    'Greater',
+    'LogicalAnd',
+    'EluGrad',
+    'AvgPoolGrad',
+    'DepthwiseConv2dNativeBackpropInput',
+    'Conv2DBackpropFilter',
+  ]) {
     assert.ok(names.includes(k), k);
   }
   assert.equal(tf.getGradient('Greater')!.gradFunc, EXTRA_GRADIENTS.find((g) => g.kernelName === 'Greater')!.gradFunc);
@@ -110,7 +119,7 @@ for (const backend of BACKENDS_UNDER_TEST) {
     tf.dispose([weights, labels]);
   });
 
-  test(`${backend}: gradients of AvgPoolGrad and DepthwiseConv2dNativeBackpropInput are exact adjoints`, async () => {
+  test(`${backend}: gradients of AvgPoolGrad, DepthwiseConv2dNativeBackpropInput and Conv2DBackpropFilter are exact adjoints`, async () => {
     await useBackend(backend);
     const rng = new Rng(2);
     /** For L linear in `arg`: <L(arg), ddx> must equal <arg, ∂/∂arg Σ L(arg)·ddx>. */
@@ -172,6 +181,32 @@ for (const backend of BACKENDS_UNDER_TEST) {
       checkAdjoint('DepthwiseBackpropInput wrt dy', dy, (d) => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, attrs));
       checkAdjoint('DepthwiseBackpropInput wrt filter', filter, (f) => run('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, attrs));
       tf.dispose([filter, dy]);
+    }
+    const filterCases: { x: Shape4; f: Shape4; strides: number | [number, number]; pad: 'same' | 'valid' }[] = [
+      { x: [2, 7, 6, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
+      { x: [3, 10, 10, 2], f: [4, 4, 2, 5], strides: 2, pad: 'valid' }, // wong-cnn's shape of conv
+      { x: [1, 9, 8, 2], f: [2, 3, 2, 3], strides: [2, 1], pad: 'same' },
+    ];
+    for (const c of filterCases) {
+      const x = tf.tensor(
+        randomArray(
+          rng,
+          c.x.reduce((a, b) => a * b),
+        ),
+        c.x,
+      );
+      const yShape = tf.conv2d(x as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad).shape;
+      const dy = tf.tensor(
+        randomArray(
+          rng,
+          yShape.reduce((a, b) => a * b),
+        ),
+        yShape,
+      );
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f };
+      checkAdjoint(`Conv2DBackpropFilter wrt x ${c.pad} ${c.strides}`, x, (a) => run('Conv2DBackpropFilter', { x: a, dy }, attrs));
+      checkAdjoint(`Conv2DBackpropFilter wrt dy ${c.pad} ${c.strides}`, dy, (d) => run('Conv2DBackpropFilter', { x, dy: d }, attrs));
+      tf.dispose([x, dy]);
     }
   });
 }

@@ -20,13 +20,14 @@
  * - EluGrad(dy, y) = dy · (y ≥ 0 ? 1 : y + 1): differentiated in dy and y;
  * - AvgPoolGrad: linear in dy (tf.js's kernels spread dy / (filterHeight·filterWidth) over each window),
  *   so its adjoint is a depthwise convolution with a constant 1 / (fh·fw) filter;
- * - DepthwiseConv2dNativeBackpropInput: linear in dy and filter, like Conv2DBackpropInput's gradient.
+ * - DepthwiseConv2dNativeBackpropInput: linear in dy and filter, like Conv2DBackpropInput's gradient;
+ * - Conv2DBackpropFilter: bilinear in x and dy (the weight Hessian of a conv net differentiates it).
  *
  * Not provided (second order through them still fails, on every backend): MaxPoolGrad (needs an argmax
  * consistent with the backend's own MaxPoolGrad tie-breaking), ResizeBilinearGrad / ResizeNearestNeighborGrad
  * (tf.js's first-order kernels are themselves inconsistent: wasm ignores halfPixelCenters, cpu returns a
- * transposed shape for non-square bilinear inputs), Conv2DBackpropFilter and
- * DepthwiseConv2dNativeBackpropFilter (only needed to differentiate a weight gradient).
+ * transposed shape for non-square bilinear inputs), DepthwiseConv2dNativeBackpropFilter (only needed to
+ * differentiate a depthwise conv's weight gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
@@ -116,6 +117,37 @@ const depthwiseBackpropInputGrad: GradConfig = {
   },
 };
 
+/**
+ * Conv2DBackpropFilter(x, dy) = the filter gradient of a convolution: bilinear in x and dy. Its adjoint in x is the
+ * input gradient of a convolution with the upstream filter-shaped tensor as filter, and in dy that convolution's
+ * forward pass. Needed to differentiate a weight gradient (weight-Hessian products of a conv net).
+ */
+const conv2dBackpropFilterGrad: GradConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (ddw: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const g = ddw as Tensor4D;
+    const [x, dy] = saved as [Tensor4D, Tensor4D];
+    const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as {
+      strides: number | Pair;
+      pad: Pad;
+      dataFormat: 'NHWC' | 'NCHW';
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    return {
+      x: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: g }, {
+          strides,
+          pad,
+          dataFormat,
+          dimRoundingMode,
+          inputShape: x.shape,
+        } as unknown as NamedAttrMap) as Tensor,
+      dy: () => tf.conv2d(x, g, strides, pad as 'valid' | 'same' | number, dataFormat === 'NCHW' ? 'NCHW' : 'NHWC', 1, dimRoundingMode),
+    };
+  },
+};
+
 // ---- 1. output-saving gradients, re-registered to recompute the output from the saved input ----
 
 function unary(kernelName: string, grad: (dy: Tensor, x: Tensor, attrs: NamedAttrMap) => Tensor, input = 'x'): GradConfig {
@@ -164,6 +196,7 @@ export const EXTRA_GRADIENTS: readonly GradConfig[] = [
   eluGradGrad,
   avgPoolGradGrad,
   depthwiseBackpropInputGrad,
+  conv2dBackpropFilterGrad,
 ];
 
 let registered: string[] | null = null;
