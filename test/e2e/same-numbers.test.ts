@@ -3,7 +3,8 @@
 // code before issue 10 (commit 048f1ff, 2026-12-02); the cpu backend is pure JavaScript, so they do not
 // depend on threads or SIMD. Timings, dates and check wording are left out (figures.ts). Checks added
 // since (finite-outputs, issue 11; square-beyond-white-box, issue 12) are not in the golden: each must pass,
-// and is then set aside; so are the worst case's suite and sequence (issue 12).
+// and is then set aside; so are the worst case's suite and sequence (issue 12) and the held-out input-curvature
+// measures (issue 13).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { suiteFigures } from './figures.ts';
 
 const ADDED_CHECKS = ['finite-outputs', 'square-beyond-white-box'];
+const CURVATURE_KEYS = ['input_top_eigenvalue', 'linearity_error', 'elle', 'cure'];
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 
 test('advlab reproduce --smoke gives the figures it gave before the refactoring, to the last digit', () => {
@@ -22,8 +24,20 @@ test('advlab reproduce --smoke gives the figures it gave before the refactoring,
     const r = spawnSync(process.execPath, [bin, 'reproduce', '--smoke', '--backend', 'cpu', '--out', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr.slice(-2000));
     const golden = JSON.parse(readFileSync(join(import.meta.dirname, 'golden', 'reproduce-smoke-cpu.json'), 'utf8'));
-    const figures = suiteFigures(out) as { runs: Record<string, { evaluation: { checks: { code: string; passed: boolean }[] } | null }> };
+    const figures = suiteFigures(out) as {
+      runs: Record<string, { metrics: Record<string, unknown>[]; evaluation: { checks: { code: string; passed: boolean }[] } | null }>;
+    };
     for (const [name, run] of Object.entries(figures.runs)) {
+      // Added with the held-out input-curvature measures (issue 13), on their own random stream: present, finite
+      // and non-negative on every line at ε > 0, then set aside; everything else must not move.
+      for (const line of run.metrics) {
+        if (line.event !== undefined) continue;
+        for (const k of CURVATURE_KEYS) {
+          if ((line.eps as number) > 0) assert.ok(Number.isFinite(line[k]) && (line[k] as number) >= -1e-6, `${name}: ${k} = ${line[k]}`);
+          else assert.equal(line[k], undefined, `${name}: no ${k} at ε = 0`);
+          delete line[k];
+        }
+      }
       if (!run.evaluation) continue;
       const added = run.evaluation.checks.filter((c) => ADDED_CHECKS.includes(c.code));
       assert.deepEqual(

@@ -7,6 +7,7 @@ import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { isEvent, type EvalFile, type MetricsRow, type TrainingRun } from './load.ts';
 import { epsList, worstAt, type FrontierPoint } from './summarize.ts';
+import { formatNumber } from './html.ts';
 import { installTextMetrics } from './text-width.ts';
 
 type Spec = Record<string, unknown>;
@@ -55,6 +56,36 @@ export async function renderSvg(spec: Spec): Promise<string> {
 }
 
 const pctAxis = (title: string, extra: Spec = {}) => ({ title, axis: { format: '.0%' }, ...extra });
+
+/** The bounds of a log axis: powers of ten around the values, the lower `ratio` × the largest value or below. */
+export interface LogDomain {
+  /** 10^k ≤ ratio × max: values below it are drawn at it (the bottom of the axis). */
+  floor: number;
+  /** 10^k ≥ max. */
+  top: number;
+}
+
+/**
+ * A log axis for positive values up to `max`, spanning `ratio` (default 1e-6) of it: zeros and underflowed values
+ * have no logarithm, so they are raised to the floor (`clampToFloor`) and rest on the bottom of the axis.
+ * Undefined when there is no positive value.
+ */
+export function logDomain(max: number, ratio = 1e-6): LogDomain | undefined {
+  if (!(max > 0 && Number.isFinite(max))) return undefined;
+  return { floor: pow10(Math.floor(Math.log10(max * ratio))), top: pow10(Math.ceil(Math.log10(max))) };
+}
+
+/** 10^k exactly as written (10 ** -5 is 0.000009999999999999999). */
+const pow10 = (k: number): number => Number(`1e${k}`);
+
+export const clampToFloor = (v: number, d: LogDomain): number => Math.max(v, d.floor);
+
+/** A log-scaled axis over the domain, ticks at the powers of ten (labelled 1e-6, 1e-5, …). */
+const logAxis = (title: string, d: LogDomain, extra: Spec = {}) => {
+  const lo = Math.round(Math.log10(d.floor));
+  const values = Array.from({ length: Math.round(Math.log10(d.top)) - lo + 1 }, (_, i) => pow10(lo + i));
+  return { title, scale: { type: 'log', domain: [d.floor, d.top], nice: false }, axis: { values, format: '.0e' }, ...extra };
+};
 
 /** Curves are drawn against the epoch when each epoch has one measurement, else against the step. */
 export function curveAxis(run: TrainingRun): 'epoch' | 'step' {
@@ -132,14 +163,33 @@ function markerLayers(d: CurveData): Spec[] {
   return layers;
 }
 
-function lineLayer(d: CurveData, domain: string[], range: string[], y: Spec): Spec {
-  const encoding: Spec = {
-    x: { field: 'x', type: 'quantitative', title: d.xTitle, axis: d.axis === 'epoch' ? { tickMinStep: 1, format: 'd' } : { format: 'd' } },
-    y: { field: 'value', type: 'quantitative', ...y },
-    color: { field: 'metric', type: 'nominal', title: null, scale: { domain, range } },
-    detail: { field: 'attempt', type: 'nominal' },
-    order: { field: 'x', type: 'quantitative' },
+/**
+ * One line per series through rows {x, metric, value}, drawn in x order and coloured by `metric`: `x`, `y` and
+ * `color` add to the encodings (titles, axes, scales: e.g. `pctAxis`, `logAxis`), `mark` to the line mark.
+ */
+function seriesLayer(rows: object[], x: Spec, y: Spec, color: Spec = {}, mark: Spec = {}): Spec {
+  return {
+    data: { values: rows },
+    mark: { type: 'line', ...mark },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', ...x },
+      y: { field: 'value', type: 'quantitative', ...y },
+      color: { field: 'metric', type: 'nominal', title: null, ...color },
+      order: { field: 'x', type: 'quantitative' },
+    },
   };
+}
+
+function lineLayer(d: CurveData, domain: string[], range: string[], y: Spec): Spec {
+  const layer = seriesLayer(
+    d.rows,
+    { title: d.xTitle, axis: d.axis === 'epoch' ? { tickMinStep: 1, format: 'd' } : { format: 'd' } },
+    y,
+    { scale: { domain, range } },
+    { point: { filled: true, size: 28 } },
+  );
+  const encoding = layer.encoding as Spec;
+  encoding.detail = { field: 'attempt', type: 'nominal' };
   if (d.attempts > 1) {
     // Abandoned attempts dashed, the one the run finished with solid.
     const names = Array.from({ length: d.attempts }, (_, i) => attemptName(i + 1));
@@ -152,7 +202,7 @@ function lineLayer(d: CurveData, domain: string[], range: string[], y: Spec): Sp
       legend: { symbolType: 'stroke', symbolStrokeColor: '#555', symbolSize: 300 },
     };
   }
-  return { data: { values: d.rows }, mark: { type: 'line', point: { filled: true, size: 28 } }, encoding };
+  return layer;
 }
 
 /** Held-out clean / FGSM / PGD accuracy against the epoch (or step), CO flags and rollbacks marked. */
@@ -356,6 +406,54 @@ export function frontierSpec(points: FrontierPoint[], frontier: FrontierPoint[])
         mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 6, dy: -3, fontSize: 10, color: '#333', limit: 320 },
         encoding: { x, y, text: { field: 'label' } },
       },
+    ],
+  };
+}
+
+/** The eigenvalue density of one source's weight Hessian, sampled for plotting (`densityCurve` of @advlab/core). */
+export interface DensitySeries {
+  name: string;
+  x: number[];
+  y: number[];
+  /** Width of the Gaussians the quadrature was smoothed with. */
+  sigma: number;
+}
+
+/** Floor of the density axis, relative to the highest density drawn. */
+export const DENSITY_FLOOR = 1e-6;
+
+/** The density axis of `densitySpec`: from `DENSITY_FLOOR` of the highest density (rounded down to a power of ten). */
+export function densityDomain(curves: DensitySeries[]): LogDomain | undefined {
+  let max = 0;
+  for (const c of curves) for (const y of c.y) if (Number.isFinite(y) && y > max) max = y;
+  return logDomain(max, DENSITY_FLOOR);
+}
+
+/**
+ * The weight-Hessian eigenvalue density against the eigenvalue, one line per source, on a log density axis as
+ * PyHessian plots its ESD (the few large outlying eigenvalues carry little mass). Undefined without a positive density.
+ */
+export function densitySpec(curves: DensitySeries[]): Spec | undefined {
+  const d = densityDomain(curves);
+  if (!d) return undefined;
+  const rows = curves.flatMap((c) =>
+    c.x.flatMap((x, i) => (Number.isFinite(x) && Number.isFinite(c.y[i]) ? [{ x, metric: c.name, value: clampToFloor(c.y[i]!, d) }] : [])),
+  );
+  return {
+    width: 520,
+    height: 260,
+    title: {
+      text: 'Weight-Hessian eigenvalue density',
+      subtitle: `Gaussian-smoothed stochastic Lanczos quadrature (σ = ${curves.length === 1 ? formatNumber(curves[0]!.sigma, 3) : 'per source, below'}); density on a log scale from ${formatNumber(d.floor, 1)}`,
+    },
+    layer: [
+      seriesLayer(
+        rows,
+        { title: 'eigenvalue', scale: { nice: false } },
+        logAxis('density', d),
+        {},
+        { strokeWidth: 1.5, interpolate: 'linear' },
+      ),
     ],
   };
 }

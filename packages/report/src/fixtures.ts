@@ -112,6 +112,73 @@ export function evalReport(opts: { clean?: number; worst?: number[]; failCheck?:
   };
 }
 
+/**
+ * A curvature report shaped exactly as `advlab curvature --json` writes it (CurvatureReport + model, dataset,
+ * backend), with a small spectral density: per run, `steps` Ritz values (a bulk near 0, two outliers at the top
+ * eigenvalues) and weights summing to 1. `density: false` leaves it out as --density-steps 0 does.
+ */
+export function curvatureReport(opts: { model?: string; scale?: number; runs?: number; density?: boolean; converged?: boolean } = {}) {
+  const k = opts.scale ?? 1;
+  const steps = 20;
+  const top = [31.17 * k, 21.25 * k];
+  const run = (r: number) => {
+    const nodes = Array.from({ length: steps }, (_, i) =>
+      i < steps - 2 ? k * (-2.5 + (5 * i) / (steps - 3) + 0.01 * r) : top[steps - 1 - i]!,
+    );
+    nodes.sort((a, b) => a - b);
+    const raw = nodes.map((x) => Math.exp(-((x / k) ** 2)) + 1e-3);
+    const total = raw.reduce((a, b) => a + b, 0);
+    return { nodes, weights: raw.map((w) => w / total) };
+  };
+  const runs = Array.from({ length: opts.runs ?? 1 }, (_, r) => run(r));
+  const summary = (mean: number, median: number, max: number) => ({ mean, median, max });
+  return {
+    model: opts.model ?? 'out/reproduce-full/standard-e0.1/model',
+    dataset: 'fashion-mnist',
+    backend: 'onednn',
+    n: 100,
+    loss: 0.4667311096191406,
+    hessian: {
+      top_eigenvalues: top,
+      iterations: [6, opts.converged === false ? 100 : 9],
+      converged: [true, opts.converged !== false],
+      trace: 134.76927114486693 * k,
+      trace_standard_error: 6.029400095018511,
+      trace_samples: 100,
+      ...(opts.density === false
+        ? {}
+        : { density: { nodes: runs.map((r) => r.nodes), weights: runs.map((r) => r.weights), steps, runs: runs.length } }),
+      parameters: 166406,
+    },
+    input: {
+      eps: 0.1,
+      norm: 'linf',
+      top_eigenvalue: 13.082999569573422,
+      linearity_error: 14.773870232398822,
+      elle: 0.001460691063027718,
+      cure: 12.31849446296692,
+      cure_h: 2.8000000000000003,
+      summaries: {
+        top_eigenvalue: summary(13.082999569573422, 1.2386510968208313, 150.17347717285156),
+        linearity_error: summary(14.773870232398822, 14.823540687561035, 43.78006362915039),
+        elle: summary(0.001460691063027718, 1.4818479598943668e-6, 0.07464223355054855),
+        cure: summary(12.31849446296692, 11.599835872650146, 25.32626724243164),
+      },
+    },
+    seconds: {
+      loss: 0.04029935999999998,
+      top_eigenvalues: 1.5880609360000009,
+      trace: 5.550748943,
+      density: 17.945984970999998,
+      input_top_eigenvalue: 0.37579535100000067,
+      input_linearity_error: 0.3216818060000005,
+      input_elle: 0.0222955120000006,
+      input_cure: 0.021295742000002064,
+    },
+    seed: 0,
+  };
+}
+
 export interface FakeRuns {
   /** Training run with a CO flag and a rollback event (named XSS_NAME when `xss`). */
   coRun: string;
@@ -121,6 +188,10 @@ export interface FakeRuns {
   evalDir: string;
   /** An eval JSON file given directly. */
   evalFile: string;
+  /** Folder with curvature.json only (its model named XSS_NAME when `xss`). */
+  curvatureDir: string;
+  /** A curvature JSON file given directly (2 Lanczos runs, a second eigenvalue that did not converge). */
+  curvatureFile: string;
 }
 
 /** Writes the fake inputs under `root` and returns their paths. */
@@ -208,5 +279,12 @@ export function makeFakeRuns(root: string, opts: { xss?: boolean } = {}): FakeRu
 
   const evalFile = join(root, 'trades-eval.json');
   writeFileSync(evalFile, JSON.stringify(evalReport({ clean: 0.8, worst: [0.5, 0.2] })));
-  return { coRun, stdRun, evalDir, evalFile };
+
+  // Not inputs of the fake report by default: the tests that want a Curvature section pass them.
+  const curvatureDir = join(root, 'curvature-only');
+  mkdirSync(curvatureDir, { recursive: true });
+  writeFileSync(join(curvatureDir, 'curvature.json'), `${JSON.stringify(curvatureReport(opts.xss ? { model: XSS_NAME } : {}), null, 2)}\n`);
+  const curvatureFile = join(root, 'wide-curvature.json');
+  writeFileSync(curvatureFile, `${JSON.stringify(curvatureReport({ scale: 3, runs: 2, converged: false }), null, 2)}\n`);
+  return { coRun, stdRun, evalDir, evalFile, curvatureDir, curvatureFile };
 }

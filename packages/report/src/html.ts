@@ -10,6 +10,17 @@ export function esc(v: unknown): string {
 export const pct = (v: number | undefined | null, digits = 1): string =>
   typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : '—';
 
+/**
+ * A measured number to `digits` significant digits, in exponent form (1.482e-6) when very large or small;
+ * '—' when missing or not finite.
+ */
+export function formatNumber(v: number | undefined | null, digits = 4): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(Math.max(0, digits - 1));
+  return String(Number(v.toPrecision(digits)));
+}
+
 export function seconds(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '—';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;

@@ -4,11 +4,14 @@ export {
   loadSource,
   loadSources,
   readEvalFile,
+  readCurvatureFile,
   readMetricsFile,
   type Source,
   type TrainingRun,
   type Evaluation,
   type EvalFile,
+  type Curvature,
+  type CurvatureFile,
   type GalleryImage,
 } from './load.ts';
 export { frontierPoints, overviewRows, paretoFrontier, worstAt, type FrontierPoint, type OverviewRow } from './summarize.ts';

@@ -7,7 +7,7 @@ import { AdvlabError, ConfigError } from '@advlab/core';
 import { loadSource, loadSources } from './load.ts';
 import { curveAxis } from './charts.ts';
 import { frontierPoints, overviewRows, paretoFrontier } from './summarize.ts';
-import { evalReport, makeFakeRuns } from './fixtures.ts';
+import { curvatureReport, evalReport, makeFakeRuns } from './fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'advlab-report-load-'));
 const runs = makeFakeRuns(join(root, 'runs'));
@@ -125,6 +125,130 @@ test('bad inputs: typed errors naming the file, what was expected and what was f
   const text = join(root, 'notes.txt');
   writeFileSync(text, 'hello');
   throwsAdvlab(() => loadSource(text), 'E_DATA_FORMAT', text, 'neither a run directory nor a .json file');
+});
+
+test('curvature reports: curvature.json in any folder (alone, beside eval.json, in a run directory) or a JSON file with "hessian"', () => {
+  const only = loadSource(runs.curvatureDir);
+  assert.ok(only.curvature && !only.run && !only.evaluation, 'a folder with only curvature.json is an input');
+  assert.equal(only.name, 'curvature-only');
+  assert.equal(only.curvature.file, join(runs.curvatureDir, 'curvature.json'));
+  const r = only.curvature.report;
+  assert.deepEqual(r.hessian.top_eigenvalues, [31.17, 21.25]);
+  assert.deepEqual(r.hessian.converged, [true, true]);
+  assert.equal(r.hessian.density?.nodes[0]?.length, 20);
+  assert.equal(r.input.summaries.elle.median, 1.4818479598943668e-6);
+  assert.equal(r.backend, 'onednn');
+  // As a file given directly: told from an eval JSON by its "hessian" key, named after the file.
+  const file = loadSource(runs.curvatureFile);
+  assert.ok(file.curvature && !file.evaluation);
+  assert.equal(file.name, 'wide-curvature');
+  assert.equal(file.curvature.report.hessian.density?.nodes.length, 2);
+  assert.deepEqual(file.curvature.report.hessian.converged, [true, false]);
+  // curvature.json given directly is named after its folder.
+  assert.equal(loadSource(join(runs.curvatureDir, 'curvature.json')).name, 'curvature-only');
+  // Beside eval.json, and in a training run directory.
+  const both = loadSource(
+    dir('eval-and-curvature', { 'eval.json': JSON.stringify(evalReport()), 'curvature.json': JSON.stringify(curvatureReport()) }),
+  );
+  assert.ok(both.evaluation && both.curvature && !both.run);
+  const run = loadSource(
+    dir('run-with-curvature', {
+      'metrics.jsonl': `${JSON.stringify({ epoch: 1, step: 1, clean_acc: 0.5 })}\n`,
+      'curvature.json': JSON.stringify(curvatureReport()),
+    }),
+  );
+  assert.ok(run.run && run.curvature && !run.evaluation);
+  // --density-steps 0: no density; seconds and seed may be missing.
+  const { seconds: _s, seed: _seed, ...bare } = curvatureReport({ density: false });
+  const noDensity = loadSource(dir('no-density', { 'curvature.json': JSON.stringify(bare) }));
+  assert.equal(noDensity.curvature?.report.hessian.density, undefined);
+  assert.equal(noDensity.curvature?.report.seconds, undefined);
+  // A folder with none of the known files is still refused, the expected inputs naming curvature.json.
+  throwsAdvlab(
+    () => loadSource(dir('nothing-known', { 'hessian.txt': '' })),
+    'E_DATA_FORMAT',
+    'curvature.json',
+    'found a folder with hessian.txt',
+  );
+  // A JSON file that is neither: the message names both kinds.
+  const neither = join(dir('neither', {}), 'x.json');
+  writeFileSync(neither, JSON.stringify({ trace: 1 }));
+  throwsAdvlab(
+    () => loadSource(neither),
+    'E_DATA_FORMAT',
+    neither,
+    'or a curvature report (advlab curvature --json) with hessian',
+    'found an object with keys trace',
+  );
+});
+
+/** A valid curvature report with the value at `path` replaced (removed when undefined), as curvature.json in its own folder. */
+function curvatureWith(path: (string | number)[], value: unknown, text?: string): string {
+  const r: Record<string | number, unknown> = curvatureReport();
+  let at = r;
+  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+  if (path.length) at[path.at(-1)!] = value;
+  const d = dir(`c${Math.random().toString(36).slice(2)}`, { 'curvature.json': text ?? JSON.stringify(r) });
+  return join(d, 'curvature.json');
+}
+
+test('curvature.json malformed: an error naming the file and the key path, what was expected and what was found', () => {
+  const cases: [(string | number)[], unknown, string, string][] = [
+    [['n'], 0, 'n a whole number ≥ 1', 'found 0'],
+    [['n'], 2.5, 'n a whole number ≥ 1', 'found 2.5'],
+    [['loss'], 'NaN', 'loss a finite number', 'found the string "NaN"'],
+    [['hessian'], [1], 'hessian an object', 'found an array'],
+    [['hessian', 'top_eigenvalues'], [], 'hessian.top_eigenvalues a non-empty list of numbers', 'found a list of 0'],
+    [['hessian', 'top_eigenvalues', 1], null, 'hessian.top_eigenvalues[1] a finite number', 'found null'],
+    [['hessian', 'iterations'], [6], 'hessian.iterations a list of 2 numbers', 'found a list of 1'],
+    [['hessian', 'converged', 1], 'yes', 'hessian.converged a list of 2 booleans', 'the string "yes"'],
+    [['hessian', 'trace'], undefined, 'hessian.trace a finite number', 'found nothing'],
+    [['hessian', 'trace_standard_error'], -1, 'hessian.trace_standard_error a finite number ≥ 0', 'found -1'],
+    [['hessian', 'parameters'], '166406', 'hessian.parameters a whole number ≥ 1', 'found the string "166406"'],
+    [['hessian', 'density', 'nodes'], 'none', 'hessian.density.nodes a non-empty list of runs', 'found the string "none"'],
+    [['hessian', 'density', 'nodes', 0, 2], 'x', 'hessian.density.nodes[0][2] a finite number', 'found the string "x"'],
+    [
+      ['hessian', 'density', 'weights'],
+      [],
+      'hessian.density.weights a list of 1 run (as many as hessian.density.nodes)',
+      'found a list of 0',
+    ],
+    [['hessian', 'density', 'weights', 0], [0.5], 'hessian.density.weights[0] a list of 20 numbers', 'found a list of 1'],
+    [['hessian', 'density', 'weights', 0, 3], -0.1, 'hessian.density.weights[0][3] a finite number ≥ 0', 'found -0.1'],
+    [['input'], 'linf', 'input an object', 'found the string "linf"'],
+    [['input', 'eps'], -0.1, 'input.eps a finite number ≥ 0', 'found -0.1'],
+    [['input', 'norm'], 2, 'input.norm a string', 'found 2'],
+    [['input', 'elle'], undefined, 'input.elle a finite number', 'found nothing'],
+    [['input', 'cure_h'], -2.8, 'input.cure_h a finite number ≥ 0', 'found -2.8'],
+    [['input', 'summaries', 'cure'], undefined, 'input.summaries.cure an object', 'found nothing'],
+    [['input', 'summaries', 'elle', 'median'], null, 'input.summaries.elle.median a finite number', 'found null'],
+    [['seconds', 'trace'], -1, 'seconds.trace a finite number ≥ 0', 'found -1'],
+    [['model'], 3, 'model a string', 'found 3'],
+  ];
+  for (const [path, value, expected, found] of cases) {
+    const f = curvatureWith(path, value);
+    throwsAdvlab(() => loadSource(f), 'E_DATA_FORMAT', `${f}: expected a curvature report: `, expected, found);
+  }
+  // 1e999 in JSON reads as Infinity.
+  const huge = curvatureWith([], undefined, JSON.stringify(curvatureReport()).replace('"trace":134.76927114486693', '"trace":1e999'));
+  throwsAdvlab(() => loadSource(huge), 'E_DATA_FORMAT', huge, 'hessian.trace a finite number', 'found Infinity');
+  // curvature.json without the report's keys, and a JSON file given directly with a bad "hessian".
+  const empty = curvatureWith([], undefined, '{}');
+  throwsAdvlab(
+    () => loadSource(empty),
+    'E_DATA_FORMAT',
+    empty,
+    'a curvature report (advlab curvature --json) with n, loss, hessian and input',
+    'found an empty object',
+  );
+  const direct = join(root, 'direct-curvature.json');
+  writeFileSync(direct, JSON.stringify({ ...curvatureReport(), hessian: { ...curvatureReport().hessian, top_eigenvalues: [31, 'big'] } }));
+  throwsAdvlab(
+    () => loadSource(direct),
+    'E_DATA_FORMAT',
+    `${direct}: expected a curvature report: hessian.top_eigenvalues[1] a finite number`,
+    'found the string "big"',
+  );
 });
 
 /** A valid eval report with the value at `path` replaced, written as eval.json in its own folder (or `text` as is). */

@@ -1,7 +1,8 @@
 /**
  * Reads the inputs of a report: training run directories (config.json, metrics.jsonl, summary.json),
- * folders holding an eval.json (written by `advlab eval --json`), eval JSON files given directly, and
- * the adversarial images (fooled.png, grid.png) found beside them. Everything is validated here; a
+ * folders holding an eval.json (written by `advlab eval --json`) or a curvature.json (written by
+ * `advlab curvature --json`), eval and curvature JSON files given directly (a curvature report is told
+ * apart by its top-level "hessian" key), and the adversarial images (fooled.png, grid.png) found beside them. Everything is validated here; a
  * malformed or unknown input is a typed error naming the file, what was expected and what was found.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -85,6 +86,55 @@ export interface Evaluation {
   report: EvalFile;
 }
 
+/** Mean, median and max over examples of one per-example input measure. */
+export interface CurvatureSummary {
+  mean: number;
+  median: number;
+  max: number;
+}
+
+/**
+ * A CurvatureReport (`@advlab/core`) as `advlab curvature --json` writes it, plus the model, dataset and backend
+ * it adds. `seconds` and `seed` may be missing (a file written by hand); everything else is required.
+ */
+export interface CurvatureFile {
+  model?: string;
+  dataset?: string;
+  backend?: string;
+  n: number;
+  /** Mean cross-entropy over the n examples. */
+  loss: number;
+  hessian: {
+    top_eigenvalues: number[];
+    /** Hessian-vector products each eigenvalue took (as many as top_eigenvalues). */
+    iterations: number[];
+    converged: boolean[];
+    trace: number;
+    trace_standard_error: number;
+    trace_samples: number;
+    /** Stochastic Lanczos quadrature per run; absent with --density-steps 0. */
+    density?: { nodes: number[][]; weights: number[][]; steps?: number; runs?: number };
+    parameters: number;
+  };
+  input: {
+    eps: number;
+    norm: string;
+    top_eigenvalue: number;
+    linearity_error: number;
+    elle: number;
+    cure: number;
+    cure_h: number;
+    summaries: Record<(typeof INPUT_MEASURES)[number], CurvatureSummary>;
+  };
+  seconds?: Record<string, number>;
+  seed?: number;
+}
+
+export interface Curvature {
+  file: string;
+  report: CurvatureFile;
+}
+
 export interface GalleryImage {
   file: string;
   caption: string;
@@ -101,13 +151,16 @@ export interface Source {
   input: string;
   run?: TrainingRun;
   evaluation?: Evaluation;
+  curvature?: Curvature;
   images: GalleryImage[];
 }
 
 const RUN_FILES = ['config.json', 'metrics.jsonl', 'summary.json'] as const;
 const IMAGE_FILES = ['fooled.png', 'grid.png'] as const;
+/** The per-example input measures of a curvature report, in the order the report shows them. */
+export const INPUT_MEASURES = ['top_eigenvalue', 'linearity_error', 'elle', 'cure'] as const;
 const EXPECTED_INPUT =
-  'a training run directory (config.json, metrics.jsonl, summary.json), a folder with eval.json, fooled.png or grid.png, or an eval JSON file';
+  'a training run directory (config.json, metrics.jsonl, summary.json), a folder with eval.json, curvature.json, fooled.png or grid.png, or an eval or curvature JSON file';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -134,6 +187,7 @@ const ACCURACY: NumberRule = { text: 'a number in [0, 1]', ok: (v) => v >= 0 && 
 const COSINE: NumberRule = { text: 'a number in [-1, 1]', ok: (v) => Math.abs(v) <= 1 + 1e-3 };
 const NON_NEGATIVE: NumberRule = { text: 'a finite number ≥ 0', ok: (v) => v >= 0 };
 const COUNT: NumberRule = { text: 'a whole number ≥ 0', ok: (v) => Number.isInteger(v) && v >= 0 };
+const POSITIVE_COUNT: NumberRule = { text: 'a whole number ≥ 1', ok: (v) => Number.isInteger(v) && v >= 1 };
 const FINITE: NumberRule = { text: 'a finite number', ok: () => true };
 
 /** Throws DataFormatError(file, `${what} ${rule}`, the value) unless `v` is a finite number the rule accepts. */
@@ -202,6 +256,10 @@ const METRIC_NUMBERS: Record<string, NumberRule> = {
   pgd_acc: ACCURACY,
   grad_align: COSINE,
   fgsm_pgd_cos: COSINE,
+  input_top_eigenvalue: FINITE,
+  linearity_error: NON_NEGATIVE,
+  elle: NON_NEGATIVE,
+  cure: NON_NEGATIVE,
   loss: FINITE,
   eps: NON_NEGATIVE,
   lr: NON_NEGATIVE,
@@ -321,17 +379,27 @@ function validateWorst(v: unknown, file: string, what: string): void {
     throw new DataFormatError(file, `${EVAL} ${what}.attacks a list of attack names`, describe(v.attacks));
 }
 
+const EVAL_WHAT = 'an evaluation report (advlab eval --json)';
+const CURVATURE_WHAT = 'a curvature report (advlab curvature --json)';
+
+/** What an object's keys say it is, for an error: "an object with keys a, b" or "an empty object". */
+function describeKeys(r: Record<string, unknown>): string {
+  const keys = Object.keys(r);
+  return keys.length ? `an object with keys ${clip(keys.join(', '), 120)}` : 'an empty object';
+}
+
 /** Validates an eval JSON (EvaluationReport + class_names) and returns it typed. */
 export function readEvalFile(file: string): Evaluation {
-  const r = readJsonObject(file, 'an evaluation report (advlab eval --json)');
-  const what = 'an evaluation report (advlab eval --json) with clean_accuracy and attacks';
-  if (r.clean_accuracy === undefined || r.attacks === undefined) {
-    const keys = Object.keys(r);
-    throw new DataFormatError(file, what, keys.length ? `an object with keys ${clip(keys.join(', '), 120)}` : 'an empty object');
-  }
+  return validateEval(readJsonObject(file, EVAL_WHAT), file, `${EVAL_WHAT} with clean_accuracy and attacks`);
+}
+
+/** `what`: what the error says was expected when the object is not an evaluation report at all. */
+function validateEval(r: Record<string, unknown>, file: string, what: string): Evaluation {
+  if (r.clean_accuracy === undefined || r.attacks === undefined) throw new DataFormatError(file, what, describeKeys(r));
   validateAccuracy(r.clean_accuracy, file, 'clean_accuracy');
   validatePerClass(r.clean_per_class, file, 'clean_per_class');
-  if (!Array.isArray(r.attacks)) throw new DataFormatError(file, `${what}: "attacks" a list`, describe(r.attacks));
+  if (!Array.isArray(r.attacks))
+    throw new DataFormatError(file, `${EVAL_WHAT} with clean_accuracy and attacks: "attacks" a list`, describe(r.attacks));
   r.attacks.forEach((a: unknown, i: number) => {
     if (!isObject(a) || typeof a.name !== 'string')
       throw new DataFormatError(file, `${EVAL} attacks[${i}] an object with a "name"`, describe(a));
@@ -375,6 +443,114 @@ export function readEvalFile(file: string): Evaluation {
     throw new DataFormatError(file, 'an evaluation report: class_names a list of strings', describe(r.class_names));
   }
   return { file, report: r as unknown as EvalFile };
+}
+
+const CURV = 'a curvature report:';
+
+/** `o[key]` as an object, or DataFormatError naming `path`. */
+function objectAt(o: Record<string, unknown>, key: string, file: string, path: string): Record<string, unknown> {
+  const v = o[key];
+  if (!isObject(v)) throw new DataFormatError(file, `${CURV} ${path} an object`, v === undefined ? 'nothing' : describe(v));
+  return v;
+}
+
+/** `v` as a list of numbers the rule accepts (non-empty, or of exactly `length` items, when asked). */
+function numberList(
+  v: unknown,
+  rule: NumberRule,
+  file: string,
+  path: string,
+  opts: { nonEmpty?: boolean; length?: number } = {},
+): number[] {
+  const list =
+    opts.length !== undefined
+      ? `a list of ${opts.length} numbers, each ${rule.text}`
+      : `a ${opts.nonEmpty ? 'non-empty ' : ''}list of numbers`;
+  if (!Array.isArray(v)) throw new DataFormatError(file, `${CURV} ${path} ${list}`, v === undefined ? 'nothing' : describe(v));
+  if ((opts.nonEmpty && v.length === 0) || (opts.length !== undefined && v.length !== opts.length))
+    throw new DataFormatError(file, `${CURV} ${path} ${list}`, `a list of ${v.length}`);
+  v.forEach((x, i) => {
+    checkNumber(x, rule, file, `${CURV} ${path}[${i}]`);
+  });
+  return v;
+}
+
+/** The optional spectral density: per Lanczos run, nodes (finite) and weights (≥ 0), as many runs and items of each. */
+function validateDensity(d: Record<string, unknown>, file: string): void {
+  const where = 'hessian.density';
+  if (!Array.isArray(d.nodes) || d.nodes.length === 0)
+    throw new DataFormatError(
+      file,
+      `${CURV} ${where}.nodes a non-empty list of runs (lists of numbers)`,
+      d.nodes === undefined ? 'nothing' : describe(d.nodes),
+    );
+  const runs = d.nodes.length;
+  if (!Array.isArray(d.weights) || d.weights.length !== runs)
+    throw new DataFormatError(
+      file,
+      `${CURV} ${where}.weights a list of ${runs} run${runs === 1 ? '' : 's'} (as many as ${where}.nodes)`,
+      Array.isArray(d.weights) ? `a list of ${d.weights.length}` : d.weights === undefined ? 'nothing' : describe(d.weights),
+    );
+  d.nodes.forEach((nodes: unknown, r: number) => {
+    const n = numberList(nodes, FINITE, file, `${where}.nodes[${r}]`, { nonEmpty: true }).length;
+    numberList((d.weights as unknown[])[r], NON_NEGATIVE, file, `${where}.weights[${r}]`, { length: n });
+  });
+  optionalNumber(d, 'steps', COUNT, file, `${CURV} ${where}.steps`);
+  optionalNumber(d, 'runs', POSITIVE_COUNT, file, `${CURV} ${where}.runs`);
+}
+
+/**
+ * Validates a curvature report (`advlab curvature --json`) already parsed from `file` and returns it typed: every
+ * number the report shows must be finite (and in range where it has one), the lists as long as each other.
+ */
+function validateCurvature(r: Record<string, unknown>, file: string): Curvature {
+  if (r.hessian === undefined || r.input === undefined)
+    throw new DataFormatError(file, `${CURVATURE_WHAT} with n, loss, hessian and input`, describeKeys(r));
+  checkNumber(r.n, POSITIVE_COUNT, file, `${CURV} n`);
+  checkNumber(r.loss, FINITE, file, `${CURV} loss`);
+  const h = objectAt(r, 'hessian', file, 'hessian');
+  const top = numberList(h.top_eigenvalues, FINITE, file, 'hessian.top_eigenvalues', { nonEmpty: true });
+  numberList(h.iterations, COUNT, file, 'hessian.iterations', { length: top.length });
+  if (!Array.isArray(h.converged) || h.converged.length !== top.length || !h.converged.every((c) => typeof c === 'boolean'))
+    throw new DataFormatError(
+      file,
+      `${CURV} hessian.converged a list of ${top.length} booleans (one per top eigenvalue)`,
+      Array.isArray(h.converged)
+        ? `[${clip(h.converged.map((c) => describe(c)).join(', '), 80)}]`
+        : h.converged === undefined
+          ? 'nothing'
+          : describe(h.converged),
+    );
+  checkNumber(h.trace, FINITE, file, `${CURV} hessian.trace`);
+  checkNumber(h.trace_standard_error, NON_NEGATIVE, file, `${CURV} hessian.trace_standard_error`);
+  checkNumber(h.trace_samples, POSITIVE_COUNT, file, `${CURV} hessian.trace_samples`);
+  checkNumber(h.parameters, POSITIVE_COUNT, file, `${CURV} hessian.parameters`);
+  if (h.density === null) delete h.density;
+  if (h.density !== undefined) validateDensity(objectAt(h, 'density', file, 'hessian.density'), file);
+  const inp = objectAt(r, 'input', file, 'input');
+  checkNumber(inp.eps, NON_NEGATIVE, file, `${CURV} input.eps`);
+  if (typeof inp.norm !== 'string')
+    throw new DataFormatError(file, `${CURV} input.norm a string`, inp.norm === undefined ? 'nothing' : describe(inp.norm));
+  for (const k of INPUT_MEASURES) checkNumber(inp[k], FINITE, file, `${CURV} input.${k}`);
+  checkNumber(inp.cure_h, NON_NEGATIVE, file, `${CURV} input.cure_h`);
+  const summaries = objectAt(inp, 'summaries', file, 'input.summaries');
+  for (const k of INPUT_MEASURES) {
+    const sm = objectAt(summaries, k, file, `input.summaries.${k}`);
+    for (const stat of ['mean', 'median', 'max']) checkNumber(sm[stat], FINITE, file, `${CURV} input.summaries.${k}.${stat}`);
+  }
+  if (r.seconds === null) delete r.seconds;
+  if (r.seconds !== undefined) {
+    const sec = objectAt(r, 'seconds', file, 'seconds');
+    for (const [k, v] of Object.entries(sec)) checkNumber(v, NON_NEGATIVE, file, `${CURV} seconds.${k}`);
+  }
+  optionalNumber(r, 'seed', FINITE, file, `${CURV} seed`);
+  for (const k of ['model', 'dataset', 'backend']) optionalString(r, k, file, `${CURV} ${k}`);
+  return { file, report: r as unknown as CurvatureFile };
+}
+
+/** Validates a curvature JSON (`advlab curvature --json`) and returns it typed. */
+export function readCurvatureFile(file: string): Curvature {
+  return validateCurvature(readJsonObject(file, CURVATURE_WHAT), file);
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -430,20 +606,28 @@ export function loadSource(input: string): Omit<Source, 'name'> & { name: string
     if ((RUN_FILES as readonly string[]).includes(base)) return loadSource(dirname(input));
     if (!base.endsWith('.json'))
       throw new DataFormatError(input, EXPECTED_INPUT, `a file that is neither a run directory nor a .json file`);
-    const evaluation = readEvalFile(path);
-    const name = base === 'eval.json' ? basename(dirname(path)) : base.replace(/\.json$/, '');
-    return { name, input, evaluation, images: [] };
+    const name = base === 'eval.json' || base === 'curvature.json' ? basename(dirname(path)) : base.replace(/\.json$/, '');
+    const r = readJsonObject(path, `${EVAL_WHAT} or ${CURVATURE_WHAT}`);
+    // A curvature report has a top-level "hessian"; eval.json and curvature.json are what their names say.
+    if (base === 'curvature.json' || (base !== 'eval.json' && r.hessian !== undefined))
+      return { name, input, curvature: validateCurvature(r, path), images: [] };
+    const what =
+      base === 'eval.json'
+        ? `${EVAL_WHAT} with clean_accuracy and attacks`
+        : `${EVAL_WHAT} with clean_accuracy and attacks, or ${CURVATURE_WHAT} with hessian`;
+    return { name, input, evaluation: validateEval(r, path, what), images: [] };
   }
   if (!st.isDirectory()) throw new DataFormatError(input, EXPECTED_INPUT, 'neither a file nor a folder');
   const entries = readdirSync(path);
   const has = (f: string) => entries.includes(f);
   const isRun = RUN_FILES.some(has);
   const hasEval = has('eval.json');
+  const hasCurvature = has('curvature.json');
   const images = readImages(path);
-  if (!isRun && !hasEval && images.length === 0) {
+  if (!isRun && !hasEval && !hasCurvature && images.length === 0) {
     const subRuns = entries.filter((e) => {
       const p = join(path, e);
-      return statSync(p).isDirectory() && [...RUN_FILES, 'eval.json'].some((f) => existsSync(join(p, f)));
+      return statSync(p).isDirectory() && [...RUN_FILES, 'eval.json', 'curvature.json'].some((f) => existsSync(join(p, f)));
     });
     const found =
       entries.length === 0
@@ -460,6 +644,7 @@ export function loadSource(input: string): Omit<Source, 'name'> & { name: string
     input,
     run: isRun ? readTrainingRun(path) : undefined,
     evaluation: hasEval ? readEvalFile(join(path, 'eval.json')) : undefined,
+    curvature: hasCurvature ? readCurvatureFile(join(path, 'curvature.json')) : undefined,
     images,
   };
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdvlabError } from '@advlab/core';
 import { buildReport, writeReport } from './index.ts';
-import { makeFakeRuns, XSS_NAME } from './fixtures.ts';
+import { clampToFloor, densitySpec, logDomain, renderSvg } from './charts.ts';
+import { curvatureReport, makeFakeRuns, XSS_NAME } from './fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'advlab-report-'));
 const runs = makeFakeRuns(join(root, 'runs'), { xss: true });
@@ -76,6 +77,96 @@ test('every user string is escaped: a run, model and class named <script>alert(1
   assert.ok(html.includes('<title>report of &lt;script&gt;alert(1)&lt;/script&gt;</title>'));
   assert.ok(html.includes('&lt;b&gt;not bold&lt;/b&gt;'), 'config environment values escaped');
   assert.doesNotMatch(html, /<b>not bold/);
+});
+
+test('curvature reports: a Curvature section with a table per source and the eigenvalue density on a log scale', async () => {
+  const page = await buildReport([runs.curvatureDir, runs.curvatureFile, runs.evalDir], { title: 'curvature' });
+  const ids = [...page.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(ids, ['overview', 'evaluations', 'frontier', 'checks', 'curvature', 'gallery', 'details']);
+  assert.ok(page.includes('<a href="#curvature">Curvature</a>'));
+  assert.match(page, /1 evaluation, 2 curvature reports/);
+  const section = page.slice(page.indexOf('<section id="curvature"'), page.indexOf('<section id="gallery"'));
+  // One heading and two tables per source: the weight Hessian, the input measures.
+  for (const name of ['curvature-only', 'wide-curvature']) assert.ok(section.includes(`<h3>${name}</h3>`), name);
+  assert.equal(section.match(/<table/g)?.length, 4);
+  for (const s of [
+    'top eigenvalue λ<sub>1</sub>',
+    '<td class="num">31.17</td>',
+    '6 Hessian-vector products, converged',
+    '100 Hessian-vector products, <span class="badge failed">not converged</span>',
+    '134.8 ± 6.029',
+    'Hutchinson, 100 Rademacher samples',
+    '2 Lanczos runs × 20 steps',
+    '166,406',
+    '<td class="num">0.4667</td>',
+    'linf ball of radius ε = 0.1',
+    '<td class="num">1.482e-6</td>',
+    'CURE <span class="muted">(h = 2.8)</span>',
+    'backend onednn',
+    join(runs.curvatureDir, 'curvature.json'),
+  ])
+    assert.ok(section.includes(s), s);
+  // The density: one line per source, drawn as SVG paths, the y axis in powers of ten, σ in the caption.
+  const density = charts(section);
+  assert.deepEqual(
+    density.map((c) => c.kind),
+    ['density'],
+  );
+  const svg = density[0]!.svg;
+  assert.equal(density[0]!.marks.line, 2, JSON.stringify(density[0]!.marks));
+  assert.match(svg, /<path[^>]* d="M[\d.,-]+L/);
+  assert.doesNotMatch(svg, /NaN|Infinity/);
+  for (const t of ['>1e-5</text>', '>1e+0</text>', '>eigenvalue</text>', '>density</text>', '>Weight-Hessian eigenvalue density</text>'])
+    assert.ok(svg.includes(t), t);
+  assert.match(section, /σ = 0\.337 for curvature-only, σ = 1\.01 for wide-curvature/);
+  // The floor: a power of ten at most 1e-6 of the highest density, the bottom label of the axis.
+  const floor = /logarithmic, from (1e-\d+) \(1e-6 of the highest density/.exec(section)?.[1];
+  assert.ok(floor && svg.includes(`>${floor}</text>`) && svg.includes(`density on a log scale from ${floor}`), floor);
+  // The hostile model name stays text in the section and the details.
+  assert.doesNotMatch(page, /<script/i);
+  assert.ok(section.includes('model &lt;script&gt;alert(1)&lt;/script&gt;'));
+  const details = page.slice(page.indexOf('<section id="details"'));
+  assert.ok(details.includes('<h4>Curvature</h4>') && details.includes('seconds: density'));
+});
+
+test('a curvature report alone: no overview, the section without a density chart when it has no density', async () => {
+  const d = join(root, 'no-density');
+  mkdirSync(d);
+  writeFileSync(join(d, 'curvature.json'), JSON.stringify({ ...curvatureReport({ density: false }), model: XSS_NAME }));
+  const page = await buildReport([d]);
+  const ids = [...page.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(ids, ['curvature', 'details']);
+  assert.ok(page.includes('not computed (--density-steps 0)'));
+  assert.equal(charts(page).length, 0);
+  assert.doesNotMatch(page, /<script/i);
+  assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+});
+
+test('log axes: powers of ten from a floor relative to the largest value, values below it drawn at the floor', async () => {
+  assert.deepEqual(logDomain(1.3), { floor: 1e-6, top: 10 });
+  assert.deepEqual(logDomain(0.05, 1e-3), { floor: 1e-5, top: 0.1 });
+  assert.equal(logDomain(0), undefined, 'nothing positive: no log axis');
+  assert.equal(logDomain(Number.NaN), undefined);
+  const d = logDomain(2)!;
+  assert.equal(clampToFloor(0, d), d.floor);
+  assert.equal(clampToFloor(1e-300, d), d.floor);
+  assert.equal(clampToFloor(0.5, d), 0.5);
+  // A density that underflows to 0 away from its nodes: every value drawn is finite and on the axis.
+  const x = Array.from({ length: 50 }, (_, i) => i / 10 - 1);
+  const spec = densitySpec([{ name: 'a', x, y: x.map((t) => 2 * Math.exp(-((t * 20) ** 2))), sigma: 0.05 }])!;
+  const layer = (
+    spec.layer as { data: { values: { value: number }[] }; encoding: { y: { scale: object; axis: { values: number[] } } } }[]
+  )[0]!;
+  assert.deepEqual(layer.encoding.y.scale, { type: 'log', domain: [1e-6, 10], nice: false });
+  assert.deepEqual(layer.encoding.y.axis.values, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10]);
+  const values = layer.data.values.map((r) => r.value);
+  assert.ok(values.every((v) => Number.isFinite(v) && v >= 1e-6 && v <= 10));
+  assert.ok(values.filter((v) => v === 1e-6).length > 30, 'the tails rest on the floor');
+  const svg = await renderSvg(spec);
+  assert.match(svg, />1e-6<\/text>/);
+  assert.match(svg, />1e\+1<\/text>/);
+  assert.doesNotMatch(svg, /NaN/);
+  assert.equal(densitySpec([{ name: 'zero', x, y: x.map(() => 0), sigma: 1 }]), undefined);
 });
 
 test('self-contained: the gallery image is a data URI of the PNG, nothing refers to the network', () => {

@@ -6,11 +6,22 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { CHECK_DOCS, type CheckCode } from '@advlab/core';
+import { CHECK_DOCS, densityCurve, type CheckCode } from '@advlab/core';
 import { writeFileAtomic } from '@advlab/node';
-import { accuracySpec, alignmentSpec, epsSpec, frontierSpec, perClassSpec, renderSvg } from './charts.ts';
-import { CSS, esc, pct, seconds, table } from './html.ts';
-import { isEvent, loadSources, type Evaluation, type Source, type TrainingRun } from './load.ts';
+import {
+  accuracySpec,
+  alignmentSpec,
+  DENSITY_FLOOR,
+  densityDomain,
+  densitySpec,
+  epsSpec,
+  frontierSpec,
+  perClassSpec,
+  renderSvg,
+  type DensitySeries,
+} from './charts.ts';
+import { CSS, esc, formatNumber, pct, seconds, table } from './html.ts';
+import { INPUT_MEASURES, isEvent, loadSources, type Curvature, type Evaluation, type Source, type TrainingRun } from './load.ts';
 import { epsList, frontierPoints, overviewRows, paretoFrontier, worstAt } from './summarize.ts';
 
 /** A caller's table, shown as its own section after the overview (every cell is escaped; an array cell is one line per item). */
@@ -65,8 +76,10 @@ async function figure(spec: Record<string, unknown> | undefined, kind: string): 
   return `<figure class="chart" data-chart="${esc(kind)}">${await renderSvg(spec)}</figure>`;
 }
 
-function overviewSection(sources: Source[]): Section {
+function overviewSection(sources: Source[]): Section | undefined {
   const rows = overviewRows(sources);
+  // Curvature reports and images alone have no accuracy to show.
+  if (rows.length === 0) return undefined;
   const body = rows.map((r) => [
     `<strong>${esc(r.name)}</strong>`,
     `${esc(r.kind)}<br><span class="small muted">${esc(r.basis)}</span>`,
@@ -183,6 +196,91 @@ async function frontierSection(sources: Source[], onlyEps?: number): Promise<Sec
   return { id: 'frontier', title: 'Clean–robust frontier', html };
 }
 
+const INPUT_LABELS: Record<(typeof INPUT_MEASURES)[number], string> = {
+  top_eigenvalue: 'top eigenvalue of ∇ₓ²ℓ',
+  linearity_error: 'linearity error γ',
+  elle: 'ELLE error',
+  cure: 'CURE',
+};
+
+/** A curvature report as two tables: the weight Hessian of the mean loss, and the input measures over examples. */
+function curvatureTables(c: Curvature): string {
+  const r = c.report;
+  const h = r.hessian;
+  const f = (v: number) => esc(formatNumber(v));
+  const weight: string[][] = h.top_eigenvalues.map((e, i) => [
+    `${i ? 'eigenvalue' : 'top eigenvalue'} λ<sub>${i + 1}</sub>`,
+    f(e),
+    `${esc(h.iterations[i])} Hessian-vector products, ${h.converged[i] ? 'converged' : '<span class="badge failed">not converged</span>'}`,
+  ]);
+  weight.push([
+    'trace',
+    `${f(h.trace)} ± ${f(h.trace_standard_error)}`,
+    `Hutchinson, ${esc(h.trace_samples)} Rademacher samples (± one standard error)`,
+  ]);
+  if (h.density) {
+    const nodes = h.density.nodes.flat();
+    const runs = h.density.runs ?? h.density.nodes.length;
+    weight.push([
+      'density',
+      '—',
+      `${esc(runs)} Lanczos run${runs === 1 ? '' : 's'}${h.density.steps !== undefined ? ` × ${esc(h.density.steps)} steps` : ''}, Ritz values in [${f(Math.min(...nodes))}, ${f(Math.max(...nodes))}]`,
+    ]);
+  } else weight.push(['density', '—', '<span class="muted">not computed (--density-steps 0)</span>']);
+  weight.push(['parameters', esc(h.parameters.toLocaleString('en-US')), 'trainable weights']);
+  weight.push(['n', esc(r.n), 'test examples (the first n)']);
+  weight.push(['mean loss', f(r.loss), 'cross-entropy over the n examples, inference mode']);
+  const inp = r.input;
+  const input = INPUT_MEASURES.map((k) => {
+    const s = inp.summaries[k];
+    return [
+      `${esc(INPUT_LABELS[k])}${k === 'cure' ? ` <span class="muted">(h = ${f(inp.cure_h)})</span>` : ''}`,
+      f(s.mean),
+      f(s.median),
+      f(s.max),
+    ];
+  });
+  return `<div class="columns"><div><h4>Weight Hessian of the mean loss</h4>${table(['', 'value', ''], weight, { numeric: [1] })}</div><div><h4>Input space: ${esc(inp.norm)} ball of radius ε = ${f(inp.eps)}, over the n examples</h4>${table(
+    ['measure', 'mean', 'median', 'max'],
+    input,
+    { numeric: [1, 2, 3] },
+  )}</div></div>`;
+}
+
+async function curvatureSection(sources: Source[]): Promise<Section | undefined> {
+  const withCurvature = sources.filter((s) => s.curvature);
+  if (withCurvature.length === 0) return undefined;
+  const parts = withCurvature.map((s) => {
+    const c = s.curvature!;
+    const r = c.report;
+    const total = r.seconds ? Object.values(r.seconds).reduce((a, b) => a + b, 0) : undefined;
+    const meta = [
+      r.model && `model ${esc(r.model)}`,
+      r.dataset && `data ${esc(r.dataset)}`,
+      `first ${esc(r.n)} test examples`,
+      r.backend && `backend ${esc(r.backend)}`,
+      r.seed !== undefined && `seed ${esc(r.seed)}`,
+      total !== undefined && seconds(total),
+    ].filter(Boolean);
+    return `<h3>${esc(s.name)}</h3><p class="meta">${meta.join(' · ')} — <span class="mono">${esc(c.file)}</span></p>${curvatureTables(c)}`;
+  });
+  const curves: DensitySeries[] = withCurvature.flatMap((s) => {
+    const d = s.curvature!.report.hessian.density;
+    return d ? [{ name: s.name, ...densityCurve(d) }] : [];
+  });
+  const chart = await figure(densitySpec(curves), 'density');
+  const domain = densityDomain(curves);
+  if (chart && domain) {
+    const sigmas = curves.map((c) => `σ = ${esc(formatNumber(c.sigma, 3))}${curves.length > 1 ? ` for ${esc(c.name)}` : ''}`).join(', ');
+    parts.push(
+      `<h3>Eigenvalue density of the weight Hessian</h3><div class="charts">${chart}</div><p class="muted">Stochastic Lanczos quadrature (Ghorbani et al. 2019, as PyHessian computes and plots it): the Ritz values of each Lanczos run, weighted by the squared first components of their vectors, each smoothed by a Gaussian of width σ (1% of the span of the Ritz values) and averaged over runs: ${sigmas}. The density axis is logarithmic, from ${esc(formatNumber(domain.floor, 1))} (${esc(formatNumber(DENSITY_FLOOR, 1))} of the highest density, rounded down to a power of ten): lower values, down to 0, are drawn on the bottom of the axis.</p>`,
+    );
+  }
+  const intro =
+    '<p class="muted">From <span class="mono">advlab curvature --json</span>. Weight space: the Hessian of the mean cross-entropy over the first n test examples with respect to the trainable weights (power iteration for the top eigenvalues, Hutchinson for the trace). Input space: per example, in the ball of radius ε around it, then mean / median / max over the examples: the top eigenvalue of the input Hessian ∇ₓ²ℓ, the linearity error γ (the largest gap between the loss and its first-order model in the ball), ELLE\'s error (the squared gap between the loss at a random convex combination of two points of the ball and the same combination of their losses) and CURE\'s ‖∇ₓℓ(x + h·s/‖s‖) − ∇ₓℓ(x)‖ with s = sign ∇ₓℓ(x).</p>';
+  return { id: 'curvature', title: 'Curvature', html: intro + parts.join('') };
+}
+
 function checksSection(sources: Source[]): Section | undefined {
   const parts: string[] = [];
   for (const s of sources) {
@@ -286,6 +384,24 @@ function detailsSection(sources: Source[]): Section {
         `<h4>Evaluation</h4>${kv(pairs)}<details><summary>${esc(s.evaluation.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
       );
     }
+    if (s.curvature) {
+      const r = s.curvature.report;
+      const pairs: [string, string][] = (
+        [
+          ['model', r.model],
+          ['dataset', r.dataset],
+          ['backend', r.backend],
+          ['n', r.n],
+          ['seed', r.seed],
+          ...Object.entries(r.seconds ?? {}).map(([k, v]) => [`seconds: ${k}`, formatNumber(v, 3)]),
+        ] as [string, unknown][]
+      )
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]);
+      blocks.push(
+        `<h4>Curvature</h4>${kv(pairs)}<details><summary>${esc(s.curvature.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
+      );
+    }
     return `<details class="source"><summary>${esc(s.name)}</summary>${blocks.join('')}</details>`;
   });
   const self: [string, string][] = [
@@ -310,6 +426,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
     await evaluationsSection(sources),
     await frontierSection(sources, opts.frontierEps),
     checksSection(sources),
+    await curvatureSection(sources),
     gallerySection(sources),
     detailsSection(sources),
   ].filter((s): s is Section => s !== undefined);
@@ -319,6 +436,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
     .replace(/\.\d+Z$/, ' UTC');
   const runs = sources.filter((s) => s.run).length;
   const evals = sources.filter((s) => s.evaluation).length;
+  const curvatures = sources.filter((s) => s.curvature).length;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -332,7 +450,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
 <main>
 <header class="top">
 <h1>${esc(title)}</h1>
-<p class="meta">${runs} training run${runs === 1 ? '' : 's'}, ${evals} evaluation${evals === 1 ? '' : 's'} · generated ${esc(generated)}</p>
+<p class="meta">${runs} training run${runs === 1 ? '' : 's'}, ${evals} evaluation${evals === 1 ? '' : 's'}${curvatures ? `, ${curvatures} curvature report${curvatures === 1 ? '' : 's'}` : ''} · generated ${esc(generated)}</p>
 <p class="meta">inputs: ${sources.map((s) => `<span class="mono">${esc(s.input)}</span>`).join(', ')}</p>
 <nav class="toc">${sections.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>
 </header>

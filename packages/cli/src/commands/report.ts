@@ -6,9 +6,10 @@ import { helpText, parseFlags } from '../flags.ts';
 const USAGE = 'advlab report RUN_DIR|EVAL_JSON... [--out report.html] [--title TEXT] [--force]';
 
 const ABOUT = `One self-contained HTML report (inline SVG charts, no script, no network) from training run directories
-(config.json, metrics.jsonl, summary.json), folders with eval.json / fooled.png / grid.png, and eval JSON
-files: overview, training curves with CO flags, evaluations per attack × ε and per class, the clean–robust
-frontier, sanity checks, adversarial images, configuration and environment.`;
+(config.json, metrics.jsonl, summary.json), folders with eval.json / curvature.json / fooled.png / grid.png, and
+eval or curvature JSON files: overview, training curves with CO flags, evaluations per attack × ε and per class,
+the clean–robust frontier, sanity checks, curvature (weight-Hessian eigenvalues, trace and density; input-space
+measures), adversarial images, configuration and environment.`;
 
 export const REPORT_OPTIONS = {
   out: option.string({ default: 'report.html', short: 'o', placeholder: 'FILE', expected: 'a file path', help: 'the HTML file to write' }),

@@ -292,7 +292,7 @@ function lastPerEpoch(m: MetricsLine[]): MetricsLine[] {
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 export function formatMetrics(m: MetricsLine): string {
-  return `epoch ${m.epoch} step ${m.step}: loss ${m.loss.toFixed(4)} clean ${pct(m.clean_acc)} FGSM ${pct(m.fgsm_acc)} PGD-10 ${pct(m.pgd_acc)} align ${m.grad_align.toFixed(3)} cos(FGSM,PGD) ${m.fgsm_pgd_cos.toFixed(3)} ε=${m.eps} ${formatSeconds(m.seconds)}${m.co ? `  ** CO: ${m.co_rules!.join(', ')}` : ''}${m.at_chance ? '  ** at chance' : ''}`;
+  return `epoch ${m.epoch} step ${m.step}: loss ${m.loss.toFixed(4)} clean ${pct(m.clean_acc)} FGSM ${pct(m.fgsm_acc)} PGD-10 ${pct(m.pgd_acc)} align ${m.grad_align.toFixed(3)} cos(FGSM,PGD) ${m.fgsm_pgd_cos.toFixed(3)}${m.linearity_error !== undefined ? ` γ ${m.linearity_error.toPrecision(3)}` : ''} ε=${m.eps} ${formatSeconds(m.seconds)}${m.co ? `  ** CO: ${m.co_rules!.join(', ')}` : ''}${m.at_chance ? '  ** at chance' : ''}`;
 }
 
 function formatSummary(s: {

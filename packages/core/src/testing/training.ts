@@ -30,6 +30,7 @@ export const blobConfig = (over: Partial<AdversarialTrainingConfig> = {}): Adver
   evalEvery: 4,
   alignExamples: 32,
   pgdEvalSteps: 3,
+  curvatureExamples: 0,
   onCo: 'warn',
   co: {},
   ...over,

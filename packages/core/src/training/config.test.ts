@@ -37,6 +37,7 @@ const BAD: Record<keyof typeof trainingOptions, unknown> = {
   evalEvery: -1,
   alignExamples: 0,
   pgdEvalSteps: 0,
+  curvatureExamples: -1,
   onCo: 'ignore',
   co: { pgdDrop: 'x' },
 };

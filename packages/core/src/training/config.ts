@@ -55,6 +55,11 @@ export const trainingOptions = {
   evalEvery: option.integer({ min: 0, default: 0, help: 'also measure every N batches (0: once per epoch)' }),
   alignExamples: option.integer({ min: 1, default: 256, flag: null, help: 'examples for gradient alignment and the FGSM–PGD cosine' }),
   pgdEvalSteps: option.integer({ min: 1, default: 10, flag: null, help: 'steps of the held-out PGD' }),
+  curvatureExamples: option.integer({
+    min: 0,
+    default: 256,
+    help: 'held-out examples for the input-curvature measures (top eigenvalue, linearity error, ELLE, CURE); 0: none',
+  }),
   onCo: option.oneOf(CO_POLICIES, { default: 'warn', help: 'on catastrophic overfitting: warn, stop, or roll back and change method' }),
   co: option.custom(
     z

@@ -4,7 +4,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import '../util/tf-gradients.ts';
 import type { ImageSet } from '../data/types.ts';
 import { batchTensors, chunks, range } from '../eval/batches.ts';
-import { classifierFromLayersModel } from '../models/classifier.ts';
+import { classifierFromLayersModel, type Classifier } from '../models/classifier.ts';
+import { cureCurvature, elleError, inputTopEigenvalues, linearityError } from '../curvature/input.ts';
 import { runAttack } from '../attacks/run.ts';
 import { threatModel } from '../threat/threat.ts';
 import type { CoRule } from '../diagnostics/co-monitor.ts';
@@ -27,6 +28,15 @@ export interface MetricsLine {
   pgd_acc: number;
   grad_align: number;
   fgsm_pgd_cos: number;
+  /**
+   * Input curvature on the first `curvatureExamples` held-out examples, means over them (docs/curvature.md):
+   * λ_max(∇ₓ²ℓ) by 10 power iterations, the linearity error γ by 10 ascent steps, ELLE's error (one triple),
+   * CURE's gradient change over the FGSM step (h = ε·√d). Absent when off or at ε = 0.
+   */
+  input_top_eigenvalue?: number;
+  linearity_error?: number;
+  elle?: number;
+  cure?: number;
   eps: number;
   lr: number;
   method: MethodName;
@@ -45,7 +55,7 @@ export interface MetricsLine {
 export function heldOutMetrics(
   model: tfl.LayersModel,
   set: ImageSet,
-  c: Pick<AdversarialTrainingConfig, 'heldOut' | 'alignExamples' | 'pgdEvalSteps' | 'seed'>,
+  c: Pick<AdversarialTrainingConfig, 'heldOut' | 'alignExamples' | 'pgdEvalSteps' | 'seed'> & { curvatureExamples?: number },
   eps: number,
 ) {
   const classifier = classifierFromLayersModel(model, { name: 'training' });
@@ -74,5 +84,31 @@ export function heldOutMetrics(
   const align = eps > 0 ? gradientAlignment(classifier, x, y, eps, rng) : 1;
   const cos = eps > 0 ? fgsmPgdCosine(classifier, x, y, eps, rng, c.pgdEvalSteps) : 1;
   tf.dispose([x, y]);
-  return { clean_acc: clean / n, fgsm_acc: fgsm / n, pgd_acc: pgd / n, grad_align: align, fgsm_pgd_cos: cos };
+  const m = Math.min(c.curvatureExamples ?? 0, n);
+  const curvature = m > 0 && eps > 0 ? inputCurvature(classifier, set, m, eps, new Rng(c.seed + 31)) : {};
+  return { clean_acc: clean / n, fgsm_acc: fgsm / n, pgd_acc: pgd / n, grad_align: align, fgsm_pgd_cos: cos, ...curvature };
+}
+
+const mean = (v: Float32Array) => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** The held-out input-curvature measures (their own random stream, so the other metrics do not move). */
+function inputCurvature(
+  classifier: Classifier,
+  set: ImageSet,
+  m: number,
+  eps: number,
+  rng: Rng,
+): Required<Pick<MetricsLine, 'input_top_eigenvalue' | 'linearity_error' | 'elle' | 'cure'>> {
+  const threat = threatModel('linf', eps);
+  const { x, y } = batchTensors(set, range(m));
+  try {
+    return {
+      input_top_eigenvalue: mean(inputTopEigenvalues(classifier, x, y, { maxIterations: 10, rng }).values),
+      linearity_error: mean(linearityError(classifier, x, y, threat, { steps: 10, rng })),
+      elle: mean(elleError(classifier, x, y, threat, { rng })),
+      cure: mean(cureCurvature(classifier, x, y, { h: eps * Math.sqrt(set.height * set.width * set.channels) })),
+    };
+  } finally {
+    tf.dispose([x, y]);
+  }
 }

@@ -138,3 +138,21 @@ test('train and trainAdversarial give the same run; a policy list without the be
   assert.deepEqual(withoutTimings(rc.metrics), withoutTimings(ra.metrics), 'policies do not touch the numbers unless they act');
   for (const s of [a, b, bare]) s.dispose();
 });
+
+test('held-out input curvature: four more keys on every line at ε > 0, and not one other figure moves', async () => {
+  const c = blobConfig({ method: 'fgsm-rs', epochs: 2 });
+  const t0 = tf.memory().numTensors;
+  const off = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, c, new MemoryTrainingStore(), {});
+  const t1 = tf.memory().numTensors;
+  const on = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, { ...c, curvatureExamples: 48 }, new MemoryTrainingStore(), {});
+  const t2 = tf.memory().numTensors;
+  const keys = ['input_top_eigenvalue', 'linearity_error', 'elle', 'cure'] as const;
+  assert.equal(on.metrics.length, off.metrics.length);
+  for (const line of on.metrics) {
+    for (const k of keys) assert.ok(Number.isFinite(line[k]) && line[k]! >= -1e-6, `${k} = ${line[k]}`);
+  }
+  const stripped = on.metrics.map((l) => Object.fromEntries(Object.entries(l).filter(([k]) => !(keys as readonly string[]).includes(k))));
+  assert.deepEqual(withoutTimings(stripped as typeof on.metrics), withoutTimings(off.metrics));
+  // Each run keeps its model and store alive; the measures add nothing to that.
+  assert.equal(t2 - t1, t1 - t0, 'the measures free every tensor they make');
+});
