@@ -308,7 +308,13 @@ export function methodLabel(c: Record<string, unknown> | undefined): string {
     case 'trades':
       return `TRADES β=${c.beta ?? 6} (${eps})`;
     case 'gradalign':
-      return `GradAlign λ=${c.lambda ?? 0.2} (${eps})`;
+      return `GradAlign λ=${c.lambda ?? 0.2}${c.fgsmInit === 'random' ? ', random init' : ''} (${eps})`;
+    case 'elle':
+    case 'elle-a':
+    case 'cure':
+      return `${String(c.method).toUpperCase()}${c.lambda !== undefined ? ` λ=${c.lambda}` : ''}${c.fgsmInit === 'random' ? ', random init' : ''} (${eps})`;
+    case 'llr':
+      return `LLR λ=${c.lambda ?? 4} μ=${c.mu ?? 3} (${eps})`;
     case 'fgsm':
       return `FGSM AT (${eps})`;
     case 'fgsm-rs':

@@ -46,8 +46,13 @@ export const blobModel = () => createModel('mlp', { inputShape: [1, 1, BLOB_DIMS
  * Trains the blob problem into `full` uninterrupted and into `broken` with a crash in epoch 2, resumes
  * `broken()` (called again: a store reopened after the crash) and asserts the metrics are the same.
  */
-export async function assertResumeReproduces(full: TrainingStore, broken: () => TrainingStore): Promise<void> {
-  const a = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, blobConfig(), full, {});
+export async function assertResumeReproduces(
+  full: TrainingStore,
+  broken: () => TrainingStore,
+  over: Partial<AdversarialTrainingConfig> = {},
+): Promise<void> {
+  const config = blobConfig(over);
+  const a = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, config, full, {});
   assert.equal(a.metrics.length, 3 * 2, 'a line every 4 batches (8 per epoch)');
   for (const k of ['epoch', 'step', 'clean_acc', 'fgsm_acc', 'pgd_acc', 'grad_align', 'seconds']) assert.ok(k in a.metrics[0]!, k);
   const first = broken();
@@ -56,7 +61,7 @@ export async function assertResumeReproduces(full: TrainingStore, broken: () => 
       blobModel(),
       blobTrain,
       blobHeldOut,
-      blobConfig(),
+      config,
       first,
       {},
       {
@@ -69,6 +74,6 @@ export async function assertResumeReproduces(full: TrainingStore, broken: () => 
   );
   assert.equal(first.latestCheckpoint()!.epoch, 1);
   assert.ok(first.readMetrics().length > 2, 'lines of the unfinished epoch were written before the crash');
-  const b = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, blobConfig(), broken(), {});
+  const b = await trainAdversarial(blobModel(), blobTrain, blobHeldOut, config, broken(), {});
   assert.deepEqual(withoutTimings(b.metrics), withoutTimings(a.metrics));
 }

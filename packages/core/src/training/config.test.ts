@@ -22,6 +22,8 @@ const BAD: Record<keyof typeof trainingOptions, unknown> = {
   steps: 0,
   alpha: 0,
   lambda: -1,
+  mu: -1,
+  fgsmInit: 'uniform',
   beta: -1,
   epochs: 0,
   batchSize: 2.5,

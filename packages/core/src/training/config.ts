@@ -24,13 +24,22 @@ const threshold = (help: string) => option.number({ help, optional: true });
 export const trainingOptions = {
   method: option.oneOf(METHOD_NAMES, { default: 'standard', help: 'training method (standard or adversarial)' }),
   eps: option.number({ min: 0, default: 0.1, help: 'L∞ radius of the training attack and of the held-out metrics' }),
-  steps: option.integer({ min: 1, optional: true, help: 'attack steps of pgd (default 7) and trades (default 10)' }),
+  steps: option.integer({ min: 1, optional: true, help: 'attack steps of pgd and llr (default 7) and trades (default 10)' }),
   alpha: option.number({
     above: 0,
     optional: true,
     help: 'attack step size (default per method: ε/4 for PGD, ε for FGSM, 1.25ε for FGSM-RS)',
   }),
-  lambda: option.number({ min: 0, optional: true, help: "GradAlign's regulariser weight λ (default 0.2)" }),
+  lambda: option.number({
+    min: 0,
+    optional: true,
+    help: 'regulariser weight λ: gradalign 0.2, elle 1000/5000/10000 by ε, elle-a 4000 and cure 1000/50000 (largest, adaptive), llr 4',
+  }),
+  mu: option.number({ min: 0, optional: true, help: "LLR's weight μ of |δᵀ∇ₓℓ(x)| (default 3)" }),
+  fgsmInit: option.oneOf(['zero', 'random'], {
+    optional: true,
+    help: 'start of the FGSM point of gradalign, elle, elle-a, cure: zero (α = ε; default) or random (α = 1.25ε)',
+  }),
   beta: option.number({ min: 0, optional: true, help: "TRADES's robustness weight β (default 6)" }),
   epochs: option.integer({ min: 1, default: 5, help: 'passes over the training set' }),
   batchSize: option.integer({ min: 1, default: 128, help: 'examples per step' }),

@@ -9,7 +9,7 @@ import { batchTensors, chunks, range } from '../eval/batches.ts';
 import type { ModelMeta } from '../models/meta.ts';
 import { atChance } from '../diagnostics/chance.ts';
 import { Rng } from '../util/rng.ts';
-import { makeObjective, type Forward } from './objectives.ts';
+import { makeObjective, type Forward, type StepContext } from './objectives.ts';
 import { epsilonAt, learningRate } from './schedules.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
 import type { TrainingStore } from './store.ts';
@@ -143,11 +143,13 @@ async function drive(
           : makeObjective({ ...c, method: state.method, alpha: state.alpha === undefined ? undefined : (state.alpha * eps) / c.eps }, eps);
       const { x, y } = batchTensors(data.train, idx);
       let step: { loss: number; hits: number };
+      const stepContext: StepContext = { eps, rng, ...(state.regularizer ? { regularizer: state.regularizer } : {}) };
       try {
-        step = trainingStep(target, stepObjective, x, y, { eps, rng });
+        step = trainingStep(target, stepObjective, x, y, stepContext);
       } finally {
         tf.dispose([x, y]);
       }
+      if (stepContext.regularizer) state.regularizer = stepContext.regularizer;
       lossSum += step.loss * idx.length;
       lossSince += step.loss * idx.length;
       advHits += step.hits;

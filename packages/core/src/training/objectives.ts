@@ -7,6 +7,17 @@ import { ascentStep } from '../attacks/pgd.ts';
 import { inputGradient } from '../attacks/gradient.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
+import {
+  cureDefaultLambda,
+  cureObjective,
+  elleDefaultLambda,
+  elleObjective,
+  llrObjective,
+  nonNegative,
+  type AdaptiveWeight,
+  type AdaptiveWeightOptions,
+  type CurvatureMethodOptions,
+} from './curvature-objectives.ts';
 
 /** The model as training sees it: logits in training or inference mode. */
 export type Forward = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
@@ -15,6 +26,8 @@ export type Forward = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
 export interface StepContext {
   eps: number;
   rng: Rng;
+  /** An adaptive regulariser weight's state (ELLE-A, CURE): read and replaced by the objective's loss, checkpointed by the loop. */
+  regularizer?: AdaptiveWeight;
 }
 
 /**
@@ -33,7 +46,7 @@ export interface Objective {
 }
 
 /** A training method (the `method` option); METHODS describes each. */
-export type MethodName = 'standard' | 'pgd' | 'fgsm' | 'fgsm-rs' | 'gradalign' | 'trades';
+export type MethodName = 'standard' | 'pgd' | 'fgsm' | 'fgsm-rs' | 'gradalign' | 'trades' | 'elle' | 'elle-a' | 'cure' | 'llr';
 /** Every training method with a one-line description, in the order help lists them. */
 export const METHODS: readonly { name: MethodName; description: string }[] = [
   { name: 'standard', description: 'plain cross-entropy on clean inputs' },
@@ -42,6 +55,16 @@ export const METHODS: readonly { name: MethodName; description: string }[] = [
   { name: 'fgsm-rs', description: 'FGSM with a uniform random start, step α = 1.25ε (Wong et al. 2020)' },
   { name: 'gradalign', description: 'FGSM training + λ·(1 − cos(∇ₓℓ(x), ∇ₓℓ(x+η))) (Andriushchenko & Flammarion 2020), double backprop' },
   { name: 'trades', description: 'TRADES: CE(f(x), y) + β·KL(f(x) ‖ f(x′)), x′ from PGD on the KL' },
+  {
+    name: 'elle',
+    description: "FGSM training + λ·ELLE's linearity error on random triples in the ball (Abad Rocamora et al. 2024), no double backprop",
+  },
+  { name: 'elle-a', description: 'ELLE with the adaptive λ: off until the linearity error spikes, then λ_max decaying by 0.99 per step' },
+  {
+    name: 'cure',
+    description: 'FGSM training + λ·‖∇ₓℓ(x_FGSM) − ∇ₓℓ(x)‖² (CURE, Moosavi-Dezfooli et al. 2019), adaptive λ, double backprop',
+  },
+  { name: 'llr', description: 'LLR: CE(x) + λ·γ + μ·|δᵀ∇ₓℓ(x)|, γ the local linearity error maximised over the ball (Qin et al. 2019)' },
 ];
 
 /** The method and its options for `makeObjective`; options the method does not use are ignored. */
@@ -51,8 +74,12 @@ export interface ObjectiveConfig {
   steps?: number;
   /** Inner step size (default: ε/4 for PGD, ε for FGSM, 1.25ε for FGSM-RS, ε/4 for TRADES). */
   alpha?: number;
-  /** GradAlign weight. */
+  /** Regulariser weight: GradAlign (0.2), ELLE (by ε, 1000–10000), ELLE-A's and CURE's largest (4000; by ε), LLR's γ (4). */
   lambda?: number;
+  /** LLR's weight of |δᵀ∇ₓℓ(x)| (3). */
+  mu?: number;
+  /** Start of the FGSM point of GradAlign and the curvature methods: the clean point (α = ε) or uniform in the ball (α = 1.25ε). */
+  fgsmInit?: 'zero' | 'random';
   /** TRADES weight. */
   beta?: number;
 }
@@ -127,7 +154,28 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
   const steps = c.steps ?? (c.method === 'trades' ? 10 : 7);
   if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('steps', 'an integer ≥ 1', String(c.steps));
   if (c.alpha !== undefined && !(c.alpha > 0)) throw new ConfigError('alpha', 'a number > 0', String(c.alpha));
+  const fgsmInit = c.fgsmInit ?? 'zero';
+  if (fgsmInit !== 'zero' && fgsmInit !== 'random') throw new ConfigError('fgsmInit', 'zero or random', String(c.fgsmInit));
+  const curvature = (lambda: number, adaptive?: AdaptiveWeightOptions): CurvatureMethodOptions => ({
+    threat,
+    fgsmInit,
+    alpha: c.alpha ?? (fgsmInit === 'random' ? 1.25 * eps : eps),
+    lambda: nonNegative('lambda', lambda),
+    mu: nonNegative('mu', c.mu ?? 3),
+    steps,
+    ...(adaptive ? { adaptive } : {}),
+  });
+  // ELLE-A's schedule (the authors' defaults): a spike is 2 standard deviations above the mean, then decay 0.99 per step.
+  const adaptive = (max: number): AdaptiveWeightOptions => ({ max: nonNegative('lambda', max), sensitivity: 2, decay: 0.99 });
   switch (c.method) {
+    case 'elle':
+      return elleObjective('elle', curvature(c.lambda ?? elleDefaultLambda(eps)));
+    case 'elle-a':
+      return elleObjective('elle-a', curvature(0, adaptive(c.lambda ?? 4000)));
+    case 'cure':
+      return cureObjective(curvature(0, adaptive(c.lambda ?? cureDefaultLambda(eps))));
+    case 'llr':
+      return llrObjective(curvature(c.lambda ?? 4));
     case 'standard':
       return { name: 'standard', cost: 1, prepare: () => [], loss: (f, x, y) => meanCe(f(x, true), y) };
     case 'pgd': {
@@ -158,14 +206,19 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
     case 'gradalign': {
       const lambda = c.lambda ?? 0.2;
       if (!(lambda >= 0)) throw new ConfigError('lambda', 'a number ≥ 0', String(c.lambda));
-      const alpha = c.alpha ?? eps;
+      const random = fgsmInit === 'random';
+      const alpha = c.alpha ?? (random ? 1.25 * eps : eps);
       return {
         name: 'gradalign',
         cost: 4, // FGSM point (1), loss (1), two input gradients differentiated again (≈ 2 more)
-        prepare: (f, x, y, ctx) => [
-          fgsmPoint(f, x, y, threat, alpha, x),
-          tf.randomUniform(x.shape, -eps, eps, 'float32', ctx.rng.seed()) as tf.Tensor4D,
-        ],
+        prepare: (f, x, y, ctx) => {
+          // The paper's recipe starts from x; FGSM-RS's from a uniform draw in the ball (drawn first, so the
+          // zero-start run's stream of random numbers is the one it always was).
+          const start = random ? threat.randomInit(x, ctx.rng) : x;
+          const point = fgsmPoint(f, x, y, threat, alpha, start);
+          if (random) start.dispose();
+          return [point, tf.randomUniform(x.shape, -eps, eps, 'float32', ctx.rng.seed()) as tf.Tensor4D];
+        },
         loss: (f, x, y, [xAdv, eta]) =>
           tf.tidy(() => tf.add(meanCe(f(xAdv!, true), y), tf.mul(lambda, gradAlignPenalty(f, x, y, eta!))) as tf.Scalar),
       };

@@ -7,6 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelMeta } from '../models/meta.ts';
 import type { MethodName } from './objectives.ts';
+import type { AdaptiveWeight } from './curvature-objectives.ts';
 import type { AdversarialTrainingConfig } from './config.ts';
 import type { MetricsLine } from './held-out.ts';
 import type { ReporterFanOut } from './reporter.ts';
@@ -24,6 +25,8 @@ export interface LoopState {
   alpha?: number;
   rollbacks: number;
   seconds: number;
+  /** An adaptive regulariser weight's state (ELLE-A, CURE), absent for the other methods. */
+  regularizer?: AdaptiveWeight;
 }
 
 /** What the driver hands a LoopPolicy: the run's config, model, optimiser, store, reporters and current state. */

@@ -28,6 +28,10 @@ export const loopStateSchema = z.object({
   alpha: z.number().positive().optional(),
   rollbacks: count,
   seconds: z.number().min(0),
+  regularizer: z
+    .object({ count, mean: z.number(), m2: z.number().min(0), weight: z.number().min(0) })
+    .strict()
+    .optional(),
 });
 
 const eventLine = z.looseObject({ epoch: z.number().int().min(1), step: count, event: z.string() });
