@@ -260,6 +260,7 @@ const METRIC_NUMBERS: Record<string, NumberRule> = {
   linearity_error: NON_NEGATIVE,
   elle: NON_NEGATIVE,
   cure: NON_NEGATIVE,
+  unclipped_fraction: ACCURACY,
   loss: FINITE,
   eps: NON_NEGATIVE,
   lr: NON_NEGATIVE,

@@ -43,10 +43,16 @@ export const trainingOptions = {
   beta: option.number({ min: 0, optional: true, help: "TRADES's robustness weight β (default 6)" }),
   epochs: option.integer({ min: 1, default: 5, help: 'passes over the training set' }),
   batchSize: option.integer({ min: 1, default: 128, help: 'examples per step' }),
-  optimizer: option.oneOf(['adam', 'sgd'], { default: 'adam', help: 'optimiser' }),
+  optimizer: option.oneOf(['adam', 'sgd', 'sophia'], { default: 'adam', help: 'optimiser (sophia: Liu et al. 2023, SophiaG update)' }),
+  rho: option.number({ above: 0, optional: true, help: "Sophia's clipping scale ρ (default 0.04)" }),
+  hessianEvery: option.integer({ min: 1, optional: true, help: 'Sophia refreshes its Hessian estimate every k steps (default 10)' }),
+  hessianEstimator: option.oneOf(['gnb', 'hutchinson'], {
+    optional: true,
+    help: "Sophia's Hessian diagonal: gnb (Gauss-Newton-Bartlett, default) or hutchinson",
+  }),
   lr: option.number({ above: 0, default: 1e-3, help: 'peak learning rate' }),
   momentum: option.number({ min: 0, default: 0.9, help: 'SGD momentum' }),
-  weightDecay: option.number({ min: 0, default: 0, help: 'L2 weight decay' }),
+  weightDecay: option.number({ min: 0, default: 0, help: 'L2 weight decay (decoupled, θ·(1 − lr·wd), under sophia)' }),
   schedule: option.oneOf(LR_SCHEDULES as readonly string[] as ['constant', 'piecewise', 'cyclic'], {
     default: 'constant',
     help: 'learning-rate schedule',

@@ -37,6 +37,8 @@ export interface MetricsLine {
   linearity_error?: number;
   elle?: number;
   cure?: number;
+  /** Sophia only: the fraction of coordinates its last step did not clip (its tuning guide: 0.1–0.5). */
+  unclipped_fraction?: number;
   eps: number;
   lr: number;
   method: MethodName;

@@ -12,6 +12,7 @@ import { Rng } from '../util/rng.ts';
 import { makeObjective, type Forward, type StepContext } from './objectives.ts';
 import { epsilonAt, learningRate } from './schedules.ts';
 import { makeOptimizer, trainableVariables } from './optim.ts';
+import { SophiaOptimizer } from './sophia.ts';
 import type { TrainingStore } from './store.ts';
 import { type AdversarialTrainingConfig, validateTrainingConfig } from './config.ts';
 import { heldOutMetrics, type MetricsLine } from './held-out.ts';
@@ -54,7 +55,11 @@ export async function train(
 ): Promise<TrainingResult> {
   validateTrainingConfig(config); // first, so a bad option is reported as such and not by a policy that trips on it
   policies ??= defaultPolicies(config);
-  const optimizer = makeOptimizer(config.optimizer, config.lr, config.momentum);
+  const optimizer = makeOptimizer(config.optimizer, config.lr, config.momentum, {
+    weightDecay: config.weightDecay,
+    ...(config.rho !== undefined ? { rho: config.rho } : {}),
+    ...(config.hessianEvery !== undefined ? { hessianEvery: config.hessianEvery } : {}),
+  });
   try {
     return await drive(model, data, config, store, meta, optimizer, fanOut(Array.isArray(reporters) ? reporters : [reporters]), policies);
   } finally {
@@ -77,7 +82,15 @@ async function drive(
 ): Promise<TrainingResult> {
   const n = Math.min(c.limit ?? data.train.n, data.train.n);
   const forward: Forward = (x, training) => model.apply(x, { training }) as tf.Tensor2D;
-  const target: StepTarget = { forward, optimizer, vars: trainableVariables(model), weightDecay: c.weightDecay };
+  // Sophia decays weights itself (decoupled); the others add λ/2·‖θ‖² to the loss.
+  const sophia = optimizer instanceof SophiaOptimizer;
+  const target: StepTarget = {
+    forward,
+    optimizer,
+    vars: trainableVariables(model),
+    weightDecay: sophia ? 0 : c.weightDecay,
+    hessianEstimator: c.hessianEstimator ?? 'gnb',
+  };
   const numClasses = (model.outputs[0]!.shape as number[])[1]!;
   const batchesPerEpoch = Math.ceil(n / c.batchSize);
   const totalBatches = batchesPerEpoch * c.epochs;
@@ -177,6 +190,7 @@ async function drive(
         step: state.step,
         loss: lossSince / Math.max(1, sinceEval),
         ...m,
+        ...(sophia ? { unclipped_fraction: optimizer.unclippedFraction() } : {}),
         eps,
         lr,
         method: state.method,

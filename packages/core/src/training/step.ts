@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../util/tf-gradients.ts';
 import type { Forward, Objective, StepContext } from './objectives.ts';
+import { hessianDiagonal, SophiaOptimizer, type HessianEstimator } from './sophia.ts';
 
 /** What one step updates: the model (as `forward`), its trainable variables and the optimiser. */
 export interface StepTarget {
@@ -9,6 +10,8 @@ export interface StepTarget {
   vars: tf.Variable[];
   /** L2 weight decay, added to the objective's loss (0: none). */
   weightDecay: number;
+  /** How a Sophia optimiser estimates its Hessian diagonal (default gnb); ignored by the others. */
+  hessianEstimator?: HessianEstimator;
 }
 
 /** What `trainingStep` measured on its batch. */
@@ -28,6 +31,12 @@ export interface StepResult {
 export function trainingStep(t: StepTarget, objective: Objective, x: tf.Tensor4D, y: tf.Tensor1D, ctx: StepContext): StepResult {
   const prepared = objective.prepare(t.forward, x, y, ctx);
   try {
+    // Sophia's estimate is taken where this step's loss is: the prepared (adversarial) points, else the clean batch.
+    if (t.optimizer instanceof SophiaOptimizer && t.optimizer.dueForHessian()) {
+      const estimate = hessianDiagonal(t.hessianEstimator ?? 'gnb', (z) => t.forward(z, true), t.vars, prepared[0] ?? x, y, ctx.rng);
+      t.optimizer.refreshHessian(t.vars, estimate);
+      tf.dispose(estimate);
+    }
     const loss = tf.tidy(() => {
       const l = t.optimizer.minimize(
         () => {

@@ -22,6 +22,17 @@ test('resume from disk after a crash mid-epoch produces the same metrics as an u
   assert.ok(existsSync(join(brokenDir, 'model', 'model.json')) && existsSync(join(brokenDir, 'best', 'model.json')));
 });
 
+test('Sophia and ELLE-A runs resume from disk to the same metrics: their optimiser slots and adaptive weight are checkpointed', async () => {
+  for (const over of [
+    { optimizer: 'sophia' as const, method: 'standard' as const, lr: 0.03, hessianEvery: 3 },
+    { method: 'elle-a' as const, lambda: 20, lr: 0.05 },
+  ]) {
+    const name = `${over.method}-${over.optimizer ?? 'adam'}`;
+    const brokenDir = created(`${name}-broken`, blobConfig(over)).dir;
+    await assertResumeReproduces(created(`${name}-full`, blobConfig(over)), () => new RunDirectory(brokenDir), over);
+  }
+});
+
 test('a checkpoint write interrupted mid-way leaves the previous checkpoint in force', async () => {
   const run = created('atomic', blobConfig({ epochs: 1 }));
   await trainAdversarial(blobModel(), blobTrain, blobHeldOut, blobConfig({ epochs: 1 }), run, {});
