@@ -174,3 +174,14 @@ def check_logits(model, file, x_all, y_all, tol):
     if 'backend' in ref:
         out['advlab_backend'] = ref['backend']
     return out
+
+
+def print_and_save(result, out=None):
+    """Prints the result as indented JSON on stdout and, with `out`, writes it there atomically (a temporary file renamed)."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        tmp = out + '.tmp'
+        with open(tmp, 'w') as fh:
+            fh.write(text + '\n')
+        os.replace(tmp, out)

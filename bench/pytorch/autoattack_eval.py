@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the same folder: read_idx, the wong-cnn builder, torch_info)
-from advlab_port import Fail, check_logits, first_test_images, load_advlab_model  # noqa: E402  (loading the advlab model and data)
+from advlab_port import Fail, check_logits, first_test_images, load_advlab_model, print_and_save  # noqa: E402  (loading the advlab model and data)
 
 
 # ---------------------------------------------------------------- AutoAttack
@@ -217,13 +217,7 @@ def main(argv=None):
         result['error'] = str(e)
         print(json.dumps(result, indent=2))
         return 1
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.out:
-        tmp = a.out + '.tmp'
-        with open(tmp, 'w') as fh:
-            fh.write(text + '\n')
-        os.replace(tmp, a.out)
+    print_and_save(result, a.out)
     return 0
 
 

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the same folder: DATA_DIR, torch_info)
-from advlab_port import TEST_IMAGES, TEST_LABELS, Fail, first_test_images, load_advlab_model  # noqa: E402
+from advlab_port import TEST_IMAGES, TEST_LABELS, Fail, first_test_images, load_advlab_model, print_and_save  # noqa: E402
 
 DTYPE = torch.float64
 
@@ -449,13 +449,7 @@ def main(argv=None):
         log(f'error: {e}')
         print(json.dumps(result, indent=2))
         return 1
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.out:
-        tmp = a.out + '.tmp'
-        with open(tmp, 'w') as fh:
-            fh.write(text + '\n')
-        os.replace(tmp, a.out)
+    print_and_save(result, a.out)
     return 0
 
 

@@ -7,7 +7,15 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, DataFormatError, DataMissingError, type CheckResult, type MetricsLine } from '@advlab/core';
+import {
+  ConfigError,
+  DataFormatError,
+  DataMissingError,
+  type CheckResult,
+  type CurvatureReport,
+  type MetricsLine,
+  type SpectralDensity,
+} from '@advlab/core';
 
 /** A held-out measurement line of metrics.jsonl (the numeric fields a report uses may be missing). */
 export type MetricsRow = Pick<MetricsLine, 'epoch' | 'step' | 'clean_acc'> &
@@ -86,49 +94,20 @@ export interface Evaluation {
   report: EvalFile;
 }
 
-/** Mean, median and max over examples of one per-example input measure. */
-export interface CurvatureSummary {
-  mean: number;
-  median: number;
-  max: number;
-}
-
 /**
  * A CurvatureReport (`@advlab/core`) as `advlab curvature --json` writes it, plus the model, dataset and backend
- * it adds. `seconds` and `seed` may be missing (a file written by hand); everything else is required.
+ * it adds. `seconds` and `seed` may be missing (a file written by hand), and so may the density's steps and runs.
  */
-export interface CurvatureFile {
+export type CurvatureFile = Omit<CurvatureReport, 'seconds' | 'seed' | 'hessian'> & {
   model?: string;
   dataset?: string;
   backend?: string;
-  n: number;
-  /** Mean cross-entropy over the n examples. */
-  loss: number;
-  hessian: {
-    top_eigenvalues: number[];
-    /** Hessian-vector products each eigenvalue took (as many as top_eigenvalues). */
-    iterations: number[];
-    converged: boolean[];
-    trace: number;
-    trace_standard_error: number;
-    trace_samples: number;
-    /** Stochastic Lanczos quadrature per run; absent with --density-steps 0. */
-    density?: { nodes: number[][]; weights: number[][]; steps?: number; runs?: number };
-    parameters: number;
-  };
-  input: {
-    eps: number;
-    norm: string;
-    top_eigenvalue: number;
-    linearity_error: number;
-    elle: number;
-    cure: number;
-    cure_h: number;
-    summaries: Record<(typeof INPUT_MEASURES)[number], CurvatureSummary>;
+  hessian: Omit<CurvatureReport['hessian'], 'density'> & {
+    density?: SpectralDensity & { steps?: number; runs?: number };
   };
   seconds?: Record<string, number>;
   seed?: number;
-}
+};
 
 export interface Curvature {
   file: string;
