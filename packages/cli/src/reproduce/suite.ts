@@ -3,17 +3,34 @@
  *
  * A run is named by what it is (method, ε, variant), so the same name in another suite size or a
  * later session means the same training recipe; the profile adds size (epochs, examples, held-out,
- * evaluation n) and the runner refuses to reuse a finished run whose config differs.
+ * evaluation n; the seeded groups of issue 13 have their own epochs and examples) and the runner refuses to
+ * reuse a finished run whose config differs.
  */
 import type { EvalRequest } from '../commands/eval.ts';
 
-export type Finding = 'tradeoff' | 'co' | 'fairness' | 'frontier';
+/** The findings `advlab reproduce --only` selects, in the order help lists them. */
+export const FINDINGS = ['tradeoff', 'co', 'fairness', 'frontier', 'curvature', 'sophia'] as const;
+export type Finding = (typeof FINDINGS)[number];
+
+export type ProfileName = 'quick' | 'full' | 'smoke';
+
+/** A run's size: epochs and the first M training examples. */
+export interface RunSize {
+  epochs: number;
+  limit?: number;
+}
 
 export interface Experiment {
   name: string;
   findings: Finding[];
-  /** The training recipe: run options (size options come from the profile). */
+  /** The training recipe: run options (size options come from the profile, or from `size`). */
   train: Record<string, unknown>;
+  /** The runs of a group differ only in their seed: the group is the name without `-sN`. */
+  group?: string;
+  /** The training seed (a run option; the seeded groups run the profile's SEEDS). */
+  seed?: number;
+  /** Per profile, a size that replaces the profile's. */
+  size?: Partial<Record<ProfileName, Partial<RunSize>>>;
   /** ε's the final model is evaluated at (clean, FGSM, PGD-20, and the worst case below). */
   evalEps: number[];
   /**
@@ -28,8 +45,6 @@ export interface Experiment {
   watchClosely?: boolean;
 }
 
-export type ProfileName = 'quick' | 'full' | 'smoke';
-
 export interface Profile {
   name: ProfileName;
   epochs: number;
@@ -42,7 +57,7 @@ export interface Profile {
   apgdSteps: number;
   pgdSteps: number;
   model: string;
-  /** Run only these experiments (the smoke profile, for tests). */
+  /** Run only these experiments (the smoke profile's tiny runs, for tests; or the selection of --only). */
   only?: string[];
 }
 
@@ -54,6 +69,83 @@ export const CO_EPS = 0.2;
 export const MINORITY = { class: 0, fraction: 0.1 };
 
 const pgd = (eps: number, steps = 7) => ({ method: 'pgd', eps, steps });
+
+/** The seeds of the seeded groups (curvature, sophia) in each profile. */
+export const SEEDS: Record<ProfileName, readonly number[]> = { full: [0, 1, 2], quick: [0], smoke: [0] };
+
+/**
+ * The size of the seeded groups. At the full profile's size (60 000 examples × 10 epochs) the 39 runs of the
+ * curvature and Sophia groups (13 recipes × 3 seeds, most of them several passes per example and watched
+ * closely with the held-out curvature measures) would take about 5 hours on 2 cores; at 30 000 × 5 they should
+ * take about an hour (an estimate from the methods' costs, not yet measured), run on their own with
+ * `--only curvature,sophia`. --quick: a third of that data for two
+ * epochs, one seed. The smoke size gets a second epoch: 4 held-out lines, so each curvature
+ * measure has a line after its 3-line baseline and the lead-time analysis has something to measure.
+ */
+export const SEEDED_SIZE = {
+  full: { limit: 30000, epochs: 5 },
+  quick: { limit: 10000, epochs: 2 },
+  smoke: { epochs: 2 },
+} as const satisfies Experiment['size'];
+
+type Recipe = Pick<Experiment, 'group' | 'findings' | 'train' | 'evalEps' | 'evalStrength'> & { group: string };
+
+/**
+ * Issue 13's groups, all watched closely. The CO lead-time runs (FGSM and FGSM-RS at ε = 0.2) need only the
+ * held-out lines, so their final models get the cheap evaluation; the methods and optimisers are compared on
+ * the worst case.
+ */
+const SEEDED_RECIPES: readonly Recipe[] = [
+  ...(['fgsm', 'fgsm-rs'] as const).map(
+    (method): Recipe => ({
+      group: `co-${method}-e${CO_EPS}`,
+      findings: ['curvature'],
+      train: { method, eps: CO_EPS },
+      evalEps: [CO_EPS],
+      evalStrength: 'pgd',
+    }),
+  ),
+  ...(
+    [
+      ['elle', { method: 'elle' }],
+      ['elle-a', { method: 'elle-a' }],
+      ['cure', { method: 'cure' }],
+      ['llr', { method: 'llr' }],
+      ['gradalign', { method: 'gradalign', lambda: 0.2, fgsmInit: 'zero' }],
+      ['gradalign-rs', { method: 'gradalign', lambda: 0.2, fgsmInit: 'random' }],
+      ['pgd', pgd(CO_EPS)],
+    ] as const
+  ).map(
+    ([label, train]): Recipe => ({
+      group: `cm-${label}-e${CO_EPS}`,
+      findings: ['curvature'],
+      train: { ...train, eps: CO_EPS },
+      evalEps: [CO_EPS],
+      evalStrength: 'light',
+    }),
+  ),
+  ...(['adam', 'sophia'] as const).flatMap((optimizer) =>
+    [
+      { task: `pgd-e${EVAL_EPS}`, train: pgd(EVAL_EPS) },
+      { task: `fgsm-e${CO_EPS}`, train: { method: 'fgsm', eps: CO_EPS } },
+    ].map(
+      ({ task, train }): Recipe => ({
+        group: `opt-${optimizer}-${task}`,
+        findings: ['sophia'],
+        train: { ...train, optimizer },
+        evalEps: [train.eps],
+        evalStrength: 'light',
+      }),
+    ),
+  ),
+];
+
+/** Seed-major, so an interrupted --full suite has every recipe at seed 0 before it starts seed 1. */
+function seededGroups(): Experiment[] {
+  return SEEDS.full.flatMap((seed) =>
+    SEEDED_RECIPES.map((r) => ({ ...r, name: `${r.group}-s${seed}`, seed, size: SEEDED_SIZE, watchClosely: true })),
+  );
+}
 
 export const EXPERIMENTS: readonly Experiment[] = [
   {
@@ -127,6 +219,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     evalEps: [EVAL_EPS],
     evalStrength: 'pgd',
   },
+  ...seededGroups(),
 ];
 
 /**
@@ -158,8 +251,30 @@ export const PROFILES: Record<ProfileName, Profile> = {
     apgdSteps: 5,
     pgdSteps: 5,
     model: 'mlp',
-    only: ['standard-e0.1', 'pgd-e0.1', 'fgsm-e0.2', 'standard-minority'],
+    // The last five are the tiny version of the curvature and Sophia groups (run with --only curvature,sophia):
+    // one CO run, one curvature method, PGD-AT (the healthy run the factors are measured on), Adam and Sophia.
+    only: [
+      'standard-e0.1',
+      'pgd-e0.1',
+      'fgsm-e0.2',
+      'standard-minority',
+      'co-fgsm-e0.2-s0',
+      'cm-elle-e0.2-s0',
+      'cm-pgd-e0.2-s0',
+      'opt-adam-fgsm-e0.2-s0',
+      'opt-sophia-fgsm-e0.2-s0',
+    ],
   },
+};
+
+/** What a profile runs without --only: every finding, except that the smoke profile leaves out the seeded groups. */
+// The seed's findings by default: their budgets (--quick under 15 min, --full under 2 h) are measured; issue 13's
+// curvature and sophia groups run when selected (--only curvature,sophia), each profile's version on its own budget.
+const SEED_FINDINGS: readonly Finding[] = ['tradeoff', 'co', 'fairness', 'frontier'];
+export const DEFAULT_FINDINGS: Record<ProfileName, readonly Finding[]> = {
+  full: SEED_FINDINGS,
+  quick: SEED_FINDINGS,
+  smoke: SEED_FINDINGS,
 };
 
 /**
@@ -169,17 +284,35 @@ export const PROFILES: Record<ProfileName, Profile> = {
 export const WORST_CASE_SUITE: Record<ProfileName, 'autoattack' | 'apgd'> = { full: 'autoattack', quick: 'apgd', smoke: 'apgd' };
 
 export function experimentsOf(p: Profile): Experiment[] {
-  return EXPERIMENTS.filter((e) => !p.only || p.only.includes(e.name));
+  return EXPERIMENTS.filter((e) => (!p.only || p.only.includes(e.name)) && (e.seed === undefined || SEEDS[p.name].includes(e.seed)));
+}
+
+/**
+ * The profile narrowed to the experiments of `findings` (default DEFAULT_FINDINGS): its `only` then names them,
+ * so results.json records what ran. Without a narrowing the profile is returned as it is.
+ */
+export function selectProfile(name: ProfileName, findings: readonly Finding[] = DEFAULT_FINDINGS[name]): Profile {
+  const p = PROFILES[name];
+  const all = experimentsOf(p);
+  const picked = all.filter((e) => e.findings.some((f) => findings.includes(f)));
+  return picked.length === all.length ? p : { ...p, only: picked.map((e) => e.name) };
+}
+
+/** The size of an experiment's runs in a profile: the experiment's own, where it has one. */
+export function runSize(e: Experiment, p: Profile): RunSize {
+  const own = e.size?.[p.name];
+  const limit = own?.limit ?? p.limit;
+  return { epochs: own?.epochs ?? p.epochs, ...(limit !== undefined ? { limit } : {}) };
 }
 
 /** The training options of an experiment in a profile (the run directory is the caller's). */
 export function trainConfig(e: Experiment, p: Profile): Record<string, unknown> {
   return {
     model: p.model,
-    epochs: p.epochs,
-    ...(p.limit !== undefined ? { limit: p.limit } : {}),
+    ...runSize(e, p),
     heldOut: p.heldOut,
     ...e.train,
+    ...(e.seed !== undefined ? { seed: e.seed } : {}),
     ...(e.watchClosely ? { evalEvery: p.evalEvery } : {}),
   };
 }

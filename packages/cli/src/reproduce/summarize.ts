@@ -4,9 +4,22 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeObjective, type DanskinReport, type ObjectiveConfig } from '@advlab/core';
+import {
+  coRuleOnsets,
+  CURVATURE_SIGNALS,
+  healthyCeiling,
+  leadTimes,
+  makeObjective,
+  type CoRule,
+  type CoThresholds,
+  type CurvatureSignal,
+  type DanskinReport,
+  type LeadTime,
+  type ObjectiveConfig,
+  type SignalPoint,
+} from '@advlab/core';
 import { loadSource, paretoFrontier, worstAt, type EvalFile, type Source } from '@advlab/report';
-import { CO_EPS, EVAL_EPS, MINORITY, type Experiment, type Profile } from './suite.ts';
+import { CO_EPS, EVAL_EPS, MINORITY, runSize, type Experiment, type Finding, type Profile, type RunSize } from './suite.ts';
 
 export interface Environment {
   machine: string;
@@ -90,6 +103,127 @@ export interface FrontierRow {
   onFrontier: boolean;
 }
 
+/** Mean and sample standard deviation over seeds (no sd with one seed). */
+export interface MeanSd {
+  mean: number;
+  sd?: number;
+}
+
+/** The size and seeds a seeded group's runs were trained at. */
+export interface SeededSize {
+  size: RunSize;
+  seeds: number[];
+}
+
+/** One seed's run of a seeded group: its final evaluation at the group's ε, its fastest epoch, its CO flags. */
+export interface SeedRun {
+  seed: number;
+  run: string;
+  clean: number;
+  pgd20: number;
+  /** Over FGSM, PGD-20, APGD-CE and APGD-T ('light': half the profile's APGD steps, 3 target classes). */
+  worstCase: number;
+  secondsPerEpoch: number;
+  /** A CO flag on any held-out line. */
+  co: boolean;
+}
+
+/** A seeded group (one recipe) over its seeds. */
+export interface GroupRow {
+  group: string;
+  method: string;
+  eps: number;
+  perSeed: SeedRun[];
+  clean: MeanSd;
+  pgd20: MeanSd;
+  worstCase: MeanSd;
+  /** The fastest epoch of any seed's run, seconds. */
+  secondsPerEpoch: number;
+  /** Seeds with a CO flag. */
+  coSeeds: number;
+}
+
+/** Do held-out curvature measures warn of catastrophic overfitting before the CO rules (diagnostics/lead-time.ts)? */
+export interface CurvatureCo extends SeededSize {
+  eps: number;
+  /** Held-out lines every this many batches (and at each epoch's end). */
+  evalEvery: number;
+  /** A signal's baseline: the median of its first this many values. */
+  baselinePoints: number;
+  /** The runs the factors were measured on: PGD-7 AT and GradAlign runs with no CO flag on any held-out line. */
+  healthyRuns: string[];
+  /**
+   * Per signal: the largest rise over its baseline on the healthy runs (healthyCeiling), and the factor its onset
+   * is judged at, just above that (and at least 1); none when no healthy run had a line past the baseline.
+   */
+  factors: { signal: CurvatureSignal; healthyCeiling?: number; factor?: number }[];
+  rules: CoRule[];
+  runs: CurvatureCoRun[];
+  /** Per signal with a factor and rule, over the CO runs. */
+  tally: LeadTally[];
+}
+
+export interface CurvatureCoRun {
+  run: string;
+  method: string;
+  seed: number;
+  /** First step at which each rule fired, replayed with the run's CO thresholds (absent: never). */
+  ruleSteps: Partial<Record<CoRule, number>>;
+  /** Per signal with a factor and rule: the signal's onset step, the rule's, and leadBatches = rule − signal. */
+  leads: LeadTime[];
+}
+
+/** How often a signal fired before (led), with (tied) or after (lagged) a rule, never fired while the rule did, or the rule never fired. */
+export interface LeadTally {
+  signal: CurvatureSignal;
+  rule: CoRule;
+  led: number;
+  tied: number;
+  lagged: number;
+  signalNever: number;
+  ruleNever: number;
+}
+
+/** Curvature-regularised training against GradAlign and PGD-7 AT, one row per recipe. */
+export interface CurvatureMethods extends SeededSize {
+  rows: (GroupRow & { passes: number })[];
+}
+
+/** One optimiser on one task (a training recipe). */
+export interface SophiaRow extends GroupRow {
+  optimizer: string;
+  perSeed: (SeedRun & {
+    /** Best held-out PGD-10 accuracy of the run. */
+    bestPgd10: number;
+    /** First step whose held-out PGD-10 accuracy reached the task's target (absent: never). */
+    stepsToTarget?: number;
+    unclipped?: Spread;
+  })[];
+  /** Seeds that reached the target. */
+  reachedTarget: number;
+  /** Sophia: the unclipped fraction over every seed's held-out lines. */
+  unclipped?: Spread;
+}
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Sophia against Adam, per task. */
+export interface SophiaComparison extends SeededSize {
+  /** A task's target is this share of Adam's mean best held-out PGD-10 accuracy. */
+  targetShare: number;
+  tasks: {
+    task: string;
+    eps: number;
+    /** targetShare × Adam's mean (over seeds) best held-out PGD-10 accuracy on the task; absent without an Adam run. */
+    target?: number;
+    rows: SophiaRow[];
+  }[];
+}
+
 export interface SuiteResults {
   profile: Profile;
   environment: Environment;
@@ -98,6 +232,10 @@ export interface SuiteResults {
   co: CoRow[];
   fairness: { perClass: ClassRow[]; minority: MinorityRow[]; minorityClass: number; fraction: number };
   frontier: { eps: number; points: FrontierRow[] };
+  /** Only when the curvature finding was selected (likewise the next two). */
+  curvatureCo?: CurvatureCo;
+  curvatureMethods?: CurvatureMethods;
+  sophia?: SophiaComparison;
   danskin?: DanskinReport;
   /** Experiments whose run or evaluation was missing when the summary was made. */
   missing: string[];
@@ -282,6 +420,12 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
 
   const danskinFile = join(out, 'danskin.json');
   const danskin = existsSync(danskinFile) ? (JSON.parse(readFileSync(danskinFile, 'utf8')) as DanskinReport) : undefined;
+  const selected = (f: Finding) => experiments.some((e) => e.findings.includes(f));
+  const seededSize = (f: Finding): SeededSize => {
+    const group = experiments.filter((e) => e.findings.includes(f));
+    return { size: runSize(group[0]!, profile), seeds: [...new Set(group.map((e) => e.seed ?? 0))].sort((a, b) => a - b) };
+  };
+  const ofFinding = (f: Finding) => [...loaded.values()].filter((l) => l.e.findings.includes(f));
   return {
     profile,
     environment,
@@ -290,8 +434,188 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
     co,
     fairness: { perClass, minority, minorityClass: MINORITY.class, fraction: MINORITY.fraction },
     frontier,
+    ...(selected('curvature')
+      ? {
+          curvatureCo: curvatureCo(ofFinding('curvature'), seededSize('curvature'), profile),
+          curvatureMethods: {
+            ...seededSize('curvature'),
+            rows: byGroup(ofFinding('curvature').filter((l) => !isCoRun(l))).map((runs) => ({
+              ...groupRow(runs),
+              passes: passesOf(runs[0]!.source.run.config),
+            })),
+          },
+        }
+      : {}),
+    ...(selected('sophia') ? { sophia: sophiaComparison(ofFinding('sophia'), seededSize('sophia')) } : {}),
     danskin,
     missing,
+  };
+}
+
+/** The lead-time analysis times CO on FGSM and FGSM-RS; its factors are measured on PGD-7 AT and GradAlign. */
+const CO_METHODS = ['fgsm', 'fgsm-rs'];
+const REFERENCE_METHODS = ['pgd', 'gradalign'];
+/** The rules timed: the FGSM–PGD gap (a model that is not robust) and the alignment's collapse (GradAlign's signal). */
+const LEAD_RULES: CoRule[] = ['fgsm-pgd-gap', 'alignment-collapse'];
+const BASELINE_POINTS = 3;
+/**
+ * A signal's onset is its first ratio ≥ the factor, so a factor equal to the healthy ceiling would fire on the
+ * healthy run that set it: the factor is just above it.
+ */
+const ABOVE_CEILING = 1 + 1e-6;
+
+const methodOf = (l: Loaded) => String(l.source.run.config?.method);
+const isCoRun = (l: Loaded) => CO_METHODS.includes(methodOf(l));
+const coFlagged = (l: Loaded) => l.source.run.metrics.some((m) => m.co);
+
+type HeldOutLine = Loaded['source']['run']['metrics'][number];
+
+/** The held-out lines with the numbers the CO rules read (every line of a run at ε > 0). */
+function heldOutPoints(l: Loaded): (HeldOutLine & SignalPoint)[] {
+  return l.source.run.metrics.filter((m): m is HeldOutLine & SignalPoint =>
+    [m.fgsm_acc, m.pgd_acc, m.grad_align].every((v) => typeof v === 'number' && Number.isFinite(v)),
+  );
+}
+
+function meanSd(values: number[]): MeanSd {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2) return { mean };
+  return { mean, sd: Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) };
+}
+
+function spread(values: number[]): Spread | undefined {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return undefined;
+  const m = v.length;
+  return { min: v[0]!, median: m % 2 ? v[(m - 1) / 2]! : (v[m / 2 - 1]! + v[m / 2]!) / 2, max: v[m - 1]! };
+}
+
+/** The loaded runs grouped by recipe (in suite order), each group by seed. */
+function byGroup(runs: Loaded[]): Loaded[][] {
+  const groups = new Map<string, Loaded[]>();
+  for (const l of runs) {
+    const group = l.e.group ?? l.e.name;
+    groups.set(group, [...(groups.get(group) ?? []), l]);
+  }
+  return [...groups.values()].map((g) => g.sort((a, b) => (a.e.seed ?? 0) - (b.e.seed ?? 0)));
+}
+
+function groupRow(runs: Loaded[]): GroupRow {
+  const first = runs[0]!;
+  const eps = first.e.evalEps[0]!;
+  const perSeed = runs.map((l) => {
+    const r = l.source.evaluation.report;
+    return {
+      seed: l.e.seed ?? 0,
+      run: l.e.name,
+      clean: cleanAt(r),
+      pgd20: attackAt(r, 'pgd', eps),
+      worstCase: worstAt(r, eps)?.robust_accuracy ?? NaN,
+      secondsPerEpoch: secondsPerEpoch(l.source),
+      co: coFlagged(l),
+    };
+  });
+  return {
+    group: first.e.group ?? first.e.name,
+    method: methodLabel(first.source.run.config),
+    eps,
+    perSeed,
+    clean: meanSd(perSeed.map((s) => s.clean)),
+    pgd20: meanSd(perSeed.map((s) => s.pgd20)),
+    worstCase: meanSd(perSeed.map((s) => s.worstCase)),
+    secondsPerEpoch: Math.min(...perSeed.map((s) => s.secondsPerEpoch)),
+    coSeeds: perSeed.filter((s) => s.co).length,
+  };
+}
+
+function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): CurvatureCo {
+  const healthy = runs.filter((l) => REFERENCE_METHODS.includes(methodOf(l)) && !coFlagged(l));
+  const factors = CURVATURE_SIGNALS.map((signal) => {
+    const ceiling = healthyCeiling(healthy.map(heldOutPoints), signal, BASELINE_POINTS);
+    return { signal, ...(ceiling !== undefined ? { healthyCeiling: ceiling, factor: Math.max(1, ceiling) * ABOVE_CEILING } : {}) };
+  });
+  const judged = Object.fromEntries(factors.flatMap((f) => (f.factor !== undefined ? [[f.signal, f.factor]] : [])));
+  const coRuns = runs.filter(isCoRun).map((l): CurvatureCoRun => {
+    const lines = heldOutPoints(l);
+    const thresholds = l.source.run.config?.co as Partial<CoThresholds> | undefined;
+    const onsets = coRuleOnsets(lines, thresholds);
+    return {
+      run: l.e.name,
+      method: methodLabel(l.source.run.config),
+      seed: l.e.seed ?? 0,
+      ruleSteps: Object.fromEntries(LEAD_RULES.flatMap((rule) => (onsets[rule] !== undefined ? [[rule, onsets[rule]]] : []))),
+      leads: leadTimes(lines, judged, { baselinePoints: BASELINE_POINTS, thresholds, rules: LEAD_RULES }),
+    };
+  });
+  const tally = factors
+    .filter((f) => f.factor !== undefined)
+    .flatMap(({ signal }) =>
+      LEAD_RULES.map((rule) => {
+        const t: LeadTally = { signal, rule, led: 0, tied: 0, lagged: 0, signalNever: 0, ruleNever: 0 };
+        for (const r of coRuns) {
+          const lead = r.leads.find((x) => x.signal === signal && x.rule === rule)!;
+          if (lead.ruleStep === undefined) t.ruleNever++;
+          else if (lead.leadBatches === undefined) t.signalNever++;
+          else if (lead.leadBatches > 0) t.led++;
+          else if (lead.leadBatches === 0) t.tied++;
+          else t.lagged++;
+        }
+        return t;
+      }),
+    );
+  return {
+    ...sized,
+    eps: CO_EPS,
+    evalEvery: profile.evalEvery,
+    baselinePoints: BASELINE_POINTS,
+    healthyRuns: healthy.map((l) => l.e.name),
+    factors,
+    rules: LEAD_RULES,
+    runs: coRuns,
+    tally,
+  };
+}
+
+/** Speed is compared as steps to a share of what Adam reaches: its mean best held-out PGD-10 accuracy. */
+const TARGET_SHARE = 0.9;
+
+function sophiaComparison(runs: Loaded[], sized: SeededSize): SophiaComparison {
+  const bestPgd10 = (l: Loaded) => Math.max(...heldOutPoints(l).map((m) => m.pgd_acc));
+  const tasks = new Map<string, Loaded[][]>();
+  for (const group of byGroup(runs)) {
+    const task = methodLabel(group[0]!.source.run.config);
+    tasks.set(task, [...(tasks.get(task) ?? []), group]);
+  }
+  return {
+    ...sized,
+    targetShare: TARGET_SHARE,
+    tasks: [...tasks.entries()].map(([task, groups]) => {
+      const adam = groups.find((g) => g[0]!.source.run.config?.optimizer === 'adam');
+      const target = adam ? TARGET_SHARE * meanSd(adam.map(bestPgd10)).mean : undefined;
+      const rows = groups.map((group): SophiaRow => {
+        const row = groupRow(group);
+        const perSeed = row.perSeed.map((s, k) => {
+          const lines = heldOutPoints(group[k]!);
+          const reached = target === undefined ? undefined : lines.find((m) => m.pgd_acc >= target)?.step;
+          const unclipped = spread(lines.map((m) => m.unclipped_fraction ?? NaN));
+          return {
+            ...s,
+            bestPgd10: bestPgd10(group[k]!),
+            ...(reached !== undefined ? { stepsToTarget: reached } : {}),
+            ...(unclipped ? { unclipped } : {}),
+          };
+        });
+        const unclipped = spread(group.flatMap((l) => heldOutPoints(l).map((m) => m.unclipped_fraction ?? NaN)));
+        return {
+          ...row,
+          optimizer: String(group[0]!.source.run.config?.optimizer),
+          perSeed,
+          reachedTarget: perSeed.filter((s) => s.stepsToTarget !== undefined).length,
+          ...(unclipped ? { unclipped } : {}),
+        };
+      });
+      return { task, eps: groups[0]![0]!.e.evalEps[0]!, ...(target !== undefined ? { target } : {}), rows };
+    }),
   };
 }
 
