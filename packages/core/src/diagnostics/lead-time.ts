@@ -10,6 +10,7 @@ import { CoMonitor, type CoRule, type CoThresholds, type MetricPoint } from './c
 
 /** The held-out curvature measures of a metrics line (training/held-out.ts). */
 export const CURVATURE_SIGNALS = ['linearity_error', 'input_top_eigenvalue', 'elle', 'cure'] as const;
+/** One of the held-out curvature measures. */
 export type CurvatureSignal = (typeof CURVATURE_SIGNALS)[number];
 
 /** A held-out line with whichever curvature measures it carries. */

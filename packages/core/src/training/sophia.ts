@@ -36,10 +36,14 @@ interface Slot {
 
 /** The Sophia optimizer (SophiaG update). */
 export class SophiaOptimizer extends tf.Optimizer {
+  /** The name tf.js's serialisation registry knows the class by. */
   static get className(): string {
     return 'Sophia';
   }
-  // tf.Optimizer answers `instanceof` by duck typing (every optimiser would be a Sophia); this one asks the prototype chain.
+  /**
+   * True for a SophiaOptimizer (by its prototype chain). tf.Optimizer answers `instanceof` by duck typing, which
+   * would make every optimiser a Sophia.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && Object.prototype.isPrototypeOf.call(SophiaOptimizer.prototype, value);
   }
@@ -125,10 +129,12 @@ export class SophiaOptimizer extends tf.Optimizer {
     tf.dispose([...this.moments.map((s) => s.variable), ...this.hessians.map((s) => s.variable), this.unclipped]);
   }
 
+  /** The state a checkpoint saves: the iteration count, then m and h for each variable (the order run directories check). */
   override async getWeights(): Promise<NamedTensor[]> {
     return [await this.saveIterations(), ...[...this.moments, ...this.hessians].map((s) => ({ name: s.originalName, tensor: s.variable }))];
   }
 
+  /** Restores what `getWeights` saved. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const values = await this.extractIterations(weightValues);
     const half = values.length / 2;
