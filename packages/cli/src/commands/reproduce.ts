@@ -39,7 +39,7 @@ export const REPRODUCE_OPTIONS = {
   full: option.boolean({
     help: `60000 examples × ${PROFILES.full.epochs} epochs per run, under 2 h (the curvature and sophia groups: their own run, estimated at about 1 h)`,
   }),
-  smoke: option.boolean({ help: 'a few tiny runs, for tests (with --only curvature,sophia: a tiny version of those groups)' }),
+  smoke: option.boolean({ help: 'a few tiny runs, for tests (a tiny version of the curvature and sophia groups when they are selected)' }),
   only: option.strings({
     values: FINDINGS,
     optional: true,
