@@ -2,13 +2,12 @@
  * Pure helpers of `npm run bench`: statistics over rounds, and the two sides' AutoAttack results in one
  * shape. No I/O and no tf.js here, so bench/stats.test.ts can check them quickly.
  */
+import { median as medianOf } from '../packages/core/src/util/median.ts';
 
 /** Median of a non-empty list (the mean of the two middle values for an even count). */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) throw new Error('median of an empty list');
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return medianOf(xs);
 }
 
 const round = (v: number, digits: number) => Number(v.toFixed(digits));

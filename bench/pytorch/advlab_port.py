@@ -176,6 +176,13 @@ def check_logits(model, file, x_all, y_all, tol):
     return out
 
 
+def print_error(result, error):
+    """A refused run: the result so far with {"error": ...}, printed (not saved, so no earlier result file is replaced); returns the exit code 1."""
+    result['error'] = str(error)
+    print(json.dumps(result, indent=2))
+    return 1
+
+
 def print_and_save(result, out=None):
     """Prints the result as indented JSON on stdout and, with `out`, writes it there atomically (a temporary file renamed)."""
     text = json.dumps(result, indent=2)

@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the same folder: read_idx, the wong-cnn builder, torch_info)
-from advlab_port import Fail, check_logits, first_test_images, load_advlab_model, print_and_save  # noqa: E402  (loading the advlab model and data)
+from advlab_port import Fail, check_logits, first_test_images, load_advlab_model, print_and_save, print_error  # noqa: E402  (loading the advlab model and data)
 
 
 # ---------------------------------------------------------------- AutoAttack
@@ -214,9 +214,7 @@ def main(argv=None):
             'warnings': warnings,
         })
     except Fail as e:
-        result['error'] = str(e)
-        print(json.dumps(result, indent=2))
-        return 1
+        return print_error(result, e)
     print_and_save(result, a.out)
     return 0
 

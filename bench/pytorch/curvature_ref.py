@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the same folder: DATA_DIR, torch_info)
-from advlab_port import TEST_IMAGES, TEST_LABELS, Fail, first_test_images, load_advlab_model, print_and_save  # noqa: E402
+from advlab_port import TEST_IMAGES, TEST_LABELS, Fail, first_test_images, load_advlab_model, print_and_save, print_error  # noqa: E402
 
 DTYPE = torch.float64
 
@@ -445,10 +445,8 @@ def main(argv=None):
             'torch': bench.torch_info(a.threads),
         })
     except Fail as e:
-        result['error'] = str(e)
         log(f'error: {e}')
-        print(json.dumps(result, indent=2))
-        return 1
+        return print_error(result, e)
     print_and_save(result, a.out)
     return 0
 

@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './util/median.ts';
 export * from './util/rng.ts';
 export * from './util/suggest.ts';
 export * from './config/options.ts';

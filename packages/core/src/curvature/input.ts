@@ -8,14 +8,10 @@ import { lossAndGradient } from '../attacks/gradient.ts';
 import { ConfigError } from '../errors.ts';
 import { crossEntropy, type AttackLoss } from '../losses/losses.ts';
 import type { Classifier } from '../models/classifier.ts';
-import { perExample } from '../threat/norms.ts';
+import { perExample, rowDot } from '../threat/norms.ts';
 import type { ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 import { inputHessian } from './hessian.ts';
-
-function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.reshape(tf.mul(a, b), [a.shape[0]!, -1]), 1) as tf.Tensor1D);
-}
 
 function rowNorm(a: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => tf.sqrt(rowDot(a, a)) as tf.Tensor1D);
@@ -101,25 +97,60 @@ export function linearityError(
   const steps = positiveInteger('steps', opts.steps ?? 10);
   const stepSize = opts.stepSize ?? (2.5 * threat.eps) / steps;
   if (!(stepSize > 0) || !Number.isFinite(stepSize)) throw new ConfigError('stepSize', 'a finite number > 0', String(stepSize));
-  const loss = opts.loss ?? crossEntropy;
-  const at0 = lossAndGradient(model, loss, x, y);
-  const gap = (xx: tf.Tensor4D) =>
-    tf.abs(tf.sub(tf.sub(loss(model.logits(xx), y), at0.loss), rowDot(tf.sub(xx, x), at0.grad))) as tf.Tensor1D;
-  let xt = threat.randomInit(x, opts.rng);
-  let best = tf.tidy(() => gap(xt));
+  let best: tf.Tensor1D | undefined;
+  const last = maximiseLinearityGap(model, x, y, threat, {
+    steps,
+    stepSize,
+    rng: opts.rng,
+    loss: opts.loss ?? crossEntropy,
+    visit: (gap) => {
+      const larger = best ? tf.maximum(best, gap) : tf.clone(gap);
+      best?.dispose();
+      best = tf.keep(larger) as tf.Tensor1D;
+    },
+  });
+  last.dispose();
   try {
-    for (let s = 0; s < steps; s++) {
+    return best!.dataSync() as Float32Array;
+  } finally {
+    best!.dispose();
+  }
+}
+
+/**
+ * The ascent behind γ: `steps` projected steepest-ascent steps on the linearity gap
+ * g(x') = |ℓ(x') − ℓ(x) − (x' − x)ᵀ∇ₓℓ(x)| from a random start in the threat's ball, ending at the last iterate
+ * (returned, the caller's to dispose). `visit`, when given, sees g at the start and at each iterate (a tensor
+ * disposed after the call), so a caller can keep the largest value seen; without it no gap is evaluated but the
+ * gradient's.
+ */
+export function maximiseLinearityGap(
+  model: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  threat: ThreatModel,
+  opts: { steps: number; stepSize: number; rng: Rng; loss: AttackLoss; visit?: (gap: tf.Tensor1D) => void },
+): tf.Tensor4D {
+  const at0 = lossAndGradient(model, opts.loss, x, y);
+  const gap = (xx: tf.Tensor4D) =>
+    tf.abs(tf.sub(tf.sub(opts.loss(model.logits(xx), y), at0.loss), rowDot(tf.sub(xx, x), at0.grad))) as tf.Tensor1D;
+  const visit = (xx: tf.Tensor4D) => opts.visit && tf.tidy(() => opts.visit!(gap(xx)));
+  let xt = threat.randomInit(x, opts.rng);
+  try {
+    visit(xt);
+    for (let s = 0; s < opts.steps; s++) {
       const g = tf.grad((z: tf.Tensor) => tf.sum(gap(z as tf.Tensor4D)))(xt) as tf.Tensor4D;
-      const next = tf.tidy(() => threat.project(tf.add(xt, tf.mul(threat.ascent(g), stepSize)) as tf.Tensor4D, x));
+      const next = tf.tidy(() => threat.project(tf.add(xt, tf.mul(threat.ascent(g), opts.stepSize)) as tf.Tensor4D, x));
       tf.dispose([g, xt]);
       xt = next;
-      const larger = tf.tidy(() => tf.maximum(best, gap(xt)) as tf.Tensor1D);
-      best.dispose();
-      best = larger;
+      visit(xt);
     }
-    return best.dataSync() as Float32Array;
+    return xt;
+  } catch (e) {
+    xt.dispose();
+    throw e;
   } finally {
-    tf.dispose([xt, best, at0.grad, at0.logits, at0.loss]);
+    tf.dispose([at0.grad, at0.logits, at0.loss]);
   }
 }
 

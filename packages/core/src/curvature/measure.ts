@@ -14,6 +14,7 @@ import { Rng } from '../util/rng.ts';
 import { meanLoss, meanLossHessian, type WeightedModel } from './hessian.ts';
 import { cureCurvature, elleError, inputTopEigenvalues, linearityError } from './input.ts';
 import { hutchinsonTrace, spectralDensity, topEigenvalues, type SpectralDensity } from './spectrum.ts';
+import { median } from '../util/median.ts';
 
 /** Options of `measureCurvature`; defaults are PyHessian's for the weight Hessian. */
 export interface CurvatureOptions {
@@ -90,8 +91,7 @@ export interface CurvatureReport {
 function summarize(values: Float32Array): Summary {
   const sorted = Float64Array.from(values).sort();
   const m = sorted.length;
-  const median = m % 2 ? sorted[(m - 1) / 2]! : (sorted[m / 2 - 1]! + sorted[m / 2]!) / 2;
-  return { mean: sorted.reduce((a, b) => a + b, 0) / m, median, max: sorted[m - 1]! };
+  return { mean: sorted.reduce((a, b) => a + b, 0) / m, median: median(sorted), max: sorted[m - 1]! };
 }
 
 /**

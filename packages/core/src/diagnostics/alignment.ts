@@ -4,18 +4,15 @@ import type { Classifier } from '../models/classifier.ts';
 import { crossEntropy } from '../losses/losses.ts';
 import { inputGradient } from '../attacks/gradient.ts';
 import { projectedGradientAscent } from '../attacks/pgd.ts';
+import { rowDot } from '../threat/norms.ts';
 import { threatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 
 /** Per-row cosine of two batches, flattened per example: [n]. */
 export function rowCosine(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
-    const fa = tf.reshape(a, [a.shape[0]!, -1]);
-    const fb = tf.reshape(b, [b.shape[0]!, -1]);
-    const dot = tf.sum(tf.mul(fa, fb), 1);
-    const na = tf.sqrt(tf.sum(tf.square(fa), 1));
-    const nb = tf.sqrt(tf.sum(tf.square(fb), 1));
-    return tf.div(dot, tf.maximum(tf.mul(na, nb), 1e-20)) as tf.Tensor1D;
+    const norms = tf.mul(tf.sqrt(rowDot(a, a)), tf.sqrt(rowDot(b, b)));
+    return tf.div(rowDot(a, b), tf.maximum(norms, 1e-20)) as tf.Tensor1D;
   });
 }
 

@@ -6,6 +6,7 @@
  * above which a rule would not fire on them.
  */
 import { ConfigError } from '../errors.ts';
+import { median } from '../util/median.ts';
 import { CoMonitor, type CoRule, type CoThresholds, type MetricPoint } from './co-monitor.ts';
 
 /** The held-out curvature measures of a metrics line (training/held-out.ts). */
@@ -23,11 +24,8 @@ export function signalBaseline(lines: readonly SignalPoint[], signal: CurvatureS
   const first = lines
     .map((l) => l[signal])
     .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
-    .slice(0, baselinePoints)
-    .sort((a, b) => a - b);
-  if (first.length < baselinePoints) return undefined;
-  const m = first.length;
-  return m % 2 ? first[(m - 1) / 2]! : (first[m / 2 - 1]! + first[m / 2]!) / 2;
+    .slice(0, baselinePoints);
+  return first.length < baselinePoints ? undefined : median(first);
 }
 
 /** Each line's measure over the baseline, after the baseline's own points (undefined where it is missing). */

@@ -33,6 +33,11 @@ export function perExample(v: tf.Tensor1D, like: tf.Tensor): tf.Tensor {
   return tf.reshape(v, [v.shape[0], ...Array<number>(like.rank - 1).fill(1)]);
 }
 
+/** Per-example inner product of two batches [n, ...], each example flattened: [n]. */
+export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.reshape(tf.mul(a, b), [a.shape[0]!, -1]), 1) as tf.Tensor1D);
+}
+
 /**
  * Per-example select: rows of `a` where cond[i], else rows of `b`, for finite float32 `a` and `b` (an Inf or NaN in
  * a row not chosen would leak into the result as NaN).

@@ -11,7 +11,10 @@ import { ConfigError } from '../errors.ts';
 import { crossEntropy } from '../losses/losses.ts';
 import { lossAndGradient } from '../attacks/gradient.ts';
 import type { ThreatModel } from '../threat/threat.ts';
-import type { Forward, Objective, StepContext } from './objectives.ts';
+import { maximiseLinearityGap } from '../curvature/input.ts';
+import { rowDot } from '../threat/norms.ts';
+import { asClassifier, type Forward } from './forward.ts';
+import type { Objective, StepContext } from './objectives.ts';
 
 /**
  * State of an adaptive regulariser weight (ELLE-A's): running mean and sum of squared deviations (Welford) of
@@ -62,21 +65,11 @@ export interface CurvatureMethodOptions {
 
 const meanCe = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossEntropy(logits, y)) as tf.Scalar;
 const perExampleCe = (f: Forward, x: tf.Tensor4D, y: tf.Tensor1D) => crossEntropy(f(x, true), y);
-const rowDot = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.reshape(tf.mul(a, b), [a.shape[0]!, -1]), 1) as tf.Tensor1D;
-
-function classifierOf(forward: Forward, x: tf.Tensor4D) {
-  return {
-    name: 'training',
-    numClasses: 0,
-    inputShape: x.shape.slice(1) as [number, number, number],
-    logits: (xx: tf.Tensor4D) => forward(xx, false),
-  };
-}
 
 /** The FGSM training point from `start`, and ∇ₓℓ at x when the start is x (CURE reuses it). */
 function fgsmFrom(forward: Forward, x: tf.Tensor4D, y: tf.Tensor1D, o: CurvatureMethodOptions, ctx: StepContext) {
   const start = o.fgsmInit === 'random' ? o.threat.randomInit(x, ctx.rng) : tf.clone(x);
-  const at = lossAndGradient(classifierOf(forward, x), crossEntropy, start, y);
+  const at = lossAndGradient(asClassifier(forward, x), crossEntropy, start, y);
   const point = tf.tidy(() => o.threat.project(tf.add(start, tf.mul(tf.sign(at.grad), o.alpha)) as tf.Tensor4D, x));
   tf.dispose([start, at.logits, at.loss]);
   return { point, gradAtStart: at.grad };
@@ -140,7 +133,7 @@ export function cureObjective(o: CurvatureMethodOptions): Objective {
       // With a random start the gradient was taken there; CURE's reference gradient is at x itself.
       if (o.fgsmInit === 'zero') return [point, gradAtStart];
       gradAtStart.dispose();
-      return [point, lossAndGradient(classifierOf(f, x), crossEntropy, x, y).grad];
+      return [point, lossAndGradient(asClassifier(f, x), crossEntropy, x, y).grad];
     },
     loss: (f, _x, y, [point, gradAtX], ctx) =>
       tf.tidy(() => {
@@ -163,18 +156,9 @@ export function llrObjective(o: CurvatureMethodOptions): Objective {
     name: 'llr',
     cost: o.steps + 4,
     prepare: (f, x, y, ctx) => {
-      const model = classifierOf(f, x);
-      const at0 = lossAndGradient(model, crossEntropy, x, y);
-      const gap = (xx: tf.Tensor4D) => tf.abs(tf.sub(tf.sub(crossEntropy(model.logits(xx), y), at0.loss), rowDot(tf.sub(xx, x), at0.grad)));
-      let xt = o.threat.randomInit(x, ctx.rng);
-      for (let s = 0; s < o.steps; s++) {
-        const g = tf.grad((z: tf.Tensor) => tf.sum(gap(z as tf.Tensor4D)))(xt) as tf.Tensor4D;
-        const next = tf.tidy(() => o.threat.project(tf.add(xt, tf.mul(o.threat.ascent(g), stepSize)) as tf.Tensor4D, x));
-        tf.dispose([g, xt]);
-        xt = next;
-      }
-      const delta = tf.sub(xt, x) as tf.Tensor4D;
-      tf.dispose([xt, at0.grad, at0.logits, at0.loss]);
+      const last = maximiseLinearityGap(asClassifier(f, x), x, y, o.threat, { steps: o.steps, stepSize, rng: ctx.rng, loss: crossEntropy });
+      const delta = tf.sub(last, x) as tf.Tensor4D;
+      last.dispose();
       return [delta];
     },
     loss: (f, x, y, [delta]) =>

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../util/tf-gradients.ts';
 import { ConfigError } from '../errors.ts';
 import { crossEntropy, logSoftmax } from '../losses/losses.ts';
-import type { Classifier } from '../models/classifier.ts';
 import { ascentStep } from '../attacks/pgd.ts';
 import { inputGradient } from '../attacks/gradient.ts';
 import { threatModel, type ThreatModel } from '../threat/threat.ts';
@@ -18,9 +17,9 @@ import {
   type AdaptiveWeightOptions,
   type CurvatureMethodOptions,
 } from './curvature-objectives.ts';
+import { asClassifier, type Forward } from './forward.ts';
 
-/** The model as training sees it: logits in training or inference mode. */
-export type Forward = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
+export type { Forward } from './forward.ts';
 
 /** What a step passes its objective: the ε in force (ramped by `epsRampEpochs`) and the run's RNG for random draws. */
 export interface StepContext {
@@ -82,11 +81,6 @@ export interface ObjectiveConfig {
   fgsmInit?: 'zero' | 'random';
   /** TRADES weight. */
   beta?: number;
-}
-
-/** The model in inference mode as a Classifier, for the attacks that prepare training points. */
-function asClassifier(forward: Forward, x: tf.Tensor4D): Classifier {
-  return { name: 'training', numClasses: 0, inputShape: x.shape.slice(1) as [number, number, number], logits: (xx) => forward(xx, false) };
 }
 
 const meanCe = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossEntropy(logits, y)) as tf.Scalar;
