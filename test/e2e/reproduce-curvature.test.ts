@@ -63,8 +63,11 @@ test('the seeded groups: 3 seeds at 30000 × 5 in --full, 1 seed at 10000 × 2 i
     method: 'fgsm',
     eps: 0.2,
     seed: 1,
-    evalEvery: 117,
+    evalEvery: 20,
   });
+  // The curvature group is measured 6× as often as the profile's other runs; the Sophia group at the profile's rate.
+  assert.equal(trainConfig(seeded('quick').find((e) => e.name === 'cm-pgd-e0.2-s0')!, selectProfile('quick')).evalEvery, 10);
+  assert.equal(trainConfig(seeded('full').find((e) => e.name === 'opt-adam-pgd-e0.1-s2')!, full).evalEvery, 117);
   const quick = seeded('quick').find((e) => e.name === 'opt-sophia-pgd-e0.1-s0')!;
   assert.deepEqual(trainConfig(quick, selectProfile('quick')), {
     model: 'wong-cnn',

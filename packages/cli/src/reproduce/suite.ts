@@ -43,6 +43,8 @@ export interface Experiment {
   evalStrength: 'strong' | 'light' | 'pgd';
   /** Runs that measure FGSM-based training are watched every `evalEvery` batches, not only per epoch. */
   watchClosely?: boolean;
+  /** Per profile, how often a closely watched run is measured, replacing the profile's evalEvery. */
+  evalEvery?: Partial<Record<ProfileName, number>>;
 }
 
 export interface Profile {
@@ -88,7 +90,15 @@ export const SEEDED_SIZE = {
   smoke: { epochs: 2 },
 } as const satisfies Experiment['size'];
 
-type Recipe = Pick<Experiment, 'group' | 'findings' | 'train' | 'evalEps' | 'evalStrength'> & { group: string };
+type Recipe = Pick<Experiment, 'group' | 'findings' | 'train' | 'evalEps' | 'evalStrength' | 'evalEvery'> & { group: string };
+
+/**
+ * The curvature group's held-out lines come 6× as often as the profile's: at 117 batches FGSM training at
+ * ε = 0.2 had already crossed the FGSM–PGD gap rule by its second line (step 234 of 1175, the first --full run
+ * on 2026-12-02), too coarse to time a warning, and the healthy runs the factors are measured on must be
+ * sampled alike.
+ */
+const CURVATURE_EVAL_EVERY: Partial<Record<ProfileName, number>> = { full: 20, quick: 10 };
 
 /**
  * Issue 13's groups, all watched closely. The CO lead-time runs (FGSM and FGSM-RS at ε = 0.2) need only the
@@ -103,6 +113,7 @@ const SEEDED_RECIPES: readonly Recipe[] = [
       train: { method, eps: CO_EPS },
       evalEps: [CO_EPS],
       evalStrength: 'pgd',
+      evalEvery: CURVATURE_EVAL_EVERY,
     }),
   ),
   ...(
@@ -122,6 +133,7 @@ const SEEDED_RECIPES: readonly Recipe[] = [
       train: { ...train, eps: CO_EPS },
       evalEps: [CO_EPS],
       evalStrength: 'light',
+      evalEvery: CURVATURE_EVAL_EVERY,
     }),
   ),
   ...(['adam', 'sophia'] as const).flatMap((optimizer) =>
@@ -313,7 +325,7 @@ export function trainConfig(e: Experiment, p: Profile): Record<string, unknown> 
     heldOut: p.heldOut,
     ...e.train,
     ...(e.seed !== undefined ? { seed: e.seed } : {}),
-    ...(e.watchClosely ? { evalEvery: p.evalEvery } : {}),
+    ...(e.watchClosely ? { evalEvery: e.evalEvery?.[p.name] ?? p.evalEvery } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   healthyCeiling,
   leadTimes,
   makeObjective,
+  median,
   type CoRule,
   type CoThresholds,
   type CurvatureSignal,
@@ -486,8 +487,7 @@ function meanSd(values: number[]): MeanSd {
 function spread(values: number[]): Spread | undefined {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (!v.length) return undefined;
-  const m = v.length;
-  return { min: v[0]!, median: m % 2 ? v[(m - 1) / 2]! : (v[m / 2 - 1]! + v[m / 2]!) / 2, max: v[m - 1]! };
+  return { min: v[0]!, median: median(v), max: v[v.length - 1]! };
 }
 
 /** The loaded runs grouped by recipe (in suite order), each group by seed. */
@@ -566,7 +566,8 @@ function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): Curva
   return {
     ...sized,
     eps: CO_EPS,
-    evalEvery: profile.evalEvery,
+    // The runs' own setting: the curvature group is measured more often than the profile's other runs.
+    evalEvery: Number(runs.find(isCoRun)?.source.run.config?.evalEvery ?? profile.evalEvery),
     baselinePoints: BASELINE_POINTS,
     healthyRuns: healthy.map((l) => l.e.name),
     factors,
