@@ -6,6 +6,7 @@ export {
   readEvalFile,
   readCurvatureFile,
   readMetricsFile,
+  parseMetricsLine,
   type Source,
   type TrainingRun,
   type Evaluation,
@@ -15,3 +16,4 @@ export {
   type GalleryImage,
 } from './load.ts';
 export { frontierPoints, overviewRows, paretoFrontier, worstAt, type FrontierPoint, type OverviewRow } from './summarize.ts';
+export { esc } from './html.ts';

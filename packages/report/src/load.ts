@@ -248,7 +248,8 @@ const METRIC_NUMBERS: Record<string, NumberRule> = {
   alpha: NON_NEGATIVE,
 };
 
-function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
+/** One line of metrics.jsonl, validated (`where` names it in errors, e.g. "run/metrics.jsonl:12"). */
+export function parseMetricsLine(raw: string, where: string): MetricsRow | EventRow {
   const expected = 'a metrics line (a JSON object with epoch, step, clean_acc, … or an event)';
   let v: unknown;
   try {
