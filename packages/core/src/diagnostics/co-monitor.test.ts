@@ -51,3 +51,23 @@ test('thresholds are configurable and replay restores the running bests', () => 
   assert.deepEqual(m.observe(trace[1]!).rules, ['pgd-drop']);
   assert.throws(() => new CoMonitor({ pgdDrop: Number.NaN }), /co\.pgdDrop: expected/);
 });
+
+test('the linearity-error rule: off by default, fires above its threshold when set, silent on lines without γ', () => {
+  const p = (step: number, gamma?: number) => ({
+    epoch: 1,
+    step,
+    clean_acc: 0.7,
+    fgsm_acc: 0.5,
+    pgd_acc: 0.4,
+    grad_align: 0.9,
+    ...(gamma !== undefined ? { linearity_error: gamma } : {}),
+  });
+  assert.deepEqual(new CoMonitor().observe(p(1, 100)).rules, []);
+  const m = new CoMonitor({ linearityError: 0.8 });
+  assert.deepEqual(m.observe(p(1, 0.8)).rules, [], 'strictly above');
+  assert.deepEqual(m.observe(p(2)).rules, []);
+  const v = m.observe(p(3, 1.2));
+  assert.deepEqual(v.rules, ['linearity-error']);
+  assert.match(v.detail, /linearity error 1\.20 above 0\.8/);
+  assert.throws(() => new CoMonitor({ linearityError: Number.NaN }), /co\.linearityError/);
+});

@@ -8,6 +8,8 @@ export interface MetricPoint {
   fgsm_acc: number;
   pgd_acc: number;
   grad_align: number;
+  /** The held-out linearity error γ, when the line carries it (training/held-out.ts). */
+  linearity_error?: number;
 }
 
 /**
@@ -24,13 +26,18 @@ export interface CoThresholds {
   fgsmOverClean: number;
   /** Fire when FGSM accuracy exceeds PGD accuracy by more than this: FGSM no longer approximates the max. */
   fgsmPgdGap: number;
+  /**
+   * Fire when the held-out linearity error γ exceeds this (absolute). Off unless set: γ's scale depends on the
+   * model, the data and ε, so its threshold is measured per setting (docs/RESULTS.md, "Can curvature help?").
+   */
+  linearityError?: number;
 }
 
 /** The thresholds a CoMonitor uses unless told otherwise (a 20-point PGD drop, alignment halved after reaching 0.2, ...). */
 export const DEFAULT_CO_THRESHOLDS: CoThresholds = { pgdDrop: 0.2, alignRatio: 0.5, alignMin: 0.2, fgsmOverClean: 0, fgsmPgdGap: 0.3 };
 
 /** The CoMonitor rule that fired, one per CoThresholds criterion. */
-export type CoRule = 'pgd-drop' | 'alignment-collapse' | 'fgsm-above-clean' | 'fgsm-pgd-gap';
+export type CoRule = 'pgd-drop' | 'alignment-collapse' | 'fgsm-above-clean' | 'fgsm-pgd-gap' | 'linearity-error';
 
 /** What `CoMonitor.observe` concluded about one point: `co` if any rule fired, the rules, and why in words. */
 export interface CoVerdict {
@@ -91,6 +98,10 @@ export class CoMonitor {
     if (p.fgsm_acc - p.pgd_acc > t.fgsmPgdGap) {
       rules.push('fgsm-pgd-gap');
       why.push(`FGSM accuracy ${pct(p.fgsm_acc)} exceeds PGD accuracy ${pct(p.pgd_acc)} by more than ${pct(t.fgsmPgdGap)}`);
+    }
+    if (t.linearityError !== undefined && typeof p.linearity_error === 'number' && p.linearity_error > t.linearityError) {
+      rules.push('linearity-error');
+      why.push(`linearity error ${p.linearity_error.toPrecision(3)} above ${t.linearityError}`);
     }
     this.bestPgd = Math.max(this.bestPgd, p.pgd_acc);
     this.bestAlign = Math.max(this.bestAlign, p.grad_align);

@@ -1,12 +1,11 @@
 /**
  * Does a curvature measure warn of catastrophic overfitting before the CO monitor's rules do? From a run's
- * held-out lines: the step at which each measure first rises to `factor` times its early baseline, the step at
- * which each CO rule first fires, and the lead time between them in batches (issue 13's experiment). The
- * factor is meant to be measured: `healthyCeiling` gives the largest rise seen on runs that did not overfit,
- * above which a rule would not fire on them.
+ * held-out lines: the step at which each measure first exceeds a threshold, the step at which each CO rule first
+ * fires, and the lead time between them in batches (issue 13's experiment). The threshold is meant to be
+ * measured: `healthyCeiling` gives the largest value seen on runs that did not overfit, which a threshold must
+ * exceed so that it would not have fired on them.
  */
 import { ConfigError } from '../errors.ts';
-import { median } from '../util/median.ts';
 import { CoMonitor, type CoRule, type CoThresholds, type MetricPoint } from './co-monitor.ts';
 
 /** The held-out curvature measures of a metrics line (training/held-out.ts). */
@@ -17,45 +16,16 @@ export type CurvatureSignal = (typeof CURVATURE_SIGNALS)[number];
 /** A held-out line with whichever curvature measures it carries. */
 export type SignalPoint = MetricPoint & Partial<Record<CurvatureSignal, number>>;
 
-/** The measure's baseline: the median of its first `baselinePoints` values (default 3). */
-export function signalBaseline(lines: readonly SignalPoint[], signal: CurvatureSignal, baselinePoints = 3): number | undefined {
-  if (!Number.isInteger(baselinePoints) || baselinePoints < 1)
-    throw new ConfigError('baselinePoints', 'an integer ≥ 1', String(baselinePoints));
-  const first = lines
-    .map((l) => l[signal])
-    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
-    .slice(0, baselinePoints);
-  return first.length < baselinePoints ? undefined : median(first);
-}
-
-/** Each line's measure over the baseline, after the baseline's own points (undefined where it is missing). */
-export function signalRatios(
-  lines: readonly SignalPoint[],
-  signal: CurvatureSignal,
-  baselinePoints = 3,
-): { step: number; ratio: number }[] {
-  const base = signalBaseline(lines, signal, baselinePoints);
-  if (base === undefined || !(base > 0)) return [];
-  let seen = 0;
-  const out: { step: number; ratio: number }[] = [];
-  for (const l of lines) {
+/**
+ * The first step at which the measure exceeds `threshold` (strictly, so a threshold equal to the largest value a
+ * healthy run showed never fires on that run), or undefined.
+ */
+export function signalOnset(lines: readonly SignalPoint[], signal: CurvatureSignal, threshold: number): number | undefined {
+  if (!Number.isFinite(threshold)) throw new ConfigError('threshold', 'a finite number', String(threshold));
+  return lines.find((l) => {
     const v = l[signal];
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-    if (++seen <= baselinePoints) continue;
-    out.push({ step: l.step, ratio: v / base });
-  }
-  return out;
-}
-
-/** The first step at which the measure reaches `factor` × its baseline, or undefined. */
-export function signalOnset(
-  lines: readonly SignalPoint[],
-  signal: CurvatureSignal,
-  factor: number,
-  baselinePoints = 3,
-): number | undefined {
-  if (!(factor > 0) || !Number.isFinite(factor)) throw new ConfigError('factor', 'a finite number > 0', String(factor));
-  return signalRatios(lines, signal, baselinePoints).find((r) => r.ratio >= factor)?.step;
+    return typeof v === 'number' && Number.isFinite(v) && v > threshold;
+  })?.step;
 }
 
 /** The first step at which each CO rule fires on the lines, replayed through a fresh CoMonitor. */
@@ -68,10 +38,14 @@ export function coRuleOnsets(lines: readonly MetricPoint[], thresholds: Partial<
   return first;
 }
 
-/** The largest rise over baseline a measure showed on runs that did not overfit: a factor at or below it would fire on them. */
-export function healthyCeiling(runs: readonly (readonly SignalPoint[])[], signal: CurvatureSignal, baselinePoints = 3): number | undefined {
-  const ratios = runs.flatMap((r) => signalRatios(r, signal, baselinePoints).map((x) => x.ratio));
-  return ratios.length ? Math.max(...ratios) : undefined;
+/**
+ * The largest value a measure reached on runs that did not overfit, over all their lines: a threshold at or above
+ * it would not have fired on any of them. Absolute, not a rise over an early baseline: every run's curvature
+ * grows by orders of magnitude while a model leaves its near-linear initialisation, overfitting or not.
+ */
+export function healthyCeiling(runs: readonly (readonly SignalPoint[])[], signal: CurvatureSignal): number | undefined {
+  const values = runs.flatMap((r) => r.map((l) => l[signal]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)));
+  return values.length ? Math.max(...values) : undefined;
 }
 
 /** How many batches a signal fired before a CO rule (negative: after; undefined if either never fired). */
@@ -83,17 +57,17 @@ export interface LeadTime {
   leadBatches?: number;
 }
 
-/** Lead times of every (signal, rule) pair on one run, signals judged at their `factors`. */
+/** Lead times of every (signal, rule) pair on one run, each signal judged at its threshold in `signals`. */
 export function leadTimes(
   lines: readonly SignalPoint[],
-  factors: Partial<Record<CurvatureSignal, number>>,
-  opts: { baselinePoints?: number; thresholds?: Partial<CoThresholds>; rules?: readonly CoRule[] } = {},
+  signals: Partial<Record<CurvatureSignal, number>>,
+  opts: { thresholds?: Partial<CoThresholds>; rules?: readonly CoRule[] } = {},
 ): LeadTime[] {
   const onsets = coRuleOnsets(lines, opts.thresholds);
   const rules = opts.rules ?? (['fgsm-pgd-gap', 'alignment-collapse'] as const);
   const out: LeadTime[] = [];
-  for (const [signal, factor] of Object.entries(factors) as [CurvatureSignal, number][]) {
-    const signalStep = signalOnset(lines, signal, factor, opts.baselinePoints);
+  for (const [signal, threshold] of Object.entries(signals) as [CurvatureSignal, number][]) {
+    const signalStep = signalOnset(lines, signal, threshold);
     for (const rule of rules) {
       const ruleStep = onsets[rule];
       out.push({

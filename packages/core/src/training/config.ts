@@ -84,13 +84,14 @@ export const trainingOptions = {
         alignMin: threshold('... once it has reached this'),
         fgsmOverClean: threshold('FGSM accuracy exceeds clean accuracy by this'),
         fgsmPgdGap: threshold('FGSM accuracy exceeds PGD accuracy by this'),
+        linearityError: threshold('the held-out linearity error exceeds this (off unless set)'),
       })
       .strict()
       .default({}),
     {
       kind: 'string',
       flag: null,
-      expected: `thresholds of the CO monitor (${Object.keys(DEFAULT_CO_THRESHOLDS).join(', ')}), finite numbers`,
+      expected: `thresholds of the CO monitor (${[...Object.keys(DEFAULT_CO_THRESHOLDS), 'linearityError'].join(', ')}), finite numbers`,
       help: 'CO monitor thresholds (defaults in diagnostics/co-monitor.ts)',
       defaultValue: {},
     },
