@@ -40,7 +40,7 @@ interface Lead {
 test('the seeded groups: 3 seeds at 30000 × 5 in --full, 1 seed at 10000 × 2 in --quick, only when selected', () => {
   const groups = ['curvature', 'sophia'] as const;
   const seeded = (name: 'full' | 'quick' | 'smoke') => experimentsOf(selectProfile(name, groups)).filter((e) => e.seed !== undefined);
-  assert.equal(seeded('full').length, 39);
+  assert.equal(seeded('full').length, 45);
   assert.equal(seeded('quick').length, 13);
   for (const name of ['full', 'quick', 'smoke'] as const) {
     assert.deepEqual(
@@ -82,7 +82,7 @@ test('the seeded groups: 3 seeds at 30000 × 5 in --full, 1 seed at 10000 × 2 i
     evalEvery: 40,
   });
   // A selection narrows the profile and records it; so does the default (the seed's findings only).
-  assert.equal(full.only?.length, 39);
+  assert.equal(full.only?.length, 45);
   assert.equal(selectProfile('full').only?.length, 14);
   assert.ok(experimentsOf(selectProfile('full', ['sophia'])).every((e) => e.name.startsWith('opt-')));
 });
@@ -103,37 +103,38 @@ test('advlab reproduce --smoke --only curvature,sophia: the three summaries from
   assert.deepEqual(r.profile.only, RUNS);
   assert.deepEqual([r.tradeoff, r.co, r.frontier.points], [[], [], []]);
 
-  // Lead times: one CO run; each signal judged at a factor measured on the healthy runs (PGD-7 AT without a CO flag).
+  // Lead times: one CO run; each signal judged at its largest value on the runs that did not overfit.
   const c = r.curvatureCo;
   assert.deepEqual([c.size, c.seeds, c.eps, c.rules], [{ epochs: 2, limit: 256 }, [0], 0.2, RULES]);
-  const pgdFlagged = heldOut('cm-pgd-e0.2-s0').some((l) => l.co);
-  assert.deepEqual(c.healthyRuns, pgdFlagged ? [] : ['cm-pgd-e0.2-s0']);
+  const healthy = ['cm-elle-e0.2-s0', 'cm-pgd-e0.2-s0'].filter((run) => !heldOut(run).some((l) => l.co));
+  assert.deepEqual(c.healthyRuns, healthy);
   assert.deepEqual(
-    c.factors.map((f: { signal: string }) => f.signal),
+    c.ceilings.map((f: { signal: string }) => f.signal),
     SIGNALS,
   );
-  for (const f of c.factors) {
-    if (c.healthyRuns.length === 0) assert.equal(f.factor, undefined);
-    if (f.factor !== undefined)
-      assert.ok(Number.isFinite(f.healthyCeiling) && f.factor > f.healthyCeiling && f.factor >= 1, JSON.stringify(f));
+  for (const f of c.ceilings) {
+    const values = healthy.flatMap((run) => heldOut(run).map((l) => l[f.signal])).filter((v) => typeof v === 'number');
+    assert.equal(f.ceiling, values.length ? Math.max(...values) : undefined, f.signal);
   }
-  const judged = c.factors.filter((f: { factor?: number }) => f.factor !== undefined).map((f: { signal: string }) => f.signal);
+  const judged = c.ceilings.filter((f: { ceiling?: number }) => f.ceiling !== undefined).map((f: { signal: string }) => f.signal);
   assert.equal(c.runs.length, 1);
   const run = c.runs[0];
   assert.deepEqual([run.run, run.method, run.seed], ['co-fgsm-e0.2-s0', 'FGSM AT (ε=0.2)', 0]);
-  const steps = heldOut('co-fgsm-e0.2-s0').map((l) => l.step);
+  const lines = heldOut('co-fgsm-e0.2-s0');
+  const steps = lines.map((l) => l.step);
   assert.equal(steps.length, 4, 'two held-out lines per epoch');
   for (const [rule, step] of Object.entries(run.ruleSteps)) assert.ok(RULES.includes(rule) && steps.includes(step), `${rule} at ${step}`);
   assert.equal(run.leads.length, judged.length * RULES.length);
   for (const l of run.leads as Lead[]) {
     assert.ok(judged.includes(l.signal) && RULES.includes(l.rule));
     assert.equal(l.ruleStep, run.ruleSteps[l.rule]);
-    if (l.signalStep !== undefined) assert.ok(steps.slice(3).includes(l.signalStep), 'an onset comes after the 3-line baseline');
+    const ceiling = c.ceilings.find((f: { signal: string }) => f.signal === l.signal).ceiling;
+    assert.equal(l.signalStep, lines.find((x) => x[l.signal] > ceiling)?.step, 'the onset: the first line above the ceiling');
     if (l.signalStep !== undefined && l.ruleStep !== undefined) assert.equal(l.leadBatches, l.ruleStep - l.signalStep);
     else assert.equal(l.leadBatches, undefined);
   }
   assert.equal(c.tally.length, judged.length * RULES.length);
-  for (const t of c.tally) assert.equal(t.led + t.tied + t.lagged + t.signalNever + t.ruleNever, 1, JSON.stringify(t));
+  for (const t of c.tally) assert.equal(t.led + t.tied + t.lagged + t.signalOnly + t.ruleOnly + t.neither, 1, JSON.stringify(t));
 
   // Curvature methods: one row per recipe, the numbers the evaluations'.
   const m = r.curvatureMethods;

@@ -160,14 +160,14 @@ function curvatureCoTable(c: CurvatureCo): Table {
   return {
     id: 'curvature-co',
     title: `Curvature signals ahead of catastrophic overfitting at ε = ${c.eps}`,
-    note: `${sizeNote(c)} Held-out lines every ${c.evalEvery === 1 ? 'batch' : `${c.evalEvery} batches`} and at each epoch's end; steps are training batches. First ${gap} / ${align}: the first step at which that CO rule fires, replayed over the run's held-out lines with its thresholds ("never": it did not). Per signal (the held-out input-curvature measures): its onset, the first step at which it reaches the factor × its baseline (the median of its first ${c.baselinePoints} values), then the lead in batches over ${gap} / ${align} (rule step − onset: + the signal came first). The factor is measured on the runs that did not overfit (${c.healthyRuns.length ? c.healthyRuns.join(', ') : 'none'}: PGD-7 AT and GradAlign with no CO flag): just above the largest rise over baseline they showed, and at least 1; "–": no factor (no such run with a line past the baseline) or no lead (one of the two never fired). The last rows count the CO runs per signal and rule: led / tied / lagged / signal never fired / rule never fired.`,
+    note: `${sizeNote(c)} Held-out lines every ${c.evalEvery === 1 ? 'batch' : `${c.evalEvery} batches`} and at each epoch's end; steps are training batches. First ${gap} / ${align}: the first step at which that CO rule fires, replayed over the run's held-out lines with its thresholds ("never": it did not). Per signal (the held-out input-curvature measures): its onset, the first step at which it exceeds its threshold, then the lead in batches over ${gap} / ${align} (rule step − onset: + the signal came first). A signal's threshold is measured, not chosen: the largest value it reached on any run of this group that did not overfit (${c.healthyRuns.length ? c.healthyRuns.join(', ') : 'none'}: the curvature methods, GradAlign and PGD-7 AT with no CO flag on any line), so it would have fired on none of them; "–": no threshold (no such run) or no lead (one of the two never fired). The last rows count the CO runs per signal and rule: led / tied / lagged / signal only (the rule never fired) / rule only (the signal never fired) / neither.`,
     headers: [
       'run',
       'method',
       'seed',
       `first ${gap}`,
       `first ${align}`,
-      ...c.factors.map((f) => `${SIGNAL_NAMES[f.signal] ?? f.signal}: onset; lead vs ${gap} / ${align}`),
+      ...c.ceilings.map((f) => `${SIGNAL_NAMES[f.signal] ?? f.signal}: onset; lead vs ${gap} / ${align}`),
     ],
     rows: [
       ...c.runs.map((run) => [
@@ -176,21 +176,18 @@ function curvatureCoTable(c: CurvatureCo): Table {
         String(run.seed),
         String(run.ruleSteps[gap] ?? 'never'),
         String(run.ruleSteps[align] ?? 'never'),
-        ...c.factors.map((f) => {
-          if (f.factor === undefined) return '–';
+        ...c.ceilings.map((f) => {
+          if (f.ceiling === undefined) return '–';
           const onset = run.leads.find((l) => l.signal === f.signal)?.signalStep;
           return `${onset ?? 'never'}; ${sign(leadOf(run, f.signal, gap))} / ${sign(leadOf(run, f.signal, align))}`;
         }),
       ]),
-      [
-        ...footer('factor (healthy ceiling)'),
-        ...c.factors.map((f) => (f.factor === undefined ? '–' : `${fix(f.factor, 2)} (${fix(f.healthyCeiling, 2)})`)),
-      ],
+      [...footer('threshold (healthy ceiling)'), ...c.ceilings.map((f) => (f.ceiling === undefined ? '–' : f.ceiling.toPrecision(3)))],
       ...c.rules.map((rule) => [
-        ...footer(`vs ${rule}: led / tied / lagged / signal never / rule never`),
-        ...c.factors.map((f) => {
+        ...footer(`vs ${rule}: led / tied / lagged / signal only / rule only / neither`),
+        ...c.ceilings.map((f) => {
           const t = c.tally.find((x) => x.signal === f.signal && x.rule === rule);
-          return t ? `${t.led} / ${t.tied} / ${t.lagged} / ${t.signalNever} / ${t.ruleNever}` : '–';
+          return t ? `${t.led} / ${t.tied} / ${t.lagged} / ${t.signalOnly} / ${t.ruleOnly} / ${t.neither}` : '–';
         }),
       ]),
     ],

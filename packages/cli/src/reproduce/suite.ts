@@ -76,8 +76,8 @@ const pgd = (eps: number, steps = 7) => ({ method: 'pgd', eps, steps });
 export const SEEDS: Record<ProfileName, readonly number[]> = { full: [0, 1, 2], quick: [0], smoke: [0] };
 
 /**
- * The size of the seeded groups. At the full profile's size (60 000 examples × 10 epochs) the 39 runs of the
- * curvature and Sophia groups (13 recipes × 3 seeds, most of them several passes per example and watched
+ * The size of the seeded groups. At the full profile's size (60 000 examples × 10 epochs) the 45 runs of the
+ * curvature and Sophia groups (15 recipes × 3 seeds, most of them several passes per example and watched
  * closely with the held-out curvature measures) would take about 5 hours on 2 cores; at 30 000 × 5 they should
  * take about an hour (an estimate from the methods' costs, not yet measured), run on their own with
  * `--only curvature,sophia`. --quick: a third of that data for two
@@ -121,6 +121,10 @@ const SEEDED_RECIPES: readonly Recipe[] = [
       ['elle', { method: 'elle' }],
       ['elle-a', { method: 'elle-a' }],
       ['cure', { method: 'cure' }],
+      // CURE at the published λ_max for ε ≥ 16/255 (50 000) never left chance on this data (the first --full run,
+      // 2026-12-02): the same schedule at the published 8/255 value and a decade below.
+      ['cure-l1000', { method: 'cure', lambda: 1000 }],
+      ['cure-l100', { method: 'cure', lambda: 100 }],
       ['llr', { method: 'llr' }],
       ['gradalign', { method: 'gradalign', lambda: 0.2, fgsmInit: 'zero' }],
       ['gradalign-rs', { method: 'gradalign', lambda: 0.2, fgsmInit: 'random' }],

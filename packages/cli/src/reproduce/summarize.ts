@@ -9,6 +9,9 @@ import {
   CURVATURE_SIGNALS,
   healthyCeiling,
   leadTimes,
+  cureDefaultLambda,
+  elleDefaultLambda,
+  ELLE_A_DEFAULT_LAMBDA,
   makeObjective,
   median,
   type CoRule,
@@ -149,15 +152,16 @@ export interface CurvatureCo extends SeededSize {
   eps: number;
   /** Held-out lines every this many batches (and at each epoch's end). */
   evalEvery: number;
-  /** A signal's baseline: the median of its first this many values. */
-  baselinePoints: number;
-  /** The runs the factors were measured on: PGD-7 AT and GradAlign runs with no CO flag on any held-out line. */
+  /**
+   * The runs the thresholds were measured on: every run of the finding but the CO-timing ones (the curvature
+   * methods, GradAlign and PGD-7 AT) with no CO flag on any held-out line.
+   */
   healthyRuns: string[];
   /**
-   * Per signal: the largest rise over its baseline on the healthy runs (healthyCeiling), and the factor its onset
-   * is judged at, just above that (and at least 1); none when no healthy run had a line past the baseline.
+   * Per signal: the threshold its onset is judged at, the largest value it reached on the healthy runs (absent
+   * when no healthy run carried it).
    */
-  factors: { signal: CurvatureSignal; healthyCeiling?: number; factor?: number }[];
+  ceilings: { signal: CurvatureSignal; ceiling?: number }[];
   rules: CoRule[];
   runs: CurvatureCoRun[];
   /** Per signal with a factor and rule, over the CO runs. */
@@ -174,15 +178,20 @@ export interface CurvatureCoRun {
   leads: LeadTime[];
 }
 
-/** How often a signal fired before (led), with (tied) or after (lagged) a rule, never fired while the rule did, or the rule never fired. */
+/**
+ * Over the CO runs, how often a signal fired before (led), with (tied) or after (lagged) a rule; fired while the
+ * rule never did (signalOnly: a false alarm, as far as that rule can tell); did not fire while the rule did
+ * (ruleOnly: missed); or neither fired.
+ */
 export interface LeadTally {
   signal: CurvatureSignal;
   rule: CoRule;
   led: number;
   tied: number;
   lagged: number;
-  signalNever: number;
-  ruleNever: number;
+  signalOnly: number;
+  ruleOnly: number;
+  neither: number;
 }
 
 /** Curvature-regularised training against GradAlign and PGD-7 AT, one row per recipe. */
@@ -453,17 +462,10 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
   };
 }
 
-/** The lead-time analysis times CO on FGSM and FGSM-RS; its factors are measured on PGD-7 AT and GradAlign. */
+/** The lead-time analysis times CO on FGSM and FGSM-RS; its thresholds are measured on the group's other runs. */
 const CO_METHODS = ['fgsm', 'fgsm-rs'];
-const REFERENCE_METHODS = ['pgd', 'gradalign'];
 /** The rules timed: the FGSM–PGD gap (a model that is not robust) and the alignment's collapse (GradAlign's signal). */
 const LEAD_RULES: CoRule[] = ['fgsm-pgd-gap', 'alignment-collapse'];
-const BASELINE_POINTS = 3;
-/**
- * A signal's onset is its first ratio ≥ the factor, so a factor equal to the healthy ceiling would fire on the
- * healthy run that set it: the factor is just above it.
- */
-const ABOVE_CEILING = 1 + 1e-6;
 
 const methodOf = (l: Loaded) => String(l.source.run.config?.method);
 const isCoRun = (l: Loaded) => CO_METHODS.includes(methodOf(l));
@@ -529,12 +531,12 @@ function groupRow(runs: Loaded[]): GroupRow {
 }
 
 function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): CurvatureCo {
-  const healthy = runs.filter((l) => REFERENCE_METHODS.includes(methodOf(l)) && !coFlagged(l));
-  const factors = CURVATURE_SIGNALS.map((signal) => {
-    const ceiling = healthyCeiling(healthy.map(heldOutPoints), signal, BASELINE_POINTS);
-    return { signal, ...(ceiling !== undefined ? { healthyCeiling: ceiling, factor: Math.max(1, ceiling) * ABOVE_CEILING } : {}) };
+  const healthy = runs.filter((l) => !isCoRun(l) && !coFlagged(l));
+  const ceilings = CURVATURE_SIGNALS.map((signal) => {
+    const ceiling = healthyCeiling(healthy.map(heldOutPoints), signal);
+    return { signal, ...(ceiling !== undefined ? { ceiling } : {}) };
   });
-  const judged = Object.fromEntries(factors.flatMap((f) => (f.factor !== undefined ? [[f.signal, f.factor]] : [])));
+  const judged = Object.fromEntries(ceilings.flatMap((f) => (f.ceiling !== undefined ? [[f.signal, f.ceiling]] : [])));
   const coRuns = runs.filter(isCoRun).map((l): CurvatureCoRun => {
     const lines = heldOutPoints(l);
     const thresholds = l.source.run.config?.co as Partial<CoThresholds> | undefined;
@@ -544,18 +546,20 @@ function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): Curva
       method: methodLabel(l.source.run.config),
       seed: l.e.seed ?? 0,
       ruleSteps: Object.fromEntries(LEAD_RULES.flatMap((rule) => (onsets[rule] !== undefined ? [[rule, onsets[rule]]] : []))),
-      leads: leadTimes(lines, judged, { baselinePoints: BASELINE_POINTS, thresholds, rules: LEAD_RULES }),
+      leads: leadTimes(lines, judged, { thresholds, rules: LEAD_RULES }),
     };
   });
-  const tally = factors
-    .filter((f) => f.factor !== undefined)
+  const tally = ceilings
+    .filter((f) => f.ceiling !== undefined)
     .flatMap(({ signal }) =>
       LEAD_RULES.map((rule) => {
-        const t: LeadTally = { signal, rule, led: 0, tied: 0, lagged: 0, signalNever: 0, ruleNever: 0 };
+        const t: LeadTally = { signal, rule, led: 0, tied: 0, lagged: 0, signalOnly: 0, ruleOnly: 0, neither: 0 };
         for (const r of coRuns) {
           const lead = r.leads.find((x) => x.signal === signal && x.rule === rule)!;
-          if (lead.ruleStep === undefined) t.ruleNever++;
-          else if (lead.leadBatches === undefined) t.signalNever++;
+          if (lead.ruleStep === undefined) {
+            if (lead.signalStep === undefined) t.neither++;
+            else t.signalOnly++;
+          } else if (lead.leadBatches === undefined) t.ruleOnly++;
           else if (lead.leadBatches > 0) t.led++;
           else if (lead.leadBatches === 0) t.tied++;
           else t.lagged++;
@@ -568,9 +572,8 @@ function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): Curva
     eps: CO_EPS,
     // The runs' own setting: the curvature group is measured more often than the profile's other runs.
     evalEvery: Number(runs.find(isCoRun)?.source.run.config?.evalEvery ?? profile.evalEvery),
-    baselinePoints: BASELINE_POINTS,
     healthyRuns: healthy.map((l) => l.e.name),
-    factors,
+    ceilings,
     rules: LEAD_RULES,
     runs: coRuns,
     tally,
@@ -636,8 +639,15 @@ export function methodLabel(c: Record<string, unknown> | undefined): string {
       return `GradAlign λ=${c.lambda ?? 0.2}${c.fgsmInit === 'random' ? ', random init' : ''} (${eps})`;
     case 'elle':
     case 'elle-a':
-    case 'cure':
-      return `${String(c.method).toUpperCase()}${c.lambda !== undefined ? ` λ=${c.lambda}` : ''}${c.fgsmInit === 'random' ? ', random init' : ''} (${eps})`;
+    case 'cure': {
+      // The weight in force, defaults included: ELLE's λ, and the adaptive methods' λ_max.
+      const e = Number(c.eps);
+      const weight =
+        c.method === 'elle'
+          ? `λ=${c.lambda ?? elleDefaultLambda(e)}`
+          : `λ_max=${c.lambda ?? (c.method === 'cure' ? cureDefaultLambda(e) : ELLE_A_DEFAULT_LAMBDA)}`;
+      return `${String(c.method).toUpperCase()} ${weight}${c.fgsmInit === 'random' ? ', random init' : ''} (${eps})`;
+    }
     case 'llr':
       return `LLR λ=${c.lambda ?? 4} μ=${c.mu ?? 3} (${eps})`;
     case 'fgsm':

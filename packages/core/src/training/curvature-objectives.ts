@@ -178,6 +178,9 @@ export function elleDefaultLambda(eps: number): number {
   return eps <= 8 / 255 + 1e-12 ? 1000 : eps <= 20 / 255 + 1e-12 ? 5000 : 10000;
 }
 
+/** ELLE-A's λ_max (the authors' default). */
+export const ELLE_A_DEFAULT_LAMBDA = 4000;
+
 /** CURE's λ_max in the ELLE authors' adaptive runs: 1000 at 8/255, 50000 at 16/255 (and above). */
 export function cureDefaultLambda(eps: number): number {
   return eps <= 8 / 255 + 1e-12 ? 1000 : 50000;

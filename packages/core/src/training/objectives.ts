@@ -8,6 +8,7 @@ import { threatModel, type ThreatModel } from '../threat/threat.ts';
 import type { Rng } from '../util/rng.ts';
 import {
   cureDefaultLambda,
+  ELLE_A_DEFAULT_LAMBDA,
   cureObjective,
   elleDefaultLambda,
   elleObjective,
@@ -165,7 +166,7 @@ export function makeObjective(c: ObjectiveConfig, eps: number): Objective {
     case 'elle':
       return elleObjective('elle', curvature(c.lambda ?? elleDefaultLambda(eps)));
     case 'elle-a':
-      return elleObjective('elle-a', curvature(0, adaptive(c.lambda ?? 4000)));
+      return elleObjective('elle-a', curvature(0, adaptive(c.lambda ?? ELLE_A_DEFAULT_LAMBDA)));
     case 'cure':
       return cureObjective(curvature(0, adaptive(c.lambda ?? cureDefaultLambda(eps))));
     case 'llr':
