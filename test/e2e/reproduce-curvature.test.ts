@@ -106,7 +106,7 @@ test('advlab reproduce --smoke --only curvature,sophia: the three summaries from
   // Lead times: one CO run; each signal judged at its largest value on the runs that did not overfit.
   const c = r.curvatureCo;
   assert.deepEqual([c.size, c.seeds, c.eps, c.rules], [{ epochs: 2, limit: 256 }, [0], 0.2, RULES]);
-  const healthy = ['cm-elle-e0.2-s0', 'cm-pgd-e0.2-s0'].filter((run) => !heldOut(run).some((l) => l.co));
+  const healthy = ['cm-elle-e0.2-s0', 'cm-pgd-e0.2-s0'].filter((run) => !heldOut(run).some((l) => l.co) && !heldOut(run).at(-1).at_chance);
   assert.deepEqual(c.healthyRuns, healthy);
   assert.deepEqual(
     c.ceilings.map((f: { signal: string }) => f.signal),

@@ -194,11 +194,14 @@ function curvatureCoTable(c: CurvatureCo): Table {
   };
 }
 
+/** A seed's run flagged by the CO monitor, or still at chance at its end. */
+const seedMarks = (s: { co: boolean; atChance: boolean }) => `${s.co ? ' (CO)' : ''}${s.atChance ? ' (at chance)' : ''}`;
+
 function curvatureMethodsTable(c: CurvatureMethods, pgd: string, finalAccuracy: string): Table {
   return {
     id: 'curvature-methods',
     title: `Curvature-regularised training at ε = ${c.rows[0]?.eps ?? '–'}: ELLE, ELLE-A, CURE, LLR against GradAlign and PGD-7 AT`,
-    note: `${sizeNote(c)} ${finalAccuracy} ${MEAN_SD} s/epoch: the fastest training epoch of any seed (held-out measurements included); passes per example: forward+backward passes of one training step (standard = 1). CO: seeds whose held-out lines carry a CO flag.`,
+    note: `${sizeNote(c)} ${finalAccuracy} ${MEAN_SD} s/epoch: the fastest training epoch of any seed (held-out measurements included); passes per example: forward+backward passes of one training step (standard = 1). CO: seeds whose held-out lines carry a CO flag; "at chance": the run's last epoch ended with clean accuracy and loss at chance (it never learned).`,
     headers: [
       'run group',
       'method',
@@ -216,7 +219,7 @@ function curvatureMethodsTable(c: CurvatureMethods, pgd: string, finalAccuracy: 
       pctSd(m.clean),
       pctSd(m.pgd20),
       pctSd(m.worstCase),
-      m.perSeed.map((s) => `s${s.seed}: ${pct(s.clean)} / ${pct(s.pgd20)} / ${pct(s.worstCase)}${s.co ? ' (CO)' : ''}`).join('<br>'),
+      m.perSeed.map((s) => `s${s.seed}: ${pct(s.clean)} / ${pct(s.pgd20)} / ${pct(s.worstCase)}${seedMarks(s)}`).join('<br>'),
       fix(m.secondsPerEpoch),
       String(m.passes),
       `${m.coSeeds} of ${m.perSeed.length}`,
@@ -250,7 +253,7 @@ function sophiaTable(c: SophiaComparison, pgd: string, finalAccuracy: string): T
         pctSd(o.clean),
         pctSd(o.pgd20),
         pctSd(o.worstCase),
-        o.perSeed.map((s) => `s${s.seed}: ${pct(s.clean)} / ${pct(s.pgd20)} / ${pct(s.worstCase)}`).join('<br>'),
+        o.perSeed.map((s) => `s${s.seed}: ${pct(s.clean)} / ${pct(s.pgd20)} / ${pct(s.worstCase)}${seedMarks(s)}`).join('<br>'),
         pct(t.target),
         o.perSeed.map((s) => `s${s.seed}: ${t.target === undefined ? '–' : (s.stepsToTarget ?? 'never')}`).join('<br>'),
         `${o.coSeeds} of ${o.perSeed.length}`,

@@ -130,6 +130,8 @@ export interface SeedRun {
   secondsPerEpoch: number;
   /** A CO flag on any held-out line. */
   co: boolean;
+  /** The last epoch's line says clean accuracy and loss were still at chance: the run never learned. */
+  atChance: boolean;
 }
 
 /** A seeded group (one recipe) over its seeds. */
@@ -154,7 +156,7 @@ export interface CurvatureCo extends SeededSize {
   evalEvery: number;
   /**
    * The runs the thresholds were measured on: every run of the finding but the CO-timing ones (the curvature
-   * methods, GradAlign and PGD-7 AT) with no CO flag on any held-out line.
+   * methods, GradAlign and PGD-7 AT) with no CO flag on any held-out line and not at chance at the end.
    */
   healthyRuns: string[];
   /**
@@ -470,6 +472,8 @@ const LEAD_RULES: CoRule[] = ['fgsm-pgd-gap', 'alignment-collapse'];
 const methodOf = (l: Loaded) => String(l.source.run.config?.method);
 const isCoRun = (l: Loaded) => CO_METHODS.includes(methodOf(l));
 const coFlagged = (l: Loaded) => l.source.run.metrics.some((m) => m.co);
+/** The run's last line (its last epoch's end) says it is at chance (training/loop.ts's atChance): it never learned. */
+const neverLearned = (l: Loaded) => (l.source.run.metrics.at(-1) as { at_chance?: boolean } | undefined)?.at_chance === true;
 
 type HeldOutLine = Loaded['source']['run']['metrics'][number];
 
@@ -515,6 +519,7 @@ function groupRow(runs: Loaded[]): GroupRow {
       worstCase: worstAt(r, eps)?.robust_accuracy ?? NaN,
       secondsPerEpoch: secondsPerEpoch(l.source),
       co: coFlagged(l),
+      atChance: neverLearned(l),
     };
   });
   return {
@@ -531,7 +536,7 @@ function groupRow(runs: Loaded[]): GroupRow {
 }
 
 function curvatureCo(runs: Loaded[], sized: SeededSize, profile: Profile): CurvatureCo {
-  const healthy = runs.filter((l) => !isCoRun(l) && !coFlagged(l));
+  const healthy = runs.filter((l) => !isCoRun(l) && !coFlagged(l) && !neverLearned(l));
   const ceilings = CURVATURE_SIGNALS.map((signal) => {
     const ceiling = healthyCeiling(healthy.map(heldOutPoints), signal);
     return { signal, ...(ceiling !== undefined ? { ceiling } : {}) };
