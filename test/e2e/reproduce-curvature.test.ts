@@ -41,7 +41,7 @@ test('the seeded groups: 3 seeds at 30000 × 5 in --full, 1 seed at 10000 × 2 i
   const groups = ['curvature', 'sophia'] as const;
   const seeded = (name: 'full' | 'quick' | 'smoke') => experimentsOf(selectProfile(name, groups)).filter((e) => e.seed !== undefined);
   assert.equal(seeded('full').length, 45);
-  assert.equal(seeded('quick').length, 13);
+  assert.equal(seeded('quick').length, 15);
   for (const name of ['full', 'quick', 'smoke'] as const) {
     assert.deepEqual(
       experimentsOf(selectProfile(name)).filter((e) => e.seed !== undefined),

@@ -78,11 +78,11 @@ export const SEEDS: Record<ProfileName, readonly number[]> = { full: [0, 1, 2], 
 /**
  * The size of the seeded groups. At the full profile's size (60 000 examples × 10 epochs) the 45 runs of the
  * curvature and Sophia groups (15 recipes × 3 seeds, most of them several passes per example and watched
- * closely with the held-out curvature measures) would take about 5 hours on 2 cores; at 30 000 × 5 they should
- * take about an hour (an estimate from the methods' costs, not yet measured), run on their own with
+ * closely with the held-out curvature measures) would take about 5 hours on 2 cores; at 30 000 × 5 they took
+ * 101 minutes (2026-12-02, docs/RESULTS.md), run on their own with
  * `--only curvature,sophia`. --quick: a third of that data for two
- * epochs, one seed. The smoke size gets a second epoch: 4 held-out lines, so each curvature
- * measure has a line after its 3-line baseline and the lead-time analysis has something to measure.
+ * epochs, one seed. The smoke size gets a second epoch: 4 held-out lines, so the lead-time analysis has a
+ * trajectory to time.
  */
 export const SEEDED_SIZE = {
   full: { limit: 30000, epochs: 5 },

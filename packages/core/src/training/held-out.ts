@@ -87,14 +87,17 @@ export function heldOutMetrics(
   const cos = eps > 0 ? fgsmPgdCosine(classifier, x, y, eps, rng, c.pgdEvalSteps) : 1;
   tf.dispose([x, y]);
   const m = Math.min(c.curvatureExamples ?? 0, n);
-  const curvature = m > 0 && eps > 0 ? inputCurvature(classifier, set, m, eps, new Rng(c.seed + 31)) : {};
+  const curvature = m > 0 && eps > 0 ? heldOutCurvature(classifier, set, m, eps, new Rng(c.seed + 31)) : {};
   return { clean_acc: clean / n, fgsm_acc: fgsm / n, pgd_acc: pgd / n, grad_align: align, fgsm_pgd_cos: cos, ...curvature };
 }
 
 const mean = (v: Float32Array) => v.reduce((a, b) => a + b, 0) / v.length;
 
-/** The held-out input-curvature measures (their own random stream, so the other metrics do not move). */
-function inputCurvature(
+/**
+ * The held-out input-curvature measures on the first m examples of `set` (their own random stream, so the other
+ * metrics do not move); bench/curvature-overhead.ts times exactly this.
+ */
+export function heldOutCurvature(
   classifier: Classifier,
   set: ImageSet,
   m: number,
