@@ -1,7 +1,7 @@
 /**
  * `npm run bench:curvature`: what the held-out curvature measures cost against an FGSM-AT epoch (issue 13: at most
  * 15% when left on). advlab against itself, so no peer: per round, in one process, one FGSM-AT epoch (zero init,
- * α = ε, Adam 1e-3, batch 128, every training example once), then one held-out line without the curvature
+ * α = ε, Adam 1e-3, batch 128, every training example once, each batch through training's own `trainingStep`), then one held-out line without the curvature
  * measures (clean, FGSM, PGD-10 on `--held-out` examples, alignment and FGSM–PGD cosine on 256), then the
  * curvature measures alone on `--examples` held-out examples, exactly as training computes them
  * (training/held-out.ts heldOutCurvature: 10 power iterations, 10 ascent steps, one ELLE triple, CURE). The model
@@ -25,6 +25,7 @@ import {
   range,
   Rng,
   trainableVariables,
+  trainingStep,
   useBackend,
   type Forward,
 } from '@advlab/core';
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   const classifier = classifierFromLayersModel(model, { name: 'bench' });
   const objective = makeObjective({ method: 'fgsm' }, o.eps);
   const optimizer = makeOptimizer('adam', 1e-3);
-  const vars = trainableVariables(model);
+  const target = { forward, optimizer, vars: trainableVariables(model), weightDecay: 0 };
   const ctx = { eps: o.eps, rng: new Rng(0) };
   const batches = chunks(range(limit), 128);
 
@@ -61,9 +62,8 @@ async function main(argv: string[]): Promise<number> {
     let t0 = performance.now();
     for (const idx of batches) {
       const { x, y } = batchTensors(train, idx);
-      const prepared = objective.prepare(forward, x, y, ctx);
-      const loss = tf.tidy(() => optimizer.minimize(() => objective.loss(forward, x, y, prepared, ctx), true, vars)!.dataSync()[0]!);
-      tf.dispose([x, y, ...prepared]);
+      const { loss } = trainingStep(target, objective, x, y, ctx);
+      tf.dispose([x, y]);
       if (!Number.isFinite(loss)) throw new Error(`round ${r}: FGSM-AT loss is ${loss}`);
     }
     const epochMs = performance.now() - t0;
