@@ -61,7 +61,11 @@ export function holderStatus(holder: LockHolder): 'alive' | 'dead' | 'unknown' {
   return 'alive';
 }
 
-function readHolder(file: string): LockHolder | undefined {
+/**
+ * The holder a lock file names: undefined when there is no file, RunCorruptError when it is not a lock advlab
+ * wrote ({"pid", "host", "started"}).
+ */
+export function readLockHolder(file: string): LockHolder | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -125,7 +129,7 @@ export function acquireRunLock(dir: string, command: string): RunLock {
       unlinkSync(tmp);
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const other = readHolder(file);
+    const other = readLockHolder(file);
     if (!other) continue; // released between our link and our read
     const status = holderStatus(other);
     if (status === 'alive' || other.pid === process.pid) {
@@ -145,7 +149,7 @@ export function acquireRunLock(dir: string, command: string): RunLock {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    const moved = readHolder(aside);
+    const moved = readLockHolder(aside);
     if (moved && !sameHolder(moved, other)) {
       // Another taker replaced the stale lock first and we moved its live one: put it back.
       try {
@@ -168,7 +172,7 @@ function lockOf(file: string, holder: LockHolder, tookOverFrom: LockHolder | und
     held = false;
     process.removeListener('exit', release);
     try {
-      const now = readHolder(file);
+      const now = readLockHolder(file);
       if (now && sameHolder(now, holder)) unlinkSync(file);
     } catch {
       // a damaged lock.json is not ours to remove

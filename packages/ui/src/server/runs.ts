@@ -12,7 +12,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, r
 import type { Dirent } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { DataFormatError } from '@advlab/core';
-import { holderStatus, type LockHolder } from '@advlab/node';
+import { holderStatus, readLockHolder, type LockHolder } from '@advlab/node';
 import { parseMetricsLine } from '@advlab/report';
 import { isInside } from './paths.ts';
 
@@ -220,14 +220,13 @@ export function readRunConfig(rootsReal: readonly string[], dir: string): { conf
 function liveLock(rootsReal: readonly string[], dir: string): { holder: LockHolder; verified: boolean } | undefined {
   const file = runFile(rootsReal, dir, 'lock.json');
   if (!file) return undefined;
-  let h: Partial<LockHolder> | null;
+  let holder: LockHolder | undefined;
   try {
-    h = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder> | null;
+    holder = readLockHolder(file);
   } catch {
-    return undefined; // a lock advlab did not write holds nothing
+    return undefined; // a lock advlab did not write (or cannot be read) holds nothing
   }
-  if (!h || typeof h.pid !== 'number' || !Number.isInteger(h.pid) || h.pid <= 0 || typeof h.host !== 'string') return undefined;
-  const holder = { procStart: null, command: '?', started: '?', ...h } as LockHolder;
+  if (!holder) return undefined;
   const status = holderStatus(holder);
   return status === 'dead' ? undefined : { holder, verified: status === 'alive' };
 }
