@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
-const ORDER = ['core', 'node', 'onednn', 'report', 'cli'];
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const ORDER = ['core', 'node', 'onednn', 'report', 'ui', 'cli'];
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
+const vite = join(require.resolve('vite/package.json'), '..', 'bin', 'vite.js');
 
 function files(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -31,6 +33,14 @@ for (const pkg of ORDER) {
     const s = readFileSync(f, 'utf8');
     const t = s.replace(/((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1$2.js$3');
     if (t !== s) writeFileSync(f, t);
+  }
+  if (pkg === 'ui') {
+    // The web app `advlab ui` serves, built once here so the command needs no build tool at run time.
+    const v = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    if (v.status !== 0) {
+      console.error('build: vite build failed for packages/ui/app');
+      process.exit(v.status ?? 1);
+    }
   }
   console.log(`built packages/${pkg}/dist`);
 }

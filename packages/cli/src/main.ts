@@ -7,6 +7,7 @@ import { list } from './commands/list.ts';
 import { REPORT_OPTIONS, report, reportHelp } from './commands/report.ts';
 import { REPRODUCE_OPTIONS, reproduce, reproduceHelp } from './commands/reproduce.ts';
 import { TRAIN_OPTIONS, trainCommand, trainHelp } from './commands/train.ts';
+import { UI_OPTIONS, ui, uiHelp } from './commands/ui.ts';
 import { type Options, withFlagNames } from './flags.ts';
 
 interface Command {
@@ -24,6 +25,7 @@ export const COMMANDS: Record<string, Command> = {
   demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },
   report: { help: reportHelp, options: REPORT_OPTIONS, run: report },
   reproduce: { help: reproduceHelp, options: REPRODUCE_OPTIONS, run: reproduce },
+  ui: { help: uiHelp, options: UI_OPTIONS, run: ui },
   list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', options: {}, run: list },
 };
 

@@ -48,7 +48,12 @@ export interface RunInfo {
   lockHost: string | null;
   /** The URL prefix of the run's files under /files/, ending with `/`. */
   files: string;
+  /** The adversarial galleries in the folder (of GALLERY_FILES), to show from `files`. */
+  images: string[];
 }
+
+/** Pictures of adversarial examples a run folder may hold (`advlab demo`'s fooled.png, `advlab attack`'s grid.png). */
+export const GALLERY_FILES = ['fooled.png', 'grid.png'];
 
 /** The metrics of one run as served: the lines read, notes on what was skipped, and how far the file was read. */
 export interface MetricsRead {
@@ -70,7 +75,8 @@ const MAX_FOLDERS = 10_000;
 const MAX_READ_BYTES = 32 << 20;
 /** At most this many garbage lines are skipped one by one per read; the rest of the text is then left out. */
 const MAX_SKIPPED = 200;
-const RUN_MARKERS = new Set(['config.json', 'metrics.jsonl']);
+// eval.json alone marks a folder of evaluations (the demo's out/demo): listed with its results, status finished.
+const RUN_MARKERS = new Set(['config.json', 'metrics.jsonl', 'eval.json']);
 /** Folders of a run that hold models and checkpoints, never runs. */
 const RUN_INTERNALS = new Set(['checkpoints', 'model', 'best']);
 
@@ -86,12 +92,17 @@ export function filesUrl(root: number, rel: string): string {
 }
 
 /**
- * The folders below `rootReal` (a real path) that hold config.json or metrics.jsonl as regular files,
- * relative to it with `/` separators (`.` for the root), at most `maxDepth` levels down. Symbolic links are
- * not followed (a link could lead out of the root), nor hidden folders, node_modules, or a run's own
- * model and checkpoint folders.
+ * The folders below `rootReal` (a real path) that `matches` (given their entries), relative to it with `/`
+ * separators (`.` for the root), at most `maxDepth` levels down. Symbolic links are not followed (a link could
+ * lead out of the root), nor hidden folders or node_modules; below a matching folder, the subfolders named in
+ * `skipInside` are not entered.
  */
-export function findRunDirs(rootReal: string, maxDepth = MAX_DEPTH): string[] {
+export function findFolders(
+  rootReal: string,
+  matches: (entries: readonly Dirent[]) => boolean,
+  maxDepth = MAX_DEPTH,
+  skipInside: ReadonlySet<string> = new Set(),
+): string[] {
   const found: string[] = [];
   let visited = 0;
   const walk = (dir: string, depth: number) => {
@@ -102,17 +113,25 @@ export function findRunDirs(rootReal: string, maxDepth = MAX_DEPTH): string[] {
     } catch {
       return; // unreadable or removed meanwhile
     }
-    const isRun = entries.some((e) => e.isFile() && RUN_MARKERS.has(e.name));
-    if (isRun) found.push(relative(rootReal, dir).split(sep).join('/') || '.');
+    const match = matches(entries);
+    if (match) found.push(relative(rootReal, dir).split(sep).join('/') || '.');
     if (depth >= maxDepth) return;
     const subdirs = entries
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && !(isRun && RUN_INTERNALS.has(e.name)))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && !(match && skipInside.has(e.name)))
       .map((e) => e.name)
       .sort();
     for (const name of subdirs) walk(join(dir, name), depth + 1);
   };
   walk(rootReal, 0);
   return found;
+}
+
+/**
+ * The run folders below `rootReal`: those holding config.json, metrics.jsonl or eval.json as regular files (see
+ * findFolders), never a run's own model and checkpoint folders.
+ */
+export function findRunDirs(rootReal: string, maxDepth = MAX_DEPTH): string[] {
+  return findFolders(rootReal, (entries) => entries.some((e) => e.isFile() && RUN_MARKERS.has(e.name)), maxDepth, RUN_INTERNALS);
 }
 
 /**
@@ -286,8 +305,10 @@ export class RunIndex {
   private describe(root: number, rel: string, dir: string): RunInfo {
     const { config } = readRunConfig(this.roots, dir);
     const lock = liveLock(this.roots, dir);
-    const finished = runFile(this.roots, dir, 'summary.json') !== undefined;
     const digest = this.digest(dir);
+    const hasEval = runFile(this.roots, dir, 'eval.json') !== undefined;
+    const evalOnly = config === null && digest.lines === 0 && runFile(this.roots, dir, 'metrics.jsonl') === undefined && hasEval;
+    const finished = evalOnly || runFile(this.roots, dir, 'summary.json') !== undefined;
     return {
       id: runId(root, rel),
       root,
@@ -298,9 +319,10 @@ export class RunIndex {
       co: digest.co,
       lines: digest.lines,
       epoch: digest.epoch,
-      eval: runFile(this.roots, dir, 'eval.json') !== undefined,
+      eval: hasEval,
       lockHost: lock && !lock.verified ? lock.holder.host : null,
       files: filesUrl(root, rel),
+      images: GALLERY_FILES.filter((f) => runFile(this.roots, dir, f) !== undefined),
     };
   }
 

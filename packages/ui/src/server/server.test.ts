@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@advlab/core';
 import { makeFakeRuns } from '../../../report/src/fixtures.ts';
-import { CSP, createUiServer, MAX_URL_LENGTH, type UiServer } from './server.ts';
+import { APP_CSP, CSP, createUiServer, MAX_URL_LENGTH, type UiServer } from './server.ts';
 import { runId } from './runs.ts';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -36,11 +36,30 @@ writeFileSync(
 );
 symlinkSync(join(outside, 'secret.txt'), join(root, 'damaged', 'leak.txt'));
 symlinkSync(outside, join(root, 'damaged', 'leakdir'));
+// A stand-in for the built web app (the real one is tested in the browser tests).
+const appDir = join(base, 'app');
+const APP_MARKER = 'advlab-ui-test-app';
+mkdirSync(join(appDir, 'assets'), { recursive: true });
+writeFileSync(
+  join(appDir, 'index.html'),
+  `<!doctype html><title>${APP_MARKER}</title><script type="module" src="/assets/app.js"></script>`,
+);
+writeFileSync(join(appDir, 'assets', 'app.js'), 'export const app = 1;\n');
+writeFileSync(join(appDir, 'assets', 'app.js.map'), '{}');
+// A model folder in a run and one in its checkpoints (not listed).
+const modelMeta = (method: string) => ({ classNames: ['a', 'b'], inputShape: [2, 2, 1], trainedWith: { method, eps: 0.1 } });
+for (const [dir, method] of [
+  ['standard/model', 'standard'],
+  ['standard/checkpoints/epoch-1', 'standard'],
+] as const) {
+  mkdirSync(join(root, dir), { recursive: true });
+  writeFileSync(join(root, dir, 'model.json'), JSON.stringify({ modelTopology: { class_name: 'Sequential' }, advlab: modelMeta(method) }));
+}
 
 let ui: UiServer;
 let port: number;
 before(async () => {
-  ui = await createUiServer({ roots: [root], port: 0, rescanMs: 200 });
+  ui = await createUiServer({ roots: [root], port: 0, rescanMs: 200, appDir });
   port = (ui.server.address() as AddressInfo).port;
 });
 after(async () => {
@@ -165,15 +184,14 @@ test('the symbolic links inside the root that point outside are refused as such 
   }
 });
 
-test('a run named <img src=x onerror=alert(1)> is escaped on the page and plain data in the JSON', async () => {
+test('a run named <img src=x onerror=alert(1)> reaches the browser only as JSON data, never in the HTML', async () => {
   const page = await fetchChecked('/');
   assert.equal(page.status, 200);
   assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.equal(page.headers.get('content-security-policy'), APP_CSP);
   const html = await page.text();
-  assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'), 'the name, escaped');
-  assert.ok(html.includes('&lt;script&gt;alert(2)&lt;/script&gt;'), 'a config string, escaped');
-  assert.ok(html.includes('&lt;b&gt;not bold&lt;/b&gt;'), "makeFakeRuns' config note, escaped");
-  assert.ok(!/<img|<script|<b>|onerror=alert\(1\)>/i.test(html), 'no tag from the data survives');
+  assert.ok(html.includes(APP_MARKER), 'the built app page');
+  assert.ok(!/onerror|alert\(|not bold/.test(html), 'no run data in the page: the app renders it as text');
 
   const res = await fetchChecked('/api/runs');
   assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
@@ -333,7 +351,7 @@ test('another host requires a token: ConfigError naming --host and --token', asy
 
 test('with a token: 401 without it, 200 with the header, the ?token page load sets a strict HttpOnly cookie', async () => {
   const token = randomBytes(24).toString('base64url');
-  const secured = await createUiServer({ roots: [root], host: '0.0.0.0', port: 0, token });
+  const secured = await createUiServer({ roots: [root], host: '0.0.0.0', port: 0, token, appDir });
   const p = (secured.server.address() as AddressInfo).port;
   try {
     assert.equal((secured.server.address() as AddressInfo).address, '0.0.0.0');
@@ -365,12 +383,76 @@ test('with a token: 401 without it, 200 with the header, the ?token page load se
     const pair = cookie.split(';')[0]!;
     const page = await fetchChecked('/', { headers: { Cookie: pair } }, p);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /fgsm-co|standard/);
+    assert.ok((await page.text()).includes(APP_MARKER));
     assert.equal((await fetchChecked('/api/runs', { headers: { Cookie: pair } }, p)).status, 200);
     assert.equal((await fetchChecked('/api/runs', { headers: { Cookie: `${pair}x` } }, p)).status, 401);
   } finally {
     await secured.close();
   }
+});
+
+test('the built app: its page and assets from memory, nothing else under /assets/, 503 when not built', async () => {
+  const js = await fetchChecked('/assets/app.js');
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+  assert.equal(js.headers.get('content-security-policy'), CSP);
+  assert.equal(await js.text(), 'export const app = 1;\n');
+  for (const path of [
+    '/assets/app.js.map',
+    '/assets/../index.html',
+    '/assets/%2e%2e/index.html',
+    '/assets/',
+    '/app.js',
+    '/assets/nope.js',
+  ]) {
+    assert.equal((await rawGet(path)).status, 404, path);
+  }
+  assert.equal((await fetchChecked('/index.html')).status, 200);
+  const bare = await createUiServer({ roots: [root], port: 0, appDir: join(base, 'no-app') });
+  try {
+    const r = await fetchChecked('/', {}, (bare.server.address() as AddressInfo).port);
+    assert.equal(r.status, 503);
+    assert.match(await r.text(), /npm run build/);
+  } finally {
+    await bare.close();
+  }
+});
+
+test('/api/models lists LayersModel folders (not checkpoints) with the default pair; /api/samples the test images', async () => {
+  const { models, defaults } = (await (await fetchChecked('/api/models')).json()) as {
+    models: { id: string; name: string; path: string; url: string; method: string; eps: number }[];
+    defaults: { standard: string | null; robust: string | null };
+  };
+  assert.deepEqual(
+    models.map((m) => [m.path, m.name, m.method, m.eps, m.url]),
+    [['standard/model', 'standard', 'standard', 0.1, '/files/0/standard/model/model.json']],
+  );
+  assert.deepEqual(defaults, { standard: models[0]!.id, robust: null });
+  assert.equal((await fetchChecked(models[0]!.url)).status, 200, 'the model is fetched through /files/');
+  const samples = await fetchChecked('/api/samples');
+  if (samples.status === 404) {
+    assert.equal(((await samples.json()) as { error: { code: string } }).error.code, 'E_DATA_MISSING');
+    return;
+  }
+  const s = (await samples.json()) as { classNames: string[]; height: number; images: { label: number; pixels: string }[] };
+  assert.equal(s.classNames[0], 'T-shirt/top');
+  assert.equal(s.images.length, 100);
+  assert.equal(Buffer.from(s.images[0]!.pixels, 'base64').length, 28 * 28);
+  assert.equal(s.images[0]!.label, 9, 'the first Fashion-MNIST test image is an ankle boot');
+});
+
+test('the static report of a run is built on request, sandboxed; not from a folder holding symbolic links', async () => {
+  const r = await fetchChecked(`/runs/${runId(0, 'standard')}/report.html`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-security-policy') ?? '', /sandbox/);
+  const html = await r.text();
+  assert.match(html, /advlab report: standard/);
+  assert.ok(!html.includes(SECRET));
+  const linked = await fetchChecked(`/runs/${runId(0, 'damaged')}/report.html`);
+  assert.equal(linked.status, 403);
+  assert.ok(!(await linked.text()).includes(SECRET));
+  assert.equal((await fetchChecked('/runs/0.bm9wZQ/report.html')).status, 404);
 });
 
 test('errors and unknown routes carry the security headers too', async () => {

@@ -1,6 +1,6 @@
 /**
  * The HTTP server of `advlab ui`: a read-only JSON API over the runs under the given folders, their live
- * metrics as server-sent events, their files, and (for now) a placeholder page listing them.
+ * metrics as server-sent events, their files and models, and the built web app (dashboard and playground).
  *
  * Security model (see packages/ui/README.md): bind 127.0.0.1 unless told otherwise, and then only with a
  * token (TensorBoard bound every interface before 2.0 and anyone on the network could read the runs);
@@ -9,14 +9,16 @@
  * URL; files only inside the roots (paths.ts); every user string escaped in HTML; a strict CSP on every response.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { closeSync, createReadStream, realpathSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { extname } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AdvlabError, ConfigError } from '@advlab/core';
 // The page escapes exactly as the report does.
-import { esc, readEvalFile } from '@advlab/report';
+import { buildReport, readEvalFile } from '@advlab/report';
 import { LiveRuns, type MetricsEvent } from './events.ts';
+import { defaultPair, findModels, testSamples } from './models.ts';
 import { FILES_PREFIX, openInsideRoots, PathNotFoundError, PathRefusedError } from './paths.ts';
 import { type RunInfo, RunIndex, readRunConfig, readRunMetrics, runFile } from './runs.ts';
 
@@ -34,6 +36,8 @@ export interface UiServerOptions {
   heartbeatMs?: number;
   /** Milliseconds between rescans for new runs and status changes while a client listens. */
   rescanMs?: number;
+  /** The built web app (index.html + assets/); default: this package's dist/app. */
+  appDir?: string;
 }
 
 /** A listening UI server. */
@@ -44,12 +48,20 @@ export interface UiServer {
   url: string;
   /** The runs and their watchers (watchers exist while an events client is connected). */
   live: LiveRuns;
+  /** The runs under the roots, scanned now. */
+  runs(): RunInfo[];
   /** Ends the event streams, stops the watchers and closes the server. */
   close(): Promise<void>;
 }
 
 /** The Content-Security-Policy of every response. */
 export const CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/**
+ * The app's pages: scripts only from the server (no inline script, no eval); inline styles allowed because
+ * the chart library writes style attributes and a <style> element into its SVG (styles run no code); data:
+ * and blob: images for the playground's canvases and uploads.
+ */
+export const APP_CSP = `${CSP}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:`;
 /**
  * Served files (a run's report.html among them) may be HTML written by anyone who could write into the roots:
  * sandboxed, they run no script and get an opaque origin, so they cannot reach the API; inline styles and
@@ -83,6 +95,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
   '.bin': 'application/octet-stream',
 };
 
@@ -143,12 +159,12 @@ function setSecurityHeaders(res: ServerResponse, csp = CSP): void {
   res.setHeader('Content-Security-Policy', csp);
 }
 
-function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: string | Buffer, type: string, headers: Record<string, string> = {}): void {
   res.statusCode = status;
+  res.setHeader('Cache-Control', 'no-store');
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', type);
   res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.setHeader('Cache-Control', 'no-store');
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -159,25 +175,44 @@ const sendJson = (res: ServerResponse, status: number, value: unknown, headers?:
 const sendError = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) =>
   sendJson(res, status, { error: { code, message } }, headers);
 
-/** The placeholder page: every run, every name and config value escaped (the front end replaces it). */
-function page(runs: RunInfo[], configs: Map<string, Record<string, unknown> | null>): string {
-  const rows = runs.map((r) => {
-    const config = configs.get(r.id);
-    const entries = config
-      ? Object.entries(config)
-          .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`)
-          .join('')
-      : '';
-    return `<li><a href="${esc(r.files)}">${esc(r.name)}</a> <small>${esc(r.path)}</small> — ${esc(r.method ?? '?')}, ${esc(r.status)}${r.co ? ', CO flagged' : ''}, ${r.lines} lines${entries ? `<details><summary>config</summary><table>${entries}</table></details>` : ''}</li>`;
-  });
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>advlab ui</title></head>
-<body><h1>advlab ui</h1>
-<p>${runs.length} run${runs.length === 1 ? '' : 's'}. API: <a href="/api/runs">/api/runs</a>, events: /api/events.</p>
-<ul>${rows.join('\n')}</ul>
-</body></html>
-`;
+/** One file of the built web app, held in memory. */
+interface AppFile {
+  body: Buffer;
+  type: string;
 }
+
+/** This package's dist/app, from src/server (run from source) or dist/server (built). */
+export function defaultAppDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', '..', 'dist', 'app');
+}
+
+/**
+ * Reads the built app into memory, keyed by URL path: only these files are ever served as the app, so no
+ * request path reaches the file system. Empty when the app is not built.
+ */
+export function loadAppFiles(appDir: string): Map<string, AppFile> {
+  const files = new Map<string, AppFile>();
+  if (!existsSync(join(appDir, 'index.html'))) return files;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && !e.name.endsWith('.map')) {
+        const url = `/${relative(appDir, p).split(sep).join('/')}`;
+        files.set(url, { body: readFileSync(p), type: CONTENT_TYPES[extname(p).toLowerCase()] ?? 'application/octet-stream' });
+      }
+    }
+  };
+  walk(appDir);
+  return files;
+}
+
+const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>advlab ui</title></head>
+<body><h1>advlab ui</h1><p>The web app is not built: run <code>npm run build</code> in the advlab checkout.
+The API answers meanwhile: <a href="/api/runs">/api/runs</a>.</p></body></html>
+`;
 
 /**
  * Starts the UI server on `host`:`port` (127.0.0.1:6060 by default) serving `roots`. Throws ConfigError before
@@ -193,6 +228,7 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
   const index = new RunIndex(roots);
   const live = new LiveRuns(index, options.rescanMs);
   const clients = new Set<ServerResponse>();
+  const app = loadAppFiles(options.appDir ?? defaultAppDir());
 
   const broadcast = (event: string, data: unknown) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -241,6 +277,18 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
   const api = (req: IncomingMessage, res: ServerResponse, path: string) => {
     if (path === '/api/runs') return sendJson(res, 200, { runs: index.scan() });
     if (path === '/api/events') return events(req, res);
+    if (path === '/api/models') {
+      const models = findModels(roots);
+      return sendJson(res, 200, { models, defaults: defaultPair(models) });
+    }
+    if (path === '/api/samples') {
+      try {
+        return sendJson(res, 200, testSamples());
+      } catch (e) {
+        if (!(e instanceof AdvlabError)) throw e;
+        return sendError(res, 404, 'E_DATA_MISSING', 'the embedded Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)');
+      }
+    }
     const m = /^\/api\/runs\/([0-9]+\.[A-Za-z0-9_-]*)\/(metrics|config|eval)$/.exec(path);
     const entry = m ? index.get(m[1]!) : undefined;
     if (!m || !entry) return sendError(res, 404, 'E_NOT_FOUND', m ? 'no run with this id (see /api/runs)' : 'no such route');
@@ -254,6 +302,24 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
     } catch (e) {
       if (!(e instanceof AdvlabError)) throw e;
       return sendError(res, 422, e.code, e.message.replaceAll(file, 'eval.json'));
+    }
+  };
+
+  /** The static report of one run, built now from its folder (as `advlab report RUN_DIR` would write it). */
+  const report = async (res: ServerResponse, id: string) => {
+    const entry = index.get(id);
+    if (!entry) return sendError(res, 404, 'E_NOT_FOUND', 'no run with this id (see /api/runs)');
+    // The report reads the run's files by name; a link among them could pull in a file from outside the roots.
+    const linked = readdirSync(entry.dir).filter((name) => lstatSync(join(entry.dir, name)).isSymbolicLink());
+    if (linked.length > 0)
+      return sendError(res, 403, 'E_CONFIG', `this run folder holds symbolic links (${linked.length}): no report is built from it`);
+    try {
+      const html = await buildReport([entry.dir], { title: `advlab report: ${entry.info.name}` });
+      setSecurityHeaders(res, FILES_CSP);
+      return send(res, 200, html, 'text/html; charset=utf-8');
+    } catch (e) {
+      if (!(e instanceof AdvlabError)) throw e;
+      return sendError(res, 422, e.code, e.message.replaceAll(entry.dir, entry.info.name));
     }
   };
 
@@ -295,13 +361,23 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
         'WWW-Authenticate': 'Bearer',
       });
     }
-    if (path === '/') {
-      const runs = index.scan();
-      const configs = new Map(runs.map((r) => [r.id, readRunConfig(roots, index.get(r.id)!.dir).config] as const));
-      return send(res, 200, page(runs, configs), 'text/html; charset=utf-8');
+    if (path === '/' || path === '/index.html') {
+      const page = app.get('/index.html');
+      setSecurityHeaders(res, APP_CSP);
+      return page ? send(res, 200, page.body, page.type) : send(res, 503, NOT_BUILT, 'text/html; charset=utf-8');
     }
     if (path.startsWith('/api/')) return api(req, res, path);
+    const reportOf = /^\/runs\/([0-9]+\.[A-Za-z0-9_-]*)\/report\.html$/.exec(path);
+    if (reportOf) {
+      report(res, reportOf[1]!).catch(() => {
+        if (!res.headersSent) sendError(res, 500, 'E_INTERNAL', 'the report could not be built');
+        else res.destroy();
+      });
+      return;
+    }
     if (path.startsWith(FILES_PREFIX)) return files(req, res, path);
+    const asset = path.startsWith('/assets/') ? app.get(path) : undefined;
+    if (asset) return send(res, 200, asset.body, asset.type, { 'Cache-Control': 'public, max-age=31536000, immutable' });
     return sendError(res, 404, 'E_NOT_FOUND', 'no such route');
   };
 
@@ -343,6 +419,7 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
     server,
     url: `http://${shown}:${address.port}/`,
     live,
+    runs: () => index.scan(),
     close: async () => {
       for (const res of clients) res.end();
       clients.clear();
