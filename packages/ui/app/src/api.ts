@@ -44,5 +44,11 @@ export const runMetrics = (id: string) => getJson<MetricsResponse>(`/api/runs/${
 export const runConfig = (id: string) =>
   getJson<{ run: string; config: Record<string, unknown> | null; notes: string[] }>(`/api/runs/${encodeURIComponent(id)}/config`);
 export const runEval = (id: string) => getJson<{ run: string; eval: unknown }>(`/api/runs/${encodeURIComponent(id)}/eval`);
-export const listModels = () => getJson<{ models: ModelInfo[] }>('/api/models').then((r) => r.models);
+/** The models under the served folders and the playground's default pair (ids, null where none was found). */
+export interface ModelsResponse {
+  models: ModelInfo[];
+  defaults: { standard: string | null; robust: string | null };
+}
+
+export const listModels = () => getJson<ModelsResponse>('/api/models');
 export const testSamples = () => getJson<SamplesResponse>('/api/samples');

@@ -55,3 +55,14 @@ test('LayersModel folders are listed with their metadata; checkpoints, graph mod
   assert.deepEqual(defaultPair(models), { standard: models[1]!.id, robust: pgd.id }, 'the run’s model/, not best/, by default');
   assert.deepEqual(defaultPair(models.filter((m) => m.method !== 'pgd')), { standard: models[1]!.id, robust: null });
 });
+
+test('the default robust model is the PGD one trained at the playground’s ε, else the nearest above, else the largest below', () => {
+  const at = (path: string, method: string, eps: number | null) =>
+    ({ id: path, root: 0, path, name: path, url: '', meta: null, method, eps }) as Parameters<typeof defaultPair>[0][number];
+  const pick = (...ms: ReturnType<typeof at>[]) => defaultPair(ms).robust;
+  assert.equal(pick(at('p05', 'pgd', 0.05), at('p10', 'pgd', 0.1), at('p10m', 'pgd', 0.1), at('p20', 'pgd', 0.2)), 'p10');
+  assert.equal(pick(at('p05', 'pgd', 0.05), at('p30', 'pgd', 0.3), at('p15', 'pgd', 0.15)), 'p15');
+  assert.equal(pick(at('p02', 'pgd', 0.02), at('p05', 'pgd', 0.05)), 'p05');
+  assert.equal(pick(at('f10', 'fgsm', 0.1), at('p05', 'pgd', 0.05)), 'p05', 'PGD first, whatever its ε');
+  assert.equal(pick(at('t', 'trades', 0.1), at('s', 'standard', null)), 't');
+});

@@ -106,14 +106,25 @@ export function findModels(rootsReal: readonly string[]): ModelInfo[] {
   return models;
 }
 
+/** The ε the playground opens with; the default robust model is chosen for it. */
+export const PLAYGROUND_EPS = 0.1;
+
 /**
- * The playground's default pair: a model trained without attacks and an adversarially trained one (PGD
- * preferred), each the first such in listing order; null where none is found.
+ * The playground's default pair: the first model trained without attacks, and the adversarially trained one
+ * (PGD preferred) best suited to the page's ε: trained at PLAYGROUND_EPS or the nearest ε above it, else the
+ * largest below. Run folders' best/ copies are not chosen; null where none is found.
  */
 export function defaultPair(models: readonly ModelInfo[]): { standard: string | null; robust: string | null } {
   const unbest = models.filter((m) => !m.name.endsWith(' (best)'));
   const standard = unbest.find((m) => m.method === 'standard') ?? null;
-  const robust = unbest.find((m) => m.method === 'pgd') ?? unbest.find((m) => m.method !== null && m.method !== 'standard') ?? null;
+  const rank = (m: ModelInfo) => {
+    const eps = m.eps ?? 0;
+    return eps >= PLAYGROUND_EPS ? eps - PLAYGROUND_EPS : 1 + (PLAYGROUND_EPS - eps);
+  };
+  const closest = (list: ModelInfo[]) =>
+    list.reduce<ModelInfo | null>((best, m) => (best === null || rank(m) < rank(best) ? m : best), null);
+  const robust =
+    closest(unbest.filter((m) => m.method === 'pgd')) ?? closest(unbest.filter((m) => m.method !== null && m.method !== 'standard'));
   return { standard: standard?.id ?? null, robust: robust?.id ?? null };
 }
 
