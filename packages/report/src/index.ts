@@ -7,6 +7,7 @@ export {
   readCurvatureFile,
   readMetricsFile,
   parseMetricsLine,
+  IMAGE_FILES,
   type Source,
   type TrainingRun,
   type Evaluation,

@@ -135,7 +135,8 @@ export interface Source {
 }
 
 const RUN_FILES = ['config.json', 'metrics.jsonl', 'summary.json'] as const;
-const IMAGE_FILES = ['fooled.png', 'grid.png'] as const;
+/** The pictures of adversarial examples a run folder may hold (`advlab demo`'s fooled.png, `advlab attack`'s grid.png). */
+export const IMAGE_FILES = ['fooled.png', 'grid.png'] as const;
 /** The per-example input measures of a curvature report, in the order the report shows them. */
 export const INPUT_MEASURES = ['top_eigenvalue', 'linearity_error', 'elle', 'cure'] as const;
 const EXPECTED_INPUT =

@@ -13,7 +13,7 @@ import type { Dirent } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { DataFormatError } from '@advlab/core';
 import { holderStatus, readLockHolder, type LockHolder } from '@advlab/node';
-import { parseMetricsLine } from '@advlab/report';
+import { IMAGE_FILES, parseMetricsLine } from '@advlab/report';
 import { isInside } from './paths.ts';
 
 /** One parsed metrics line: a held-out measurement or an event. */
@@ -48,12 +48,9 @@ export interface RunInfo {
   lockHost: string | null;
   /** The URL prefix of the run's files under /files/, ending with `/`. */
   files: string;
-  /** The adversarial galleries in the folder (of GALLERY_FILES), to show from `files`. */
+  /** The adversarial galleries in the folder (of @advlab/report's IMAGE_FILES, as the report shows them), to show from `files`. */
   images: string[];
 }
-
-/** Pictures of adversarial examples a run folder may hold (`advlab demo`'s fooled.png, `advlab attack`'s grid.png). */
-export const GALLERY_FILES = ['fooled.png', 'grid.png'];
 
 /** The metrics of one run as served: the lines read, notes on what was skipped, and how far the file was read. */
 export interface MetricsRead {
@@ -322,7 +319,7 @@ export class RunIndex {
       eval: hasEval,
       lockHost: lock && !lock.verified ? lock.holder.host : null,
       files: filesUrl(root, rel),
-      images: GALLERY_FILES.filter((f) => runFile(this.roots, dir, f) !== undefined),
+      images: IMAGE_FILES.filter((f) => runFile(this.roots, dir, f) !== undefined),
     };
   }
 
