@@ -18,3 +18,4 @@ export * from './backend/index.ts';
 export * as viz from './viz/index.ts';
 export * from './diagnostics/index.ts';
 export * from './curvature/index.ts';
+export * from './generative/index.ts';

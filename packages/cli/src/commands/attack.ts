@@ -11,17 +11,24 @@ import {
   option,
   runAttack,
   threatModel,
+  GENERATIVE_ATTACKS,
 } from '@advlab/core';
+import { attackGenerativeModel } from './generative.ts';
 import { checkOutput, datasetFolders, writeFileAtomic, writeIdx } from '@advlab/node';
 import { helpText, parseConfig, parseFlags } from '../flags.ts';
 import { backendOption, dataOption, modelInputOptions, normOption, seedOption } from '../options.ts';
 import { checkCompatible, datasetFor, openModel, predictWithConfidence, renderGrid, selectBackend } from '../context.ts';
 
-const USAGE = 'advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--target CLASS] [options]';
+const USAGE = `advlab attack --model DIR --attack NAME --eps E --out DIR [--norm linf|l2|l1] [--n 16] [--target CLASS] [options]
+advlab attack --model VAE_DIR --attack latent|output|classifier --target-index J --eps E --out DIR [--classifier DIR]`;
 
 const ABOUT = `Attacks the first n test examples and writes adversarial.idx (float32 [n,h,w,c]), labels.idx,
 result.json (per example: label, predictions and confidences, success, distance) and grid.png
-(clean | amplified perturbation | adversarial).`;
+(clean | amplified perturbation | adversarial).
+On a generative model (advlab train --model vae|ae), the attacks latent, output and classifier move each of the
+first n test images toward test image J within ε (projected gradient descent, --steps, default 100) and write
+adversarial.idx, result.json (per example: distortion, output distances, the distortion–distance point, latent
+distance, the judge's class) and generative.png (source | target | adversarial | its reconstruction | target's).`;
 
 export const ATTACK_OPTIONS = {
   model: option.string({ placeholder: 'DIR', expected: 'a model folder', help: 'a tf.js LayersModel folder or a run directory' }),
@@ -34,6 +41,13 @@ export const ATTACK_OPTIONS = {
   force: option.boolean({ help: 'replace existing output files' }),
   steps: option.integer({ min: 1, optional: true, help: "the attack's steps (default: the attack's own)" }),
   target: option.integer({ min: 0, optional: true, placeholder: 'CLASS', help: 'aim at this class (the targeted form of the attack)' }),
+  targetIndex: option.integer({ min: 0, optional: true, placeholder: 'J', help: 'generative attacks: the test image to move toward' }),
+  classifier: option.string({
+    optional: true,
+    placeholder: 'DIR',
+    expected: 'a classifier folder or run directory',
+    help: 'generative attacks: the classifier that judges reconstructions (needed by the classifier attack)',
+  }),
   data: dataOption,
   seed: seedOption,
   backend: backendOption,
@@ -58,6 +72,10 @@ export async function attack(argv: string[]): Promise<void> {
 
 export async function attackModel(request: AttackRequest): Promise<void> {
   const v = parseConfig(ATTACK_OPTIONS, request);
+  if ((GENERATIVE_ATTACKS as readonly string[]).includes(v.attack)) return attackGenerativeModel(v, request.force === true);
+  for (const k of ['targetIndex', 'classifier'] as const)
+    if (v[k] !== undefined)
+      throw new ConfigError(k, `it only with a generative attack (${GENERATIVE_ATTACKS.join(', ')})`, `--attack ${v.attack}`);
   const { model: dir, out, eps, norm, n, seed } = v;
   let def = getAttack(v.attack);
   const force = request.force === true;

@@ -6,6 +6,7 @@ import {
   evaluateRobustnessAsync,
   getAttack,
   isSyncClassifier,
+  ConfigError,
   option,
   toInputRange,
   type EvaluationReport,
@@ -16,6 +17,7 @@ import { backendOption, dataOption, modelInputOptions, normOption, seedOption } 
 import { ProgressBar } from '../progress.ts';
 import { checkCompatible, datasetFor, openModel, selectBackend } from '../context.ts';
 import { formatReport } from '../table.ts';
+import { evaluateGenerativeModel, type GenerativeEvalReport } from './generative.ts';
 
 const USAGE =
   'advlab eval --model DIR [--attacks fgsm,pgd,apgd-ce,apgd-t] [--eps 0.1[,0.2...]] [--norm linf|l2|l1] [--json FILE] [options]';
@@ -57,7 +59,22 @@ export const EVAL_OPTIONS = {
   batchSize: option.integer({ min: 1, default: 256, help: 'examples per attack batch' }),
   seed: seedOption,
   backend: backendOption,
+  generative: option.boolean({
+    help: 'evaluate a vae or ae (advlab train --model vae|ae): AUDDC, classifier-judged success, reconstruction',
+  }),
+  pairs: option.integer({ min: 1, default: 20, help: 'with --generative: (source, target) test pairs of different classes, seeded' }),
+  classifier: option.string({
+    optional: true,
+    placeholder: 'DIR',
+    expected: 'a classifier folder or run directory',
+    help: 'with --generative: the classifier that judges reconstructions (the classifier-judged attack and success rates)',
+  }),
+  cs: option.integer({ min: 1, default: 50, help: 'with --generative: values of C in the sweep, log-spaced over 2^-20…2^20' }),
+  sweepSteps: option.integer({ min: 1, default: 200, help: 'with --generative: Adam steps per sweep' }),
 };
+
+/** The options that only `--generative` reads. */
+const GENERATIVE_ONLY = ['pairs', 'classifier', 'cs', 'sweepSteps'] as const;
 
 export const evalHelp = helpText(USAGE, ABOUT, EVAL_OPTIONS);
 
@@ -81,9 +98,37 @@ function attackConfig(v: EvalFlags): Record<string, object> {
 export type EvalRequest = z.input<z.ZodObject<typeof EVAL_OPTIONS>>;
 
 /** `advlab eval` argv → evaluateModel. */
-export async function evaluate(argv: string[]): Promise<EvaluationReport> {
+export async function evaluate(argv: string[]): Promise<EvaluationReport | GenerativeEvalReport> {
   const { values, given } = parseFlags(argv, EVAL_OPTIONS);
+  if (values.generative) return evaluateGenerativeFlags(values, given);
   return evaluateModel(values, given);
+}
+
+/** `advlab eval --generative`: the budget is the first --eps under --norm, --steps its PGD steps (default 100). */
+async function evaluateGenerativeFlags(v: EvalFlags, given: readonly string[]): Promise<GenerativeEvalReport> {
+  for (const k of ['attacks', 'suite', 'n', 'finalIterate', 'noWorstCase', 'apgdSteps', 'apgdTargets', 'restarts'] as const)
+    if (given.includes(k)) throw new ConfigError(k, 'no classifier-attack option with --generative', 'it given');
+  if (v.eps.length !== 1) throw new ConfigError('eps', 'one ε with --generative (the budget of the judged attacks)', v.eps.join(','));
+  if (v.json !== undefined)
+    checkOutput({ path: v.json, kind: 'file', key: 'json', inputs: [v.model, ...datasetFolders(v.data)], force: v.force });
+  await selectBackend(v.backend);
+  const report = await evaluateGenerativeModel({
+    model: v.model,
+    data: v.data,
+    pairs: v.pairs,
+    classifier: v.classifier,
+    eps: v.eps[0]!,
+    norm: v.norm,
+    steps: given.includes('steps') ? v.steps : 100,
+    cs: v.cs,
+    sweepSteps: v.sweepSteps,
+    seed: v.seed,
+  });
+  if (v.json) {
+    writeFileAtomic(v.json, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`wrote ${v.json}\n`);
+  }
+  return report;
 }
 
 /**
@@ -94,6 +139,7 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport> {
 export async function evaluateModel(request: EvalRequest, given?: readonly string[]): Promise<EvaluationReport> {
   const v = parseConfig(EVAL_OPTIONS, request);
   const isGiven = (key: keyof EvalRequest) => (given ? given.includes(key) : request[key] !== undefined);
+  for (const k of GENERATIVE_ONLY) if (isGiven(k)) throw new ConfigError(k, 'it only with --generative', 'it without');
   const dir = v.model;
   const blackBox = dir.toLowerCase().endsWith('.onnx');
   const { seed, eps, norm, batchSize } = v;

@@ -1,4 +1,4 @@
-import { ATTACKS, CHECK_DOCS, METHODS, MODELS } from '@advlab/core';
+import { ATTACKS, AUTOENCODERS, CHECK_DOCS, GENERATIVE_ATTACKS, METHODS, MODELS } from '@advlab/core';
 import { DATASETS, backendProviders } from '@advlab/node';
 
 export function list(): void {
@@ -12,6 +12,18 @@ export function list(): void {
     [...ATTACKS.values()].map((a) => ({ name: a.name, description: a.description })),
   );
   section('models', [...MODELS]);
+  section('generative models (advlab train --model vae|ae; advlab eval --generative)', [...AUTOENCODERS]);
+  section(
+    'attacks on generative models',
+    GENERATIVE_ATTACKS.map((name) => ({
+      name,
+      description: {
+        latent: 'q(z|x+δ) toward q(z|x_t): KL for a VAE, L2 between codes for an AE',
+        output: 'rec(x+δ) toward x_t in L2',
+        classifier: "a classifier on rec(x+δ) says x_t's class (Kos et al. 2017)",
+      }[name],
+    })),
+  );
   section('training methods', [...METHODS]);
   section('datasets', [...DATASETS]);
   section('backends', backendProviders());

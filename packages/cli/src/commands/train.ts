@@ -19,6 +19,18 @@ import {
   predictLabels,
   withMinority,
   train,
+  AUTOENCODER_DEFAULTS,
+  AUTOENCODER_KINDS,
+  LIKELIHOODS,
+  autoencoderOf,
+  createAutoencoder,
+  isAutoencoderKind,
+  reconstructionQuality,
+  resolveAutoencoderSpec,
+  trainAutoencoder,
+  type AutoencoderKind,
+  type GenerativeMetricsLine,
+  type Likelihood,
   type TrainingReporter,
   type MetricsLine,
   type ModelName,
@@ -40,10 +52,18 @@ alignment, CO flags), checkpoints every epoch, best/ and model/ (tf.js format), 
 
 /** The options that define a run: config.json holds them, --resume compares them. */
 export const RUN_CONFIG_OPTIONS = {
-  model: option.oneOf(MODEL_NAMES as readonly string[] as [ModelName, ...ModelName[]], {
-    default: 'wong-cnn',
-    placeholder: 'NAME',
-    help: 'zoo model (advlab list)',
+  model: option.oneOf(
+    [...MODEL_NAMES, ...AUTOENCODER_KINDS] as readonly string[] as [ModelName | AutoencoderKind, ...(ModelName | AutoencoderKind)[]],
+    {
+      default: 'wong-cnn',
+      placeholder: 'NAME',
+      help: 'zoo model (advlab list): a classifier, or vae / ae (generative)',
+    },
+  ),
+  latentDim: option.integer({ min: 1, optional: true, help: `latent size of vae and ae (default ${AUTOENCODER_DEFAULTS.latentDim})` }),
+  likelihood: option.oneOf(LIKELIHOODS as readonly string[] as [Likelihood, ...Likelihood[]], {
+    optional: true,
+    help: `decoder of vae and ae: bernoulli (cross-entropy) or gaussian (σ ${AUTOENCODER_DEFAULTS.sigma}); default ${AUTOENCODER_DEFAULTS.likelihood}`,
   }),
   init: option.oneOf(INIT_SCHEMES as readonly string[] as ['he', 'torch'], {
     default: 'torch',
@@ -87,7 +107,15 @@ export type RunConfig = z.output<z.ZodObject<typeof RUN_CONFIG_OPTIONS>>;
 /** A run's configuration from option values (defaults filled in, validated; errors name the key). */
 export function resolveRunConfig(values: Record<string, unknown>): RunConfig {
   const c = parseConfig(RUN_CONFIG_OPTIONS, values); // the model name is one of the zoo's: the schema's enum
-  resolveTrainingConfig(c); // the methods' own checks
+  if (isAutoencoderKind(c.model)) {
+    // A generative model trains plainly or adversarially on latent-attack points (PGD): no other method applies.
+    if (c.method !== 'standard' && c.method !== 'pgd') throw new ConfigError('method', `standard or pgd for ${c.model}`, c.method);
+    resolveAutoencoderSpec(c.model, { latentDim: c.latentDim, likelihood: c.likelihood });
+  } else {
+    for (const k of ['latentDim', 'likelihood'] as const)
+      if (c[k] !== undefined) throw new ConfigError(k, `no ${k} for the classifier ${c.model} (only vae and ae have one)`, String(c[k]));
+    resolveTrainingConfig(c); // the methods' own checks
+  }
   // JSON drops undefined keys: compare and store the same shape.
   return JSON.parse(JSON.stringify(c)) as RunConfig;
 }
@@ -160,6 +188,11 @@ interface Prepared {
   model: ReturnType<typeof createModel>;
 }
 
+/** The autoencoder spec of a generative run's config. */
+function specOf(config: RunConfig) {
+  return resolveAutoencoderSpec(config.model as AutoencoderKind, { latentDim: config.latentDim, likelihood: config.likelihood });
+}
+
 /** Backend, data and the untrained model of `config`: everything that can fail before training starts. */
 async function prepare(config: RunConfig, backendName: string | undefined): Promise<Prepared> {
   const backend = await selectBackend(backendName);
@@ -167,7 +200,9 @@ async function prepare(config: RunConfig, backendName: string | undefined): Prom
   if (config.minority) assertMinority(config.minority, loaded.numClasses); // the class must exist in this dataset
   const data = config.minority ? { ...loaded, train: withMinority(loaded.train, config.minority) } : loaded;
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const model = createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' }); // configs written before --init existed were He-initialised
+  const model = isAutoencoderKind(config.model)
+    ? createAutoencoder(config.model, { ...specOf(config), inputShape, seed: config.seed })
+    : createModel(config.model, { inputShape, numClasses: data.numClasses, seed: config.seed, init: config.init ?? 'he' }); // configs written before --init existed were He-initialised
   return { backend, data, inputShape, model };
 }
 
@@ -183,7 +218,9 @@ async function trainIn(
       `advlab: ${runDir.dir} was locked by pid ${tookOverFrom.pid} on ${tookOverFrom.host} (since ${tookOverFrom.started}), which has ended: continuing\n`,
     );
   }
-  const { backend, data, inputShape, model } = ready ?? (await prepare(config, request.backend));
+  const prepared = ready ?? (await prepare(config, request.backend));
+  if (isAutoencoderKind(config.model)) return trainGenerativeIn(runDir, config, prepared);
+  const { backend, data, inputShape, model } = prepared;
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
   process.stderr.write(
     `training ${config.model} (${config.method}${config.method === 'standard' ? '' : `, ε=${config.eps}`}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, ${config.optimizer} lr ${config.lr} (${config.schedule}) → ${runDir.dir}\n`,
@@ -221,6 +258,78 @@ async function trainIn(
   writeFileAtomic(join(runDir.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`${formatSummary(summary)}\nmodel: ${join(runDir.dir, 'model')}\n`);
   return { dir: runDir.dir, test_accuracy: testAccuracy };
+}
+
+/** `advlab train --model vae|ae`: trainAutoencoder into the run directory, then summary.json. */
+async function trainGenerativeIn(
+  runDir: RunDirectory,
+  config: RunConfig,
+  { backend, data, inputShape, model }: Prepared,
+): Promise<TrainSummary> {
+  const spec = specOf(config);
+  const ae = autoencoderOf(model, spec, runDir.dir);
+  const n = Math.min(config.limit ?? data.train.n, data.train.n);
+  const adversarial = config.method === 'pgd';
+  process.stderr.write(
+    `training ${config.model} (${spec.likelihood}, latent ${spec.latentDim}${adversarial ? `, adversarial on latent-attack points at ε=${config.eps}` : ''}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, adam lr ${config.lr} → ${runDir.dir}\n`,
+  );
+  const meta = {
+    dataset: config.data,
+    classNames: data.classNames,
+    inputShape,
+    numClasses: data.numClasses,
+    generative: spec,
+    trainedWith: { ...config, backend },
+  };
+  let bar: ProgressBar | undefined;
+  const { metrics } = await trainAutoencoder(
+    ae,
+    { train: data.train, heldOut: data.test },
+    {
+      method: adversarial ? 'adversarial' : 'standard',
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      lr: config.lr,
+      seed: config.seed,
+      beta: config.beta ?? 1,
+      norm: 'linf',
+      eps: config.eps,
+      steps: config.steps ?? 5,
+      evalEvery: config.evalEvery,
+      heldOut: config.heldOut,
+      ...(config.limit !== undefined ? { limit: config.limit } : {}),
+    },
+    runDir,
+    meta,
+    {
+      onStep: (p) => {
+        if (p.batch === 1) bar = new ProgressBar(`epoch ${p.epoch}/${config.epochs}`);
+        bar?.update(p.batch, p.batches, `loss ${p.loss.toFixed(2)}`);
+      },
+      onHeldOut: (m) => void process.stderr.write(`${formatGenerativeMetrics(m)}\n`),
+      onEvent: (message) => void process.stderr.write(`advlab: ${message}\n`),
+    },
+  );
+  const quality = reconstructionQuality(ae, data.test, data.test.n, config.seed);
+  const final = metrics.at(-1) ?? null;
+  const summary = {
+    ...config,
+    generative: spec,
+    dataset: data.name,
+    test_examples: quality.images,
+    reconstruction: { neg_elbo: quality.negElbo, kl: quality.kl, mse: quality.mse },
+    final,
+  };
+  writeFileAtomic(join(runDir.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(
+    `${config.model}: test negative ELBO ${quality.negElbo.toFixed(2)} nats (KL ${quality.kl.toFixed(2)}), reconstruction MSE ${quality.mse.toFixed(4)} on ${quality.images} test images\nmodel: ${join(runDir.dir, 'model')}\n`,
+  );
+  return { dir: runDir.dir, test_accuracy: Number.NaN };
+}
+
+/** One held-out line of a generative run, as the terminal shows it. */
+export function formatGenerativeMetrics(m: GenerativeMetricsLine): string {
+  return `epoch ${m.epoch} step ${m.step}: loss ${m.loss.toFixed(2)} held-out −ELBO ${m.neg_elbo.toFixed(2)} KL ${m.kl.toFixed(2)} MSE ${m.mse.toFixed(4)} latent shift at ε=${m.eps} ${m.latent_shift.toFixed(3)} ${formatSeconds(m.seconds)}`;
 }
 
 /** The run's config.json, validated by the run schema (a damaged one is E_RUN_CORRUPT naming the file and key). */

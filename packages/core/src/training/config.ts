@@ -40,7 +40,11 @@ export const trainingOptions = {
     optional: true,
     help: 'start of the FGSM point of gradalign, elle, elle-a, cure: zero (α = ε; default) or random (α = 1.25ε)',
   }),
-  beta: option.number({ min: 0, optional: true, help: "TRADES's robustness weight β (default 6)" }),
+  beta: option.number({
+    min: 0,
+    optional: true,
+    help: "TRADES's robustness weight β (default 6); a VAE's KL weight (default 1: the ELBO)",
+  }),
   epochs: option.integer({ min: 1, default: 5, help: 'passes over the training set' }),
   batchSize: option.integer({ min: 1, default: 128, help: 'examples per step' }),
   optimizer: option.oneOf(['adam', 'sgd', 'sophia'], { default: 'adam', help: 'optimiser (sophia: Liu et al. 2023, SophiaG update)' }),

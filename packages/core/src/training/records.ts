@@ -8,6 +8,7 @@ import { describeValue } from '../config/options.ts';
 import { METHODS, type MethodName } from './objectives.ts';
 import type { LoopState } from './policy.ts';
 import type { MetricsLine } from './held-out.ts';
+import type { GenerativeMetricsLine } from '../generative/train.ts';
 
 const METHOD_NAMES = METHODS.map((m) => m.name) as [MethodName, ...MethodName[]];
 const count = z.number().int().min(0);
@@ -51,6 +52,21 @@ const heldOutLine = z.looseObject({
   seconds: z.number().min(0),
 });
 
+/** A held-out line of a generative run (`trainAutoencoder`). */
+const generativeLine = z.looseObject({
+  kind: z.literal('generative'),
+  epoch: z.number().int().min(1),
+  step: count,
+  loss: measured,
+  neg_elbo: measured,
+  kl: measured,
+  mse: measured,
+  latent_shift: measured,
+  eps: z.number().min(0),
+  method: z.enum(['standard', 'adversarial']),
+  seconds: z.number().min(0),
+});
+
 /** What was wrong with a value a schema refused: the first problem, as `key: expected …, found …`. */
 export interface RecordProblem {
   expected: string;
@@ -71,6 +87,18 @@ export function parseLoopState(raw: unknown): { state: LoopState } | { problem: 
   const r = loopStateSchema.safeParse(raw);
   // The value as stored (keys and their order), once it is known to be valid.
   return r.success ? { state: raw as LoopState } : { problem: problemOf(r.error, raw) };
+}
+
+/**
+ * Any line a run directory's metrics.jsonl may hold — a classifier's held-out line, an event, or a generative run's
+ * line (`"kind": "generative"`) — or the problem that makes it unusable.
+ */
+export function parseStoredMetricsLine(raw: unknown): { line: MetricsLine | GenerativeMetricsLine } | { problem: RecordProblem } {
+  if (raw !== null && typeof raw === 'object' && (raw as { kind?: unknown }).kind === 'generative') {
+    const r = generativeLine.safeParse(raw);
+    return r.success ? { line: raw as GenerativeMetricsLine } : { problem: problemOf(r.error, raw) };
+  }
+  return parseMetricsLine(raw);
 }
 
 /** One metrics line (held-out or event) in `raw`, or the problem that makes it unusable. */

@@ -2,3 +2,4 @@
 export * from './canvas.ts';
 export * from './font.ts';
 export * from './grid.ts';
+export * from './generative-gallery.ts';

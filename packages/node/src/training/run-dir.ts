@@ -9,7 +9,7 @@ import {
   RunCorruptError,
   describeValue,
   parseLoopState,
-  parseMetricsLine,
+  parseStoredMetricsLine,
   type CheckpointRef,
   type LoopState,
   type ModelMeta,
@@ -268,7 +268,7 @@ export class RunDirectory implements TrainingStore {
       } catch {
         throw new RunCorruptError(this.metricsPath, `line ${i + 1} a JSON object`, JSON.stringify(l.slice(0, 60)));
       }
-      const parsed = parseMetricsLine(v);
+      const parsed = parseStoredMetricsLine(v);
       if ('problem' in parsed) {
         throw new RunCorruptError(this.metricsPath, `line ${i + 1} ${parsed.problem.expected}`, parsed.problem.found);
       }
