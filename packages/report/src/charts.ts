@@ -5,7 +5,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { isEvent, type EvalFile, type MetricsRow, type TrainingRun } from './load.ts';
+import type { CurvePoint } from '@advlab/core';
+import { isEvent, type EvalFile, type GenerativeCurveName, type GenerativeRow, type MetricsRow, type TrainingRun } from './load.ts';
 import { epsList, worstAt, type FrontierPoint } from './summarize.ts';
 import { formatNumber } from './html.ts';
 import { installTextMetrics } from './text-width.ts';
@@ -455,5 +456,110 @@ export function densitySpec(curves: DensitySeries[]): Spec | undefined {
         { strokeWidth: 1.5, interpolate: 'linear' },
       ),
     ],
+  };
+}
+
+/** The held-out measurements of a generative run that are charted against the step, one chart each. */
+export const GENERATIVE_TRAINING_CHARTS = [
+  {
+    key: 'neg_elbo',
+    kind: 'generative-neg-elbo',
+    title: 'Held-out negative ELBO',
+    subtitle: "nats per image (an autoencoder's: its reconstruction loss); one line per run",
+    axis: 'negative ELBO (nats)',
+    // Values sit far from 0 (around 100 nats on 28×28 images): an axis from 0 would flatten the curves.
+    zero: false,
+  },
+  {
+    key: 'mse',
+    kind: 'generative-mse',
+    title: 'Held-out reconstruction MSE',
+    subtitle: 'per pixel, between x and its reconstruction; one line per run',
+    axis: 'MSE',
+    zero: true,
+  },
+  {
+    key: 'latent_shift',
+    kind: 'generative-latent-shift',
+    title: 'Held-out latent shift',
+    subtitle: "how far a 10-step PGD within the run's ε moves the encoding (KL for a VAE, L2 for an autoencoder)",
+    axis: 'latent shift',
+    zero: true,
+  },
+] as const satisfies readonly { key: keyof GenerativeRow; kind: string; title: string; subtitle: string; axis: string; zero: boolean }[];
+
+/** A generative run's held-out lines, under the run's name. */
+export interface GenerativeRunSeries {
+  name: string;
+  rows: GenerativeRow[];
+}
+
+/** One held-out measurement of generative runs (GENERATIVE_TRAINING_CHARTS) against the training step, one line per run. */
+export function generativeTrainingSpec(chart: (typeof GENERATIVE_TRAINING_CHARTS)[number], runs: GenerativeRunSeries[]): Spec | undefined {
+  const rows = runs.flatMap((r) =>
+    r.rows.flatMap((l) => {
+      const v = l[chart.key];
+      return typeof v === 'number' && Number.isFinite(v) ? [{ x: l.step, metric: r.name, value: v }] : [];
+    }),
+  );
+  if (rows.length === 0) return undefined;
+  return {
+    width: 420,
+    height: 230,
+    title: { text: chart.title, subtitle: chart.subtitle },
+    layer: [
+      seriesLayer(
+        rows,
+        { title: 'training step (batches)', axis: { format: 'd' } },
+        { title: chart.axis, scale: { zero: chart.zero } },
+        // Runs in the order given, not sorted by name.
+        { scale: { domain: runs.map((r) => r.name) } },
+        { point: { filled: true, size: 28 } },
+      ),
+    ],
+  };
+}
+
+/** How each distortion–distance curve is drawn: the two attacks solid, the baseline they must beat dashed. */
+const DISTORTION_SERIES: Record<GenerativeCurveName, { label: string; color: string; dash: number[] }> = {
+  latent: { label: 'latent attack', color: COLORS.robust, dash: [1, 0] },
+  output: { label: 'output attack', color: COLORS.fgsm, dash: [1, 0] },
+  interpolation: { label: 'interpolation baseline', color: COLORS.event, dash: [6, 4] },
+};
+
+/** The plot area of `distortionSpec` in pixels: the point (x, y) of a curve is drawn at (x·width, (1 − y)·height). */
+export const DISTORTION_PLOT = { width: 420, height: 260 } as const;
+
+/**
+ * The mean distortion–distance curve of each attack of one evaluated model (x and y both over [0, 1]); `pairs` is how
+ * many pairs each curve averages. Undefined without a curve.
+ */
+export function distortionSpec(name: string, pairs: number, curves: Partial<Record<GenerativeCurveName, CurvePoint[]>>): Spec | undefined {
+  const drawn = (Object.keys(DISTORTION_SERIES) as GenerativeCurveName[]).filter((k) => curves[k]?.length);
+  if (drawn.length === 0) return undefined;
+  const rows = drawn.flatMap((k) => curves[k]!.map((p) => ({ x: p.x, metric: DISTORTION_SERIES[k].label, value: p.y })));
+  const labels = drawn.map((k) => DISTORTION_SERIES[k].label);
+  const unit = { scale: { domain: [0, 1], nice: false } };
+  const layer = seriesLayer(
+    rows,
+    { title: 'distortion ‖δ‖₂ / ‖x − xₜ‖₂', ...unit },
+    { title: 'output distance y (1: unmoved, 0: reached xₜ)', ...unit },
+    { scale: { domain: labels, range: drawn.map((k) => DISTORTION_SERIES[k].color) } },
+    { strokeWidth: 2, interpolate: 'linear' },
+  );
+  // The same field and title as the colour: vega-lite merges the two into one legend showing the dashes.
+  (layer.encoding as Spec).strokeDash = {
+    field: 'metric',
+    type: 'nominal',
+    title: null,
+    scale: { domain: labels, range: drawn.map((k) => DISTORTION_SERIES[k].dash) },
+  };
+  return {
+    ...DISTORTION_PLOT,
+    title: {
+      text: `${name}: distortion–distance curves`,
+      subtitle: `mean over ${pairs} (source, target) pair${pairs === 1 ? '' : 's'} of each pair's curve`,
+    },
+    layer: [layer],
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Fake inputs for the report tests (unit and browser): a training run with a CO flag and a rollback, a
  * standard run, an eval folder with per-class numbers, sanity checks and a fooled.png drawn with the
- * core grid renderer, and an eval JSON file on its own. Not exported from the package index.
+ * core grid renderer, and an eval JSON file on its own; and generative inputs (makeGenerativeRuns): two VAE
+ * runs, a generative evaluation with hand-written curves in a folder with generative.png, and one on its own.
+ * Not exported from the package index.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -287,4 +289,128 @@ export function makeFakeRuns(root: string, opts: { xss?: boolean } = {}): FakeRu
   const curvatureFile = join(root, 'wide-curvature.json');
   writeFileSync(curvatureFile, `${JSON.stringify(curvatureReport({ scale: 3, runs: 2, converged: false }), null, 2)}\n`);
   return { coRun, stdRun, evalDir, evalFile, curvatureDir, curvatureFile };
+}
+
+/** A hostile name for generative inputs: a folder may hold it (no '/'), and an HTML page must show it as text. */
+export const IMG_XSS_NAME = '<img src=x onerror=alert(1)>';
+
+/** A held-out line of a generative run, as `trainAutoencoder` writes it. */
+function generativeLine(epoch: number, step: number, negElbo: number, extra: object = {}) {
+  return {
+    kind: 'generative',
+    epoch,
+    step,
+    loss: negElbo + 2,
+    neg_elbo: negElbo,
+    kl: negElbo / 10,
+    mse: negElbo / 4000,
+    latent_shift: 3 - epoch,
+    eps: 0.1,
+    method: 'standard',
+    seconds: 4 * epoch,
+    ...extra,
+  };
+}
+
+/**
+ * A generative evaluation shaped as `advlab eval --generative --json` writes it, on two pairs with hand-written points:
+ * - interpolation: both pairs on y = 1 − x (t = 0, 0.25, …, 1): AUDDC ½ each;
+ * - latent: pair 0 envelope (0,1) (0.1,0.5) (0.3,0.2) … (1,0.2), area 0.285; pair 1 (0,1) (0.2,0.2) … (1,0.2), area 0.28
+ *   (its NaN point, null in JSON, and its point past x = 1 are dropped);
+ * - output: pair 0 (0,1) (0.5,0.1) (1,0.1), area 0.325; pair 1 never moves, area 1.
+ */
+export function generativeEvalReport(opts: { model?: string } = {}) {
+  const line = [0, 0.25, 0.5, 0.75, 1].map((t) => ({ x: t, y: 1 - t }));
+  const latent = [
+    [
+      { x: 0.1, y: 0.5 },
+      { x: 0.3, y: 0.2 },
+      { x: 0.6, y: 0.4 },
+    ],
+    [
+      { x: 0.2, y: 0.2 },
+      { x: null, y: null },
+      { x: 1.5, y: 0 },
+    ],
+  ];
+  const output = [[{ x: 0.5, y: 0.1 }], []];
+  const summary = (perPair: number[], points: unknown[][]) => ({ auddc: (perPair[0]! + perPair[1]!) / 2, perPair, points });
+  return {
+    model: opts.model ?? 'out/gen-vae/model',
+    dataset: 'synthetic:tiny',
+    date: '2026-01-02T03:04:05.000Z',
+    pairs: [
+      { source: 0, target: 7 },
+      { source: 3, target: 12 },
+    ],
+    auddc: { latent: 0.2825, output: 0.6625, interpolation: 0.5 },
+    auddc_per_pair: { latent: [0.285, 0.28], output: [0.325, 1], interpolation: [0.5, 0.5] },
+    success_rate: { latent: 0.5, output: 0, classifier: 1 },
+    budget: 'linf ε=0.1',
+    reconstruction: { neg_elbo: 101.234, kl: 12.5, mse: 0.0213, images: 100 },
+    sweep: { cs: 3, from: '2^-20', to: '2^20', steps: 10, optimizer: 'adam', lr: 0.01 },
+    curves: {
+      latent: summary([0.285, 0.28], latent),
+      output: summary([0.325, 1], output),
+      interpolation: summary([0.5, 0.5], [line, line.map((p) => ({ ...p }))]),
+    },
+  };
+}
+
+/** The generative inputs `makeGenerativeRuns` writes. */
+export interface FakeGenerativeRuns {
+  /** A VAE run directory (`advlab train --model vae`): two held-out lines, a summary with the test reconstruction. */
+  vaeRun: string;
+  /** An adversarially trained VAE run (three held-out lines, one latent shift NaN, i.e. null). */
+  advRun: string;
+  /** Folder named IMG_XSS_NAME with eval-generative.json (its model named IMG_XSS_NAME), generative.png and the attack's result.json. */
+  evalDir: string;
+  /** A generative eval JSON given directly, no classifier (success_rate null). */
+  evalFile: string;
+}
+
+/** Writes the fake generative inputs under `root` and returns their paths. */
+export function makeGenerativeRuns(root: string): FakeGenerativeRuns {
+  const run = (name: string, method: string, lines: object[]) => {
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    const config = {
+      model: 'vae',
+      data: 'synthetic:tiny',
+      method,
+      eps: 0.1,
+      epochs: 3,
+      batchSize: 64,
+      lr: 0.001,
+      seed: 0,
+      heldOut: 100,
+      latentDim: 4,
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const generative = { kind: 'vae', latentDim: 4, likelihood: 'bernoulli', sigma: 0.1 };
+    const reconstruction = { neg_elbo: 120.5, kl: 9.25, mse: 0.031 };
+    writeFileSync(
+      join(dir, 'summary.json'),
+      JSON.stringify({ ...config, generative, dataset: 'synthetic:tiny', test_examples: 100, reconstruction, final: lines.at(-1) }),
+    );
+    return dir;
+  };
+  const vaeRun = run('gen-vae', 'standard', [generativeLine(1, 10, 180), generativeLine(2, 20, 150)]);
+  const advRun = run('gen-vae-adv', 'pgd', [
+    generativeLine(1, 10, 190, { method: 'adversarial' }),
+    generativeLine(2, 20, 170, { method: 'adversarial', latent_shift: null }),
+    generativeLine(3, 30, 160, { method: 'adversarial' }),
+  ]);
+  const evalDir = join(root, IMG_XSS_NAME);
+  mkdirSync(evalDir, { recursive: true });
+  writeFileSync(join(evalDir, 'eval-generative.json'), JSON.stringify(generativeEvalReport({ model: IMG_XSS_NAME })));
+  writeFileSync(join(evalDir, 'generative.png'), tinyGridPng());
+  writeFileSync(
+    join(evalDir, 'result.json'),
+    JSON.stringify({ attack: 'latent', norm: 'linf', eps: 0.1, target_index: 7, target_hits: 1, examples: [{ index: 0 }, { index: 1 }] }),
+  );
+  const evalFile = join(root, 'ae-eval.json');
+  writeFileSync(evalFile, JSON.stringify({ ...generativeEvalReport({ model: 'out/gen-ae/model' }), success_rate: null }));
+  return { vaeRun, advRun, evalDir, evalFile };
 }

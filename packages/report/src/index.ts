@@ -6,8 +6,15 @@ export {
   readEvalFile,
   readCurvatureFile,
   readMetricsFile,
+  readGenerativeEvalFile,
   parseMetricsLine,
+  parseGenerativeLine,
+  parseRunLine,
+  isGenerativeRun,
   IMAGE_FILES,
+  GENERATIVE_IMAGE_FILES,
+  GENERATIVE_EVAL_FILE,
+  GENERATIVE_CURVES,
   type Source,
   type TrainingRun,
   type Evaluation,
@@ -15,6 +22,18 @@ export {
   type Curvature,
   type CurvatureFile,
   type GalleryImage,
+  type GenerativeRow,
+  type GenerativeEval,
+  type GenerativeEvalFile,
+  type MetricsFile,
 } from './load.ts';
-export { frontierPoints, overviewRows, paretoFrontier, worstAt, type FrontierPoint, type OverviewRow } from './summarize.ts';
+export {
+  frontierPoints,
+  meanDistortionCurve,
+  overviewRows,
+  paretoFrontier,
+  worstAt,
+  type FrontierPoint,
+  type OverviewRow,
+} from './summarize.ts';
 export { esc } from './html.ts';

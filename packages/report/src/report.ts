@@ -14,15 +14,32 @@ import {
   DENSITY_FLOOR,
   densityDomain,
   densitySpec,
+  distortionSpec,
   epsSpec,
   frontierSpec,
+  GENERATIVE_TRAINING_CHARTS,
+  generativeTrainingSpec,
   perClassSpec,
   renderSvg,
   type DensitySeries,
 } from './charts.ts';
 import { CSS, esc, formatNumber, pct, seconds, table } from './html.ts';
-import { INPUT_MEASURES, isEvent, loadSources, type Curvature, type Evaluation, type Source, type TrainingRun } from './load.ts';
-import { epsList, frontierPoints, overviewRows, paretoFrontier, worstAt } from './summarize.ts';
+import {
+  GENERATIVE_CURVES,
+  INPUT_MEASURES,
+  isEvent,
+  isGenerativeRow,
+  isGenerativeRun,
+  loadSources,
+  type Curvature,
+  type Evaluation,
+  type GalleryImage,
+  type GenerativeCurveName,
+  type GenerativeEval,
+  type Source,
+  type TrainingRun,
+} from './load.ts';
+import { epsList, frontierPoints, meanDistortionCurve, overviewRows, paretoFrontier, worstAt } from './summarize.ts';
 
 /** A caller's table, shown as its own section after the overview (every cell is escaped; an array cell is one line per item). */
 export interface TableSection {
@@ -281,6 +298,137 @@ async function curvatureSection(sources: Source[]): Promise<Section | undefined>
   return { id: 'curvature', title: 'Curvature', html: intro + parts.join('') };
 }
 
+/** A measured number as cell HTML: 4 significant digits, '—' when missing (a NaN the reader dropped). */
+const measured = (v: number | undefined) => esc(formatNumber(v));
+
+/** The autoencoder of a generative run, e.g. "vae, latent 16, bernoulli". */
+function autoencoderOf(run: TrainingRun): string {
+  const g = run.summary?.generative;
+  const model = g?.kind ?? run.config?.model;
+  const parts = [model === undefined ? undefined : String(model), g && `latent ${g.latentDim}`, g?.likelihood];
+  return parts.filter(Boolean).join(', ') || '—';
+}
+
+/** One row per generative run: what it trained, its last held-out line and the final model's test reconstruction. */
+function generativeRunsTable(runs: Source[]): string {
+  const rows = runs.map((s) => {
+    const run = s.run!;
+    const final = run.summary?.final;
+    const last = run.generative.at(-1) ?? (final && isGenerativeRow(final) ? final : undefined);
+    const planned = run.config?.epochs;
+    const rec = run.summary?.reconstruction;
+    return [
+      `<strong>${esc(s.name)}</strong>`,
+      esc(autoencoderOf(run)),
+      esc(last?.method ?? run.config?.method ?? '—'),
+      esc(last?.eps ?? run.config?.eps ?? '—'),
+      esc(last === undefined && planned === undefined ? '—' : `${last?.epoch ?? 0}${planned !== undefined ? ` / ${planned}` : ''}`),
+      measured(last?.neg_elbo),
+      measured(last?.kl),
+      measured(last?.mse),
+      measured(last?.latent_shift),
+      measured(rec?.neg_elbo),
+      measured(rec?.kl),
+      measured(rec?.mse),
+    ];
+  });
+  return `<p class="muted">Held-out: the last line of metrics.jsonl (negative ELBO and KL in nats per image, MSE per pixel, the latent shift a 10-step PGD reaches within the run's ε). Test: the final model's reconstruction of the test set (summary.json).</p>${table(
+    ['run', 'model', 'method', 'ε', 'epochs', 'held-out −ELBO', 'KL', 'MSE', 'latent shift', 'test −ELBO', 'test KL', 'test MSE'],
+    rows,
+    { numeric: [3, 4, 5, 6, 7, 8, 9, 10, 11] },
+  )}`;
+}
+
+async function generativeTrainingCharts(runs: Source[]): Promise<string> {
+  const series = runs.map((s) => ({ name: s.name, rows: s.run!.generative }));
+  let charts = '';
+  for (const chart of GENERATIVE_TRAINING_CHARTS) charts += await figure(generativeTrainingSpec(chart, series), chart.kind);
+  return charts ? `<div class="charts">${charts}</div>` : '';
+}
+
+/** What each AUDDC row measures. */
+const AUDDC_NOTES: Record<GenerativeCurveName, string> = {
+  latent: 'latent attack (Lagrangian sweep toward the target’s encoding)',
+  output: 'output attack (Lagrangian sweep toward the target’s reconstruction)',
+  interpolation: 'interpolation baseline δ = t·(xₜ − x): an attack must go below it',
+};
+
+/** Whether an attack's AUDDC beats the baseline's (lower: the attack moves the output further for less distortion). */
+function baselineBadge(attack: number, baseline: number): string {
+  return attack < baseline
+    ? '<span class="badge passed">below the baseline</span>'
+    : '<span class="badge failed">not below the baseline: a weak attack</span>';
+}
+
+/** The numbers of one generative evaluation: AUDDC per attack, success rates at the budget, reconstruction, pairs. */
+function generativeEvalTable(e: GenerativeEval): string {
+  const r = e.report;
+  const pairs = r.pairs.length;
+  const rows: string[][] = GENERATIVE_CURVES.map((k) => [
+    `AUDDC ${esc(k)}`,
+    measured(r.auddc[k]),
+    `${esc(AUDDC_NOTES[k])}${k === 'interpolation' ? '' : ` ${baselineBadge(r.auddc[k], r.auddc.interpolation)}`}`,
+  ]);
+  const budget = r.budget ? ` at ${esc(r.budget)}` : '';
+  const rates = Object.entries(r.success_rate ?? {});
+  if (rates.length === 0)
+    rows.push(['success rate', '—', '<span class="muted">no classifier judged the reconstructions (--classifier DIR)</span>']);
+  for (const [attack, rate] of rates)
+    rows.push([
+      `success rate: ${esc(attack)}`,
+      pct(rate),
+      `budgeted attack${budget}: pairs whose adversarial reconstruction the classifier puts in xₜ’s class`,
+    ]);
+  const rec = r.reconstruction;
+  const images = rec?.images !== undefined ? ` on ${esc(rec.images)} test images` : '';
+  rows.push(
+    ['reconstruction −ELBO', measured(rec?.neg_elbo), `nats per image${images}`],
+    ['reconstruction KL', measured(rec?.kl), 'nats per image (0 for an autoencoder)'],
+    ['reconstruction MSE', measured(rec?.mse), 'per pixel'],
+    ['pairs', esc(pairs), '(source, target) test images of different classes'],
+  );
+  return table(['measure', 'value', ''], rows, { numeric: [1] });
+}
+
+async function distortionChart(name: string, e: GenerativeEval): Promise<string> {
+  const curves: Partial<Record<GenerativeCurveName, { x: number; y: number }[]>> = {};
+  for (const k of GENERATIVE_CURVES) {
+    const points = e.report.curves?.[k]?.points;
+    const mean = points && meanDistortionCurve(points);
+    if (mean) curves[k] = mean;
+  }
+  const chart = await figure(distortionSpec(name, e.report.pairs.length, curves), 'distortion');
+  return chart
+    ? `<div class="charts">${chart}</div><p class="muted">Each line is the mean over the pairs of a pair’s distortion–distance curve (the lowest output distance reached with a distortion up to x, sampled every 0.01): lower = more vulnerable, and the interpolation δ = t·(xₜ − x) is the baseline an attack must beat.</p>`
+    : '';
+}
+
+async function generativeEvalPart(s: Source): Promise<string> {
+  const e = s.generativeEvaluation!;
+  const r = e.report;
+  const meta = [
+    r.model && `model ${esc(r.model)}`,
+    r.dataset && `data ${esc(r.dataset)}`,
+    r.budget && `budget ${esc(r.budget)}`,
+    r.date && esc(r.date),
+  ].filter(Boolean);
+  return `<h3>${esc(s.name)}</h3><p class="meta">${meta.join(' · ')} — <span class="mono">${esc(e.file)}</span></p>${generativeEvalTable(e)}${await distortionChart(s.name, e)}`;
+}
+
+async function generativeSection(sources: Source[]): Promise<Section | undefined> {
+  const runs = sources.filter((s) => s.run && isGenerativeRun(s.run));
+  const evals = sources.filter((s) => s.generativeEvaluation);
+  const figs = sources.flatMap((s) => s.generativeImages.map((img) => galleryFigure(s.name, img)));
+  if (runs.length === 0 && evals.length === 0 && figs.length === 0) return undefined;
+  const parts = [
+    '<p class="muted">Autoencoders (<span class="mono">advlab train --model vae|ae</span>) and their robustness (<span class="mono">advlab eval --generative</span>): an attack moves a source image x by δ so that the reconstruction of x + δ approaches a target xₜ. AUDDC is the area under the distortion–distance curve, in [0, 1]: lower = more vulnerable. See docs/generative.md.</p>',
+  ];
+  if (runs.length) parts.push(`<h3>Training</h3>${generativeRunsTable(runs)}${await generativeTrainingCharts(runs)}`);
+  for (const s of evals) parts.push(await generativeEvalPart(s));
+  if (figs.length) parts.push(`<h3>Attacks on autoencoders</h3><div class="gallery">${figs.join('')}</div>`);
+  return { id: 'generative', title: 'Generative models', html: parts.join('') };
+}
+
 function checksSection(sources: Source[]): Section | undefined {
   const parts: string[] = [];
   for (const s of sources) {
@@ -309,14 +457,15 @@ function checksSection(sources: Source[]): Section | undefined {
     : undefined;
 }
 
+/** One gallery image of a source, captioned. */
+function galleryFigure(source: string, img: GalleryImage): string {
+  // Small images (e.g. 28×28 tiles) are shown enlarged by an integer factor, pixels kept sharp.
+  const k = Math.max(1, Math.min(3, Math.floor(900 / img.width)));
+  return `<figure><img src="${img.dataUri}" width="${img.width * k}" height="${img.height * k}" alt="${esc(`${source}: ${img.caption}`)}"><figcaption><strong>${esc(source)}</strong>: ${esc(img.caption)} <span class="mono">(${esc(img.file)}, ${img.width}×${img.height})</span></figcaption></figure>`;
+}
+
 function gallerySection(sources: Source[]): Section | undefined {
-  const figs = sources.flatMap((s) =>
-    s.images.map((img) => {
-      // Small images (e.g. 28×28 tiles) are shown enlarged by an integer factor, pixels kept sharp.
-      const k = Math.max(1, Math.min(3, Math.floor(900 / img.width)));
-      return `<figure><img src="${img.dataUri}" width="${img.width * k}" height="${img.height * k}" alt="${esc(`${s.name}: ${img.caption}`)}"><figcaption><strong>${esc(s.name)}</strong>: ${esc(img.caption)} <span class="mono">(${esc(img.file)}, ${img.width}×${img.height})</span></figcaption></figure>`;
-    }),
-  );
+  const figs = sources.flatMap((s) => s.images.map((img) => galleryFigure(s.name, img)));
   return figs.length ? { id: 'gallery', title: 'Adversarial examples', html: `<div class="gallery">${figs.join('')}</div>` } : undefined;
 }
 
@@ -331,6 +480,24 @@ function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
 
 const kv = (pairs: [string, string][]) =>
   `<div class="table-wrap"><table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono">${esc(v)}</td></tr>`).join('')}</tbody></table></div>`;
+
+/** A generative evaluation's settings, and the file as read. */
+function generativeEvalDetails(e: GenerativeEval): string {
+  const r = e.report;
+  const pairs: [string, string][] = (
+    [
+      ['model', r.model],
+      ['dataset', r.dataset],
+      ['date', r.date],
+      ['budget', r.budget],
+      ['pairs', r.pairs.map((p) => `${p.source}→${p.target}`).join(', ')],
+    ] as [string, unknown][]
+  )
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [k, String(v)]);
+  if (r.sweep) pairs.push(...flatten(r.sweep, 'sweep.'));
+  return `<h4>Generative evaluation</h4>${kv(pairs)}<details><summary>${esc(e.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`;
+}
 
 function detailsSection(sources: Source[]): Section {
   const parts = sources.map((s) => {
@@ -355,6 +522,8 @@ function detailsSection(sources: Source[]): Section {
         'seed',
         'heldOut',
         'onCo',
+        'latentDim',
+        'likelihood',
       ];
       const cols = [`<div><h4>Configuration</h4>${kv(key.filter((k) => rest[k] !== undefined).map((k) => [k, String(rest[k])]))}</div>`];
       if (environment && typeof environment === 'object')
@@ -402,6 +571,7 @@ function detailsSection(sources: Source[]): Section {
         `<h4>Curvature</h4>${kv(pairs)}<details><summary>${esc(s.curvature.file)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
       );
     }
+    if (s.generativeEvaluation) blocks.push(generativeEvalDetails(s.generativeEvaluation));
     return `<details class="source"><summary>${esc(s.name)}</summary>${blocks.join('')}</details>`;
   });
   const self: [string, string][] = [
@@ -427,6 +597,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
     await frontierSection(sources, opts.frontierEps),
     checksSection(sources),
     await curvatureSection(sources),
+    await generativeSection(sources),
     gallerySection(sources),
     detailsSection(sources),
   ].filter((s): s is Section => s !== undefined);
@@ -437,6 +608,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
   const runs = sources.filter((s) => s.run).length;
   const evals = sources.filter((s) => s.evaluation).length;
   const curvatures = sources.filter((s) => s.curvature).length;
+  const generativeEvals = sources.filter((s) => s.generativeEvaluation).length;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -450,7 +622,7 @@ export async function buildReport(runDirs: string[], opts: ReportOptions = {}): 
 <main>
 <header class="top">
 <h1>${esc(title)}</h1>
-<p class="meta">${runs} training run${runs === 1 ? '' : 's'}, ${evals} evaluation${evals === 1 ? '' : 's'}${curvatures ? `, ${curvatures} curvature report${curvatures === 1 ? '' : 's'}` : ''} · generated ${esc(generated)}</p>
+<p class="meta">${runs} training run${runs === 1 ? '' : 's'}, ${evals} evaluation${evals === 1 ? '' : 's'}${curvatures ? `, ${curvatures} curvature report${curvatures === 1 ? '' : 's'}` : ''}${generativeEvals ? `, ${generativeEvals} generative evaluation${generativeEvals === 1 ? '' : 's'}` : ''} · generated ${esc(generated)}</p>
 <p class="meta">inputs: ${sources.map((s) => `<span class="mono">${esc(s.input)}</span>`).join(', ')}</p>
 <nav class="toc">${sections.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>
 </header>

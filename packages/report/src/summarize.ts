@@ -1,8 +1,18 @@
 /**
  * Numbers the report shows, derived from the loaded inputs: the overview row of a training run or an
- * evaluation, the (clean, robust) points of the frontier and its Pareto-optimal subset.
+ * evaluation, the (clean, robust) points of the frontier and its Pareto-optimal subset, the mean
+ * distortion–distance curve of a generative evaluation.
  */
-import type { EvalFile, MetricsRow, Source, TrainingRun, WorstCaseEntry } from './load.ts';
+import { distortionDistanceCurve, type CurvePoint } from '@advlab/core';
+import {
+  isGenerativeRow,
+  isGenerativeRun,
+  type EvalFile,
+  type MetricsRow,
+  type Source,
+  type TrainingRun,
+  type WorstCaseEntry,
+} from './load.ts';
 
 export interface OverviewRow {
   name: string;
@@ -36,7 +46,8 @@ export function lastPerEpoch(metrics: MetricsRow[]): MetricsRow[] {
 }
 
 export function finalLine(run: TrainingRun): MetricsRow | undefined {
-  return run.metrics.at(-1) ?? run.summary?.final ?? undefined;
+  const final = run.summary?.final;
+  return run.metrics.at(-1) ?? (final && !isGenerativeRow(final) ? final : undefined);
 }
 
 export function coEpochs(run: TrainingRun): number[] {
@@ -117,7 +128,8 @@ export function evalRow(name: string, r: EvalFile): OverviewRow {
 export function overviewRows(sources: Source[]): OverviewRow[] {
   const rows: OverviewRow[] = [];
   for (const s of sources) {
-    if (s.run) rows.push(runRow(s.name, s.run));
+    // A generative run measures no accuracy: the Generative models section shows it.
+    if (s.run && !isGenerativeRun(s.run)) rows.push(runRow(s.name, s.run));
     if (s.evaluation) {
       const row = evalRow(s.run ? `${s.name} · eval` : s.name, s.evaluation.report);
       if (s.run) row.method ??= methodOf(s.run);
@@ -182,4 +194,34 @@ export function paretoFrontier<T extends { clean: number; robust: number }>(poin
   // Identical points: keep one.
   const unique = front.filter((p, i) => front.findIndex((q) => q.clean === p.clean && q.robust === p.robust) === i);
   return unique.sort((a, b) => a.clean - b.clean || b.robust - a.robust);
+}
+
+/**
+ * The y of a distortion–distance curve (points sorted by x, from x = 0 to x = 1) at `x`: linear between its points,
+ * as AUDDC's trapezoid rule integrates it.
+ */
+export function curveAt(curve: readonly CurvePoint[], x: number): number {
+  const j = curve.findIndex((p) => p.x >= x);
+  if (j === -1) return curve.at(-1)!.y;
+  if (j === 0) return curve[0]!.y;
+  const a = curve[j - 1]!;
+  const b = curve[j]!;
+  return a.y + ((b.y - a.y) * (x - a.x)) / (b.x - a.x);
+}
+
+/** How many evenly spaced x in [0, 1] a mean distortion–distance curve is sampled at (a step of 0.01). */
+export const CURVE_GRID_POINTS = 101;
+
+/**
+ * The mean over pairs of each pair's distortion–distance curve (`distortionDistanceCurve` of @advlab/core: the
+ * attacker's running-minimum envelope from (0, 1), closed at x = 1), each sampled at `gridPoints` evenly spaced x in
+ * [0, 1]: pairs measured at different distortions are averaged at the same x. Undefined without a pair.
+ */
+export function meanDistortionCurve(pairs: readonly (readonly CurvePoint[])[], gridPoints = CURVE_GRID_POINTS): CurvePoint[] | undefined {
+  if (pairs.length === 0) return undefined;
+  const curves = pairs.map((points) => distortionDistanceCurve(points));
+  return Array.from({ length: gridPoints }, (_, i) => {
+    const x = i / (gridPoints - 1);
+    return { x, y: curves.reduce((sum, c) => sum + curveAt(c, x), 0) / curves.length };
+  });
 }

@@ -2,7 +2,16 @@
  * The suite's results as tables: one table model, rendered to Markdown (results.md) and handed to the
  * HTML report as extra sections, so both show the same numbers.
  */
-import type { CurvatureCo, CurvatureMethods, MeanSd, SeededSize, SophiaComparison, Spread, SuiteResults } from './summarize.ts';
+import type {
+  CurvatureCo,
+  CurvatureMethods,
+  GenerativeComparison,
+  MeanSd,
+  SeededSize,
+  SophiaComparison,
+  Spread,
+  SuiteResults,
+} from './summarize.ts';
 import { WORST_CASE_SUITE } from './suite.ts';
 
 export interface Table {
@@ -129,6 +138,7 @@ export function tables(r: SuiteResults): Table[] {
   if (r.curvatureCo) out.push(curvatureCoTable(r.curvatureCo));
   if (r.curvatureMethods) out.push(curvatureMethodsTable(r.curvatureMethods, `PGD-${r.profile.pgdSteps}`, finalAccuracy));
   if (r.sophia) out.push(sophiaTable(r.sophia, `PGD-${r.profile.pgdSteps}`, finalAccuracy));
+  if (r.generative) out.push(generativeTable(r.generative));
   if (r.danskin) {
     const d = r.danskin;
     out.push({
@@ -261,6 +271,38 @@ function sophiaTable(c: SophiaComparison, pgd: string, finalAccuracy: string): T
         spread(o.unclipped),
       ]),
     ),
+  };
+}
+
+function generativeTable(g: GenerativeComparison): Table {
+  const sd = (m: MeanSd, d = 3) => (m.sd === undefined ? fix(m.mean, d) : `${fix(m.mean, d)} ± ${fix(m.sd, d)}`);
+  const attacks = [...new Set(g.rows.flatMap((r) => Object.keys(r.successRate)))];
+  return {
+    id: 'generative',
+    title: 'What does robustness mean for a generative model? VAE, standard against adversarially trained',
+    note: `${sizeNote(g)} VAE (latent 16, Bernoulli decoder). ${MEAN_SD} AUDDC: area under the distortion–distance curve of the Lagrangian sweep (50 C over 2^−20…2^20 in --full), mean over ${g.pairs} seeded (source, target) test pairs of different classes; lower = more vulnerable; "interpolation" is δ = t·(x_t − x), the baseline an attack must beat (docs/generative.md). Judged success: the share of pairs whose adversarial reconstruction the ${g.judge} classifier puts in the target's class, budgeted attacks at ${g.budget}. −ELBO (nats per image) and MSE per pixel on the 10 000 test images.`,
+    headers: [
+      'VAE',
+      'AUDDC latent',
+      'AUDDC output',
+      'AUDDC interpolation',
+      ...attacks.map((a) => `judged success: ${a}`),
+      '−ELBO',
+      'MSE',
+      'per seed: latent / output AUDDC',
+      's/epoch (fastest)',
+    ],
+    rows: g.rows.map((r) => [
+      r.method,
+      sd(r.auddc.latent),
+      sd(r.auddc.output),
+      sd(r.auddc.interpolation),
+      ...attacks.map((a) => (r.successRate[a] ? pctSd(r.successRate[a]!) : '–')),
+      sd(r.negElbo, 2),
+      sd(r.mse, 4),
+      r.perSeed.map((s) => `s${s.seed}: ${fix(s.auddc.latent, 3)} / ${fix(s.auddc.output, 3)}`).join('<br>'),
+      fix(Math.min(...r.perSeed.map((s) => s.secondsPerEpoch))),
+    ]),
   };
 }
 

@@ -14,7 +14,17 @@ import { assertSameConfig, trainRun } from '../commands/train.ts';
 import { attackModel } from '../commands/attack.ts';
 import { evaluateModel } from '../commands/eval.ts';
 import { selectBackend } from '../context.ts';
-import { evalSettings, experimentsOf, trainConfig, type Profile } from './suite.ts';
+import { evaluateGenerativeModel, attackGenerativeModel } from '../commands/generative.ts';
+import {
+  EVAL_EPS,
+  GENERATIVE_EVAL,
+  GENERATIVE_JUDGE,
+  evalSettings,
+  experimentsOf,
+  trainConfig,
+  type Experiment,
+  type Profile,
+} from './suite.ts';
 import { summarize, type SuiteResults } from './summarize.ts';
 import { renderMarkdown, reportSections } from './render.ts';
 
@@ -70,6 +80,10 @@ async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteRes
     } else {
       log(`${tag}: training`);
       await timed(`train:${e.name}`, () => trainRun({ config: recipe, out: dir, backend: o.backend }));
+    }
+    if (e.evaluation === 'generative') {
+      await evaluateGenerativeRun(e, dir, o, tag, log, timed);
+      continue;
     }
     const evalFile = join(dir, 'eval.json');
     const settings = evalSettings(e, o.profile);
@@ -129,4 +143,57 @@ async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteRes
     },
   );
   return { results, files };
+}
+
+/** The files a generative experiment's evaluation leaves in its run directory. */
+export const GENERATIVE_EVAL_FILE = 'eval-generative.json';
+
+/**
+ * A generative experiment's evaluation (eval-generative.json, judged by GENERATIVE_JUDGE's model) and its gallery
+ * (generative.png: the output attack toward the first pair's target), each skipped when it exists with the same settings.
+ */
+async function evaluateGenerativeRun(
+  e: Experiment,
+  dir: string,
+  o: ReproduceOptions,
+  tag: string,
+  log: (message: string) => void,
+  timed: (key: string, fn: () => Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  const g = GENERATIVE_EVAL[o.profile.name];
+  const judge = join(o.out, GENERATIVE_JUDGE, 'model');
+  const settings = { ...g, norm: 'linf' as const, seed: 0, classifier: judge };
+  const recorded = `${JSON.stringify(settings)}\n`;
+  const evalFile = join(dir, GENERATIVE_EVAL_FILE);
+  const argsFile = join(dir, 'eval-generative-args.json');
+  if (!existsSync(evalFile) || !existsSync(argsFile) || readFileSync(argsFile, 'utf8') !== recorded) {
+    log(`${tag}: evaluating (generative)`);
+    await timed(`eval:${e.name}`, async () => {
+      const report = await evaluateGenerativeModel({ ...settings, model: join(dir, 'model') });
+      writeFileAtomic(evalFile, `${JSON.stringify(report, null, 2)}\n`);
+    });
+    writeFileAtomic(argsFile, recorded);
+  }
+  const png = join(dir, 'generative.png');
+  if (!existsSync(png)) {
+    const report = JSON.parse(readFileSync(evalFile, 'utf8')) as { pairs: { target: number }[] };
+    await timed(`gallery:${e.name}`, () =>
+      attackGenerativeModel(
+        {
+          model: join(dir, 'model'),
+          attack: 'output',
+          targetIndex: report.pairs[0]!.target,
+          classifier: judge,
+          eps: EVAL_EPS,
+          norm: 'linf',
+          n: 8,
+          out: join(dir, 'gallery'),
+          seed: 0,
+          backend: o.backend,
+        },
+        true,
+      ),
+    );
+    writeFileAtomic(png, readFileSync(join(dir, 'gallery', 'generative.png')));
+  }
 }

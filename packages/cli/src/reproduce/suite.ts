@@ -9,7 +9,7 @@
 import type { EvalRequest } from '../commands/eval.ts';
 
 /** The findings `advlab reproduce --only` selects, in the order help lists them. */
-export const FINDINGS = ['tradeoff', 'co', 'fairness', 'frontier', 'curvature', 'sophia'] as const;
+export const FINDINGS = ['tradeoff', 'co', 'fairness', 'frontier', 'curvature', 'sophia', 'generative'] as const;
 export type Finding = (typeof FINDINGS)[number];
 
 export type ProfileName = 'quick' | 'full' | 'smoke';
@@ -45,6 +45,8 @@ export interface Experiment {
   watchClosely?: boolean;
   /** Per profile, how often a closely watched run is measured, replacing the profile's evalEvery. */
   evalEvery?: Partial<Record<ProfileName, number>>;
+  /** 'generative': an autoencoder, evaluated by `advlab eval --generative` (GENERATIVE_EVAL) instead of eval.json. */
+  evaluation?: 'generative';
 }
 
 export interface Profile {
@@ -163,10 +165,44 @@ function seededGroups(): Experiment[] {
   );
 }
 
+/**
+ * Issue 15's question, what robustness means for a generative model: a VAE trained plainly and one trained
+ * adversarially on latent-attack points (PGD-3 at ε = 0.1), per seed, each evaluated over the same seeded pairs
+ * (AUDDC of the latent and output attacks' sweeps against the interpolation baseline; success of the budgeted attacks
+ * judged by standard-e0.1's classifier; reconstruction). Size: --full all 60 000 images × 5 epochs (about 2 and 4.5
+ * minutes of training per seed on 2 cores, 2026-12-03), --quick a sixth of the data for 2 epochs.
+ */
+export const GENERATIVE_SIZE = {
+  full: { epochs: 5 },
+  quick: { limit: 10000, epochs: 2 },
+  smoke: { epochs: 1 },
+} as const satisfies Experiment['size'];
+
+/** The generative evaluation per profile: pairs, the sweep's C count and Adam steps, the judged attacks' PGD steps. */
+export const GENERATIVE_EVAL: Record<ProfileName, { pairs: number; cs: number; sweepSteps: number; steps: number; eps: number }> = {
+  full: { pairs: 20, cs: 50, sweepSteps: 200, steps: 100, eps: EVAL_EPS },
+  quick: { pairs: 10, cs: 20, sweepSteps: 100, steps: 50, eps: EVAL_EPS },
+  smoke: { pairs: 3, cs: 3, sweepSteps: 5, steps: 3, eps: EVAL_EPS },
+};
+
+/** The classifier that judges the generative models' reconstructions: the trade-off's standard model. */
+export const GENERATIVE_JUDGE = 'standard-e0.1';
+
+const GENERATIVE_RECIPES: readonly Recipe[] = [
+  { group: 'gen-vae', train: { model: 'vae', method: 'standard', eps: EVAL_EPS } },
+  { group: 'gen-vae-pgd', train: { model: 'vae', method: 'pgd', eps: EVAL_EPS, steps: 3 } },
+].map((r) => ({ ...r, findings: ['generative'], evalEps: [EVAL_EPS], evalStrength: 'pgd' }));
+
+function generativeGroups(): Experiment[] {
+  return SEEDS.full.flatMap((seed) =>
+    GENERATIVE_RECIPES.map((r) => ({ ...r, name: `${r.group}-s${seed}`, seed, size: GENERATIVE_SIZE, evaluation: 'generative' as const })),
+  );
+}
+
 export const EXPERIMENTS: readonly Experiment[] = [
   {
     name: 'standard-e0.1',
-    findings: ['tradeoff', 'fairness', 'frontier'],
+    findings: ['tradeoff', 'fairness', 'frontier', 'generative'],
     train: { method: 'standard', eps: 0.1 },
     evalEps: [EVAL_EPS],
     evalStrength: 'strong',
@@ -236,6 +272,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     evalStrength: 'pgd',
   },
   ...seededGroups(),
+  ...generativeGroups(),
 ];
 
 /**
@@ -279,6 +316,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
       'cm-pgd-e0.2-s0',
       'opt-adam-fgsm-e0.2-s0',
       'opt-sophia-fgsm-e0.2-s0',
+      'gen-vae-s0',
+      'gen-vae-pgd-s0',
     ],
   },
 };

@@ -236,6 +236,36 @@ export interface SophiaComparison extends SeededSize {
   }[];
 }
 
+/** One seed's generative run: its evaluation (eval-generative.json) and training time. */
+export interface GenerativeSeed {
+  seed: number;
+  run: string;
+  auddc: { latent: number; output: number; interpolation: number };
+  successRate: Record<string, number> | null;
+  negElbo: number;
+  mse: number;
+  secondsPerEpoch: number;
+}
+
+/** A generative recipe over its seeds (mean ± sd), e.g. the plain VAE or the adversarially trained one. */
+export interface GenerativeRow {
+  group: string;
+  method: string;
+  auddc: { latent: MeanSd; output: MeanSd; interpolation: MeanSd };
+  successRate: Record<string, MeanSd>;
+  negElbo: MeanSd;
+  mse: MeanSd;
+  perSeed: GenerativeSeed[];
+}
+
+/** Issue 15's comparison: AUDDC and judged success against reconstruction quality, standard vs robust VAE. */
+export interface GenerativeComparison extends SeededSize {
+  pairs: number;
+  budget: string;
+  judge: string;
+  rows: GenerativeRow[];
+}
+
 export interface SuiteResults {
   profile: Profile;
   environment: Environment;
@@ -248,6 +278,7 @@ export interface SuiteResults {
   curvatureCo?: CurvatureCo;
   curvatureMethods?: CurvatureMethods;
   sophia?: SophiaComparison;
+  generative?: GenerativeComparison;
   danskin?: DanskinReport;
   /** Experiments whose run or evaluation was missing when the summary was made. */
   missing: string[];
@@ -302,8 +333,15 @@ function meanSecondsPerEpoch(s: Loaded['source']): number {
 export function summarize(out: string, profile: Profile, experiments: Experiment[], environment: Environment): SuiteResults {
   const loaded = new Map<string, Loaded>();
   const missing: string[] = [];
+  const generativeSeeds: { e: Experiment; seed: GenerativeSeed; pairs: number; budget: string }[] = [];
   for (const e of experiments) {
     const dir = join(out, e.name);
+    if (e.evaluation === 'generative') {
+      const read = readGenerativeRun(dir, e);
+      if (read) generativeSeeds.push({ e, ...read });
+      else missing.push(e.name);
+      continue;
+    }
     if (!existsSync(join(dir, 'summary.json')) || !existsSync(join(dir, 'eval.json'))) {
       missing.push(e.name);
       continue;
@@ -459,6 +497,9 @@ export function summarize(out: string, profile: Profile, experiments: Experiment
         }
       : {}),
     ...(selected('sophia') ? { sophia: sophiaComparison(ofFinding('sophia'), seededSize('sophia')) } : {}),
+    ...(experiments.some((e) => e.evaluation === 'generative')
+      ? { generative: generativeComparison(experiments, generativeSeeds, profile) }
+      : {}),
     danskin,
     missing,
   };
@@ -662,4 +703,76 @@ export function methodLabel(c: Record<string, unknown> | undefined): string {
     default:
       return `${String(c.method)} (${eps})`;
   }
+}
+
+/** A generative run's seed record from its summary.json, eval-generative.json and metrics.jsonl; undefined if one is missing. */
+function readGenerativeRun(dir: string, e: Experiment): { seed: GenerativeSeed; pairs: number; budget: string } | undefined {
+  const evalFile = join(dir, 'eval-generative.json');
+  if (!existsSync(join(dir, 'summary.json')) || !existsSync(evalFile)) return undefined;
+  const r = JSON.parse(readFileSync(evalFile, 'utf8')) as {
+    auddc: GenerativeSeed['auddc'];
+    success_rate: Record<string, number> | null;
+    reconstruction: { neg_elbo: number; mse: number };
+    pairs: unknown[];
+    budget: string;
+  };
+  const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { epoch: number; seconds: number });
+  // Per epoch, the time of its last line; an epoch's seconds are the difference to the epoch before.
+  const ends = new Map<number, number>();
+  for (const l of lines) ends.set(l.epoch, l.seconds);
+  const times = [...ends.values()].map((t, i, all) => t - (i > 0 ? all[i - 1]! : 0));
+  return {
+    seed: {
+      seed: e.seed ?? 0,
+      run: e.name,
+      auddc: r.auddc,
+      successRate: r.success_rate,
+      negElbo: r.reconstruction.neg_elbo,
+      mse: r.reconstruction.mse,
+      secondsPerEpoch: times.length ? Math.min(...times) : Number.NaN,
+    },
+    pairs: r.pairs.length,
+    budget: r.budget,
+  };
+}
+
+function generativeComparison(
+  experiments: Experiment[],
+  seeds: { e: Experiment; seed: GenerativeSeed; pairs: number; budget: string }[],
+  profile: Profile,
+): GenerativeComparison {
+  const group = experiments.filter((e) => e.evaluation === 'generative');
+  const groups = [...new Set(group.map((e) => e.group ?? e.name))];
+  const rows = groups.flatMap((g): GenerativeRow[] => {
+    const runs = seeds.filter((s) => (s.e.group ?? s.e.name) === g).map((s) => s.seed);
+    if (!runs.length) return [];
+    const attacks = [...new Set(runs.flatMap((r) => Object.keys(r.successRate ?? {})))];
+    const method = String(group.find((e) => (e.group ?? e.name) === g)!.train.method);
+    return [
+      {
+        group: g,
+        method: method === 'pgd' ? 'adversarial (PGD-3 on the latent shift)' : 'standard',
+        auddc: {
+          latent: meanSd(runs.map((r) => r.auddc.latent)),
+          output: meanSd(runs.map((r) => r.auddc.output)),
+          interpolation: meanSd(runs.map((r) => r.auddc.interpolation)),
+        },
+        successRate: Object.fromEntries(attacks.map((a) => [a, meanSd(runs.map((r) => r.successRate?.[a] ?? Number.NaN))])),
+        negElbo: meanSd(runs.map((r) => r.negElbo)),
+        mse: meanSd(runs.map((r) => r.mse)),
+        perSeed: runs,
+      },
+    ];
+  });
+  return {
+    size: runSize(group[0]!, profile),
+    seeds: [...new Set(group.map((e) => e.seed ?? 0))].sort((a, b) => a - b),
+    pairs: seeds[0]?.pairs ?? 0,
+    budget: seeds[0]?.budget ?? '',
+    judge: 'standard-e0.1',
+    rows,
+  };
 }
