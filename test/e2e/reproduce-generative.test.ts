@@ -14,23 +14,19 @@ const out = join(mkdtempSync(join(tmpdir(), 'advlab-reproduce-generative-')), 's
 after(() => rmSync(dirname(out), { recursive: true, force: true }));
 const readJson = (...path: string[]) => JSON.parse(readFileSync(join(out, ...path), 'utf8'));
 
-test('the generative group: 3 seeds of two VAEs at 60000 × 5 in --full, one seed at 10000 × 2 in --quick, only when selected', () => {
+test('the generative group: 3 seeds of three VAEs at 60000 × 5 in --full, one seed at 10000 × 2 in --quick, only when selected', () => {
   const gen = (name: 'full' | 'quick' | 'smoke') => experimentsOf(selectProfile(name, ['generative'])).map((e) => e.name);
   assert.deepEqual(gen('full'), [
     'standard-e0.1',
-    'gen-vae-s0',
-    'gen-vae-pgd-s0',
-    'gen-vae-s1',
-    'gen-vae-pgd-s1',
-    'gen-vae-s2',
-    'gen-vae-pgd-s2',
+    ...[0, 1, 2].flatMap((s) => [`gen-vae-s${s}`, `gen-vae-pgd-s${s}`, `gen-vae-lip1-s${s}`]),
   ]);
-  assert.deepEqual(gen('quick'), ['standard-e0.1', 'gen-vae-s0', 'gen-vae-pgd-s0']);
+  assert.deepEqual(gen('quick'), ['standard-e0.1', 'gen-vae-s0', 'gen-vae-pgd-s0', 'gen-vae-lip1-s0']);
   assert.ok(!experimentsOf(selectProfile('full')).some((e) => e.name.startsWith('gen-')), 'not in the default selection');
   const full = selectProfile('full', ['generative']);
   const pgd = experimentsOf(full).find((e) => e.name === 'gen-vae-pgd-s1')!;
   assert.deepEqual(trainConfig(pgd, full), { model: 'vae', epochs: 5, heldOut: 1000, method: 'pgd', eps: 0.1, steps: 3, seed: 1 });
   const quick = selectProfile('quick', ['generative']);
+  assert.equal(trainConfig(experimentsOf(quick).find((e) => e.name === 'gen-vae-lip1-s0')!, quick).spectralBound, 1);
   assert.deepEqual(trainConfig(experimentsOf(quick).find((e) => e.name === 'gen-vae-s0')!, quick), {
     model: 'vae',
     epochs: 2,
@@ -53,7 +49,7 @@ test('advlab reproduce --smoke --only generative: the table from real runs, the 
   assert.equal(g.budget, 'linf eps=0.1');
   assert.deepEqual(
     g.rows.map((row: { group: string }) => row.group),
-    ['gen-vae', 'gen-vae-pgd'],
+    ['gen-vae', 'gen-vae-pgd', 'gen-vae-lip1'],
   );
   for (const row of g.rows) {
     const [seed] = row.perSeed;
@@ -67,8 +63,10 @@ test('advlab reproduce --smoke --only generative: the table from real runs, the 
     assert.ok(existsSync(join(out, seed.run, 'generative.png')));
   }
   const md = readFileSync(join(out, 'results.md'), 'utf8');
-  assert.match(md, /## What does robustness mean for a generative model\? VAE, standard against adversarially trained/);
+  assert.match(md, /## What does robustness mean for a generative model\? VAE: standard, adversarially trained, Lipschitz encoder/);
   assert.match(md, /\| standard \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+  assert.match(md, /\| adversarial \(PGD-3 on the latent shift, ε 0\.1\) \|/);
+  assert.match(md, /\| Lipschitz encoder \(spectral norms ≤ 1\) \|/);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(html, /What does robustness mean for a generative model/);
   const again = spawnSync(process.execPath, [bin, 'reproduce', '--smoke', '--only', 'generative', '--out', out], { encoding: 'utf8' });

@@ -371,7 +371,7 @@ export interface FakeGenerativeRuns {
 
 /** Writes the fake generative inputs under `root` and returns their paths. */
 export function makeGenerativeRuns(root: string): FakeGenerativeRuns {
-  const run = (name: string, method: string, lines: object[]) => {
+  const run = (name: string, method: string, lines: object[], extra: Record<string, unknown> = {}) => {
     const dir = join(root, name);
     mkdirSync(dir, { recursive: true });
     const config = {
@@ -385,6 +385,7 @@ export function makeGenerativeRuns(root: string): FakeGenerativeRuns {
       seed: 0,
       heldOut: 100,
       latentDim: 4,
+      ...extra,
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
@@ -397,11 +398,16 @@ export function makeGenerativeRuns(root: string): FakeGenerativeRuns {
     return dir;
   };
   const vaeRun = run('gen-vae', 'standard', [generativeLine(1, 10, 180), generativeLine(2, 20, 150)]);
-  const advRun = run('gen-vae-adv', 'pgd', [
-    generativeLine(1, 10, 190, { method: 'adversarial' }),
-    generativeLine(2, 20, 170, { method: 'adversarial', latent_shift: null }),
-    generativeLine(3, 30, 160, { method: 'adversarial' }),
-  ]);
+  const advRun = run(
+    'gen-vae-adv',
+    'pgd',
+    [
+      generativeLine(1, 10, 190, { method: 'adversarial' }),
+      generativeLine(2, 20, 170, { method: 'adversarial', latent_shift: null }),
+      generativeLine(3, 30, 160, { method: 'adversarial' }),
+    ],
+    { spectralBound: 2 },
+  );
   const evalDir = join(root, IMG_XSS_NAME);
   mkdirSync(evalDir, { recursive: true });
   writeFileSync(join(evalDir, 'eval-generative.json'), JSON.stringify(generativeEvalReport({ model: IMG_XSS_NAME })));

@@ -264,7 +264,7 @@ test('the Generative models section: a table per evaluated model with its number
   // Training runs: last held-out line and the test reconstruction of each.
   for (const s of [
     '<td><strong>gen-vae</strong></td><td>vae, latent 4, bernoulli</td><td>standard</td><td class="num">0.1</td><td class="num">2 / 3</td><td class="num">150</td><td class="num">15</td><td class="num">0.0375</td><td class="num">1</td><td class="num">120.5</td><td class="num">9.25</td><td class="num">0.031</td>',
-    '<td><strong>gen-vae-adv</strong></td><td>vae, latent 4, bernoulli</td><td>adversarial</td>',
+    '<td><strong>gen-vae-adv</strong></td><td>vae, latent 4, bernoulli</td><td>adversarial, encoder spectral norms ≤ 2</td>',
   ])
     assert.ok(section.includes(s), s);
   // The gallery: generative.png as a data URI, in this section (not in the classifiers' "Adversarial examples").

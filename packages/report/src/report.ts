@@ -320,7 +320,9 @@ function generativeRunsTable(runs: Source[]): string {
     return [
       `<strong>${esc(s.name)}</strong>`,
       esc(autoencoderOf(run)),
-      esc(last?.method ?? run.config?.method ?? '—'),
+      esc(
+        `${last?.method ?? run.config?.method ?? '—'}${typeof run.config?.spectralBound === 'number' && run.config.spectralBound > 0 ? `, encoder spectral norms ≤ ${run.config.spectralBound}` : ''}`,
+      ),
       esc(last?.eps ?? run.config?.eps ?? '—'),
       esc(last === undefined && planned === undefined ? '—' : `${last?.epoch ?? 0}${planned !== undefined ? ` / ${planned}` : ''}`),
       measured(last?.neg_elbo),

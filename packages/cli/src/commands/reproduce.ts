@@ -28,7 +28,8 @@ CO monitor's rules, and curvature-regularised training (ELLE, ELLE-A, CURE, LLR)
 AT at ε = 0.2 (finding curvature); Sophia against Adam on PGD-7 AT at ε = 0.1 and FGSM AT at ε = 0.2 (finding
 sophia). Those two groups run at their own size (examples × epochs): ${seededSize('full')} in --full,
 ${seededSize('quick')} in --quick, and only when selected: --only curvature,sophia (by default the seed's four
-findings run). One run directory per experiment (${experimentsOf(PROFILES.full).length} in --full with every finding, ${experimentsOf(PROFILES.quick).length} in --quick) in DIR
+findings run). Issue 15's group (finding generative): a VAE and one trained adversarially on latent-attack points,
+${SEEDS.full.length} seeds in --full, evaluated by AUDDC and judged by standard-e0.1's classifier; only when selected too. One run directory per experiment (${experimentsOf(PROFILES.full).length} in --full with every finding, ${experimentsOf(PROFILES.quick).length} in --quick) in DIR
 (default out/reproduce-PROFILE, or out/reproduce-PROFILE-FINDINGS with --only); finished runs are reused,
 interrupted ones resumed. Writes DIR/results.md, results.json and report.html for the selected findings.`;
 

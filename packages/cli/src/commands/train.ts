@@ -65,6 +65,12 @@ export const RUN_CONFIG_OPTIONS = {
     optional: true,
     help: `decoder of vae and ae: bernoulli (cross-entropy) or gaussian (σ ${AUTOENCODER_DEFAULTS.sigma}); default ${AUTOENCODER_DEFAULTS.likelihood}`,
   }),
+  spectralBound: option.number({
+    min: 0,
+    optional: true,
+    placeholder: 'S',
+    help: "vae and ae: cap each encoder layer's spectral norm at S after every step (a Lipschitz-constrained encoder)",
+  }),
   init: option.oneOf(INIT_SCHEMES as readonly string[] as ['he', 'torch'], {
     default: 'torch',
     help: 'initial weights: torch (PyTorch-style, biases from U(±1/√fan_in)) or he (zero biases)',
@@ -112,7 +118,7 @@ export function resolveRunConfig(values: Record<string, unknown>): RunConfig {
     if (c.method !== 'standard' && c.method !== 'pgd') throw new ConfigError('method', `standard or pgd for ${c.model}`, c.method);
     resolveAutoencoderSpec(c.model, { latentDim: c.latentDim, likelihood: c.likelihood });
   } else {
-    for (const k of ['latentDim', 'likelihood'] as const)
+    for (const k of ['latentDim', 'likelihood', 'spectralBound'] as const)
       if (c[k] !== undefined) throw new ConfigError(k, `no ${k} for the classifier ${c.model} (only vae and ae have one)`, String(c[k]));
     resolveTrainingConfig(c); // the methods' own checks
   }
@@ -271,7 +277,7 @@ async function trainGenerativeIn(
   const n = Math.min(config.limit ?? data.train.n, data.train.n);
   const adversarial = config.method === 'pgd';
   process.stderr.write(
-    `training ${config.model} (${spec.likelihood}, latent ${spec.latentDim}${adversarial ? `, adversarial on latent-attack points at ε=${config.eps}` : ''}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, adam lr ${config.lr} → ${runDir.dir}\n`,
+    `training ${config.model} (${spec.likelihood}, latent ${spec.latentDim}${adversarial ? `, adversarial on latent-attack points at ε=${config.eps}` : ''}${config.spectralBound ? `, encoder layers' spectral norms ≤ ${config.spectralBound}` : ''}) on ${data.name}: ${n} examples, ${config.epochs} epochs, batch ${config.batchSize}, adam lr ${config.lr} → ${runDir.dir}\n`,
   );
   const meta = {
     dataset: config.data,
@@ -298,6 +304,7 @@ async function trainGenerativeIn(
       evalEvery: config.evalEvery,
       heldOut: config.heldOut,
       ...(config.limit !== undefined ? { limit: config.limit } : {}),
+      ...(config.spectralBound !== undefined ? { spectralBound: config.spectralBound } : {}),
     },
     runDir,
     meta,

@@ -279,7 +279,7 @@ function generativeTable(g: GenerativeComparison): Table {
   const attacks = [...new Set(g.rows.flatMap((r) => Object.keys(r.successRate)))];
   return {
     id: 'generative',
-    title: 'What does robustness mean for a generative model? VAE, standard against adversarially trained',
+    title: 'What does robustness mean for a generative model? VAE: standard, adversarially trained, Lipschitz encoder',
     note: `${sizeNote(g)} VAE (latent 16, Bernoulli decoder). ${MEAN_SD} AUDDC: area under the distortion–distance curve of the Lagrangian sweep (50 C over 2^−20…2^20 in --full), mean over ${g.pairs} seeded (source, target) test pairs of different classes; lower = more vulnerable; "interpolation" is δ = t·(x_t − x), the baseline an attack must beat (docs/generative.md). Judged success: the share of pairs whose adversarial reconstruction the ${g.judge} classifier puts in the target's class, budgeted attacks at ${g.budget}. −ELBO (nats per image) and MSE per pixel on the 10 000 test images.`,
     headers: [
       'VAE',

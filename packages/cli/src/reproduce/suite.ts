@@ -166,8 +166,9 @@ function seededGroups(): Experiment[] {
 }
 
 /**
- * Issue 15's question, what robustness means for a generative model: a VAE trained plainly and one trained
- * adversarially on latent-attack points (PGD-3 at ε = 0.1), per seed, each evaluated over the same seeded pairs
+ * Issue 15's question, what robustness means for a generative model: a VAE trained plainly, one trained
+ * adversarially on latent-attack points (PGD-3 at ε = 0.1) and one with a Lipschitz-constrained encoder (every
+ * layer's spectral norm capped at 1), per seed, each evaluated over the same seeded pairs
  * (AUDDC of the latent and output attacks' sweeps against the interpolation baseline; success of the budgeted attacks
  * judged by standard-e0.1's classifier; reconstruction). Size: --full all 60 000 images × 5 epochs (about 2 and 4.5
  * minutes of training per seed on 2 cores, 2026-12-03), --quick a sixth of the data for 2 epochs.
@@ -191,6 +192,7 @@ export const GENERATIVE_JUDGE = 'standard-e0.1';
 const GENERATIVE_RECIPES: readonly Recipe[] = [
   { group: 'gen-vae', train: { model: 'vae', method: 'standard', eps: EVAL_EPS } },
   { group: 'gen-vae-pgd', train: { model: 'vae', method: 'pgd', eps: EVAL_EPS, steps: 3 } },
+  { group: 'gen-vae-lip1', train: { model: 'vae', method: 'standard', eps: EVAL_EPS, spectralBound: 1 } },
 ].map((r) => ({ ...r, findings: ['generative'], evalEps: [EVAL_EPS], evalStrength: 'pgd' }));
 
 function generativeGroups(): Experiment[] {
@@ -318,6 +320,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       'opt-sophia-fgsm-e0.2-s0',
       'gen-vae-s0',
       'gen-vae-pgd-s0',
+      'gen-vae-lip1-s0',
     ],
   },
 };

@@ -750,11 +750,17 @@ function generativeComparison(
     const runs = seeds.filter((s) => (s.e.group ?? s.e.name) === g).map((s) => s.seed);
     if (!runs.length) return [];
     const attacks = [...new Set(runs.flatMap((r) => Object.keys(r.successRate ?? {})))];
-    const method = String(group.find((e) => (e.group ?? e.name) === g)!.train.method);
+    const train = group.find((e) => (e.group ?? e.name) === g)!.train;
+    const label =
+      train.method === 'pgd'
+        ? `adversarial (PGD-${train.steps} on the latent shift, ε ${train.eps})`
+        : train.spectralBound
+          ? `Lipschitz encoder (spectral norms ≤ ${train.spectralBound})`
+          : 'standard';
     return [
       {
         group: g,
-        method: method === 'pgd' ? 'adversarial (PGD-3 on the latent shift)' : 'standard',
+        method: label,
         auddc: {
           latent: meanSd(runs.map((r) => r.auddc.latent)),
           output: meanSd(runs.map((r) => r.auddc.output)),

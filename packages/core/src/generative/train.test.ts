@@ -6,7 +6,13 @@ import { MemoryTrainingStore } from '../training/store.ts';
 import { threatModel } from '../threat/threat.ts';
 import type { ImageSet } from '../data/types.ts';
 import { autoencoderOf, createAutoencoder, resolveAutoencoderSpec } from './model.ts';
-import { GENERATIVE_TRAINING_DEFAULTS, latentAttackPoints, trainAutoencoder, type GenerativeTrainingConfig } from './train.ts';
+import {
+  capSpectralNorms,
+  GENERATIVE_TRAINING_DEFAULTS,
+  latentAttackPoints,
+  trainAutoencoder,
+  type GenerativeTrainingConfig,
+} from './train.ts';
 
 await cpu();
 
@@ -87,4 +93,29 @@ test('adversarial training fits latent-attack points inside the ball, and trains
   assert.equal(metrics[0]!.method, 'adversarial');
   store.dispose();
   await assert.rejects(trainAutoencoder(ae, { train, heldOut }, config({ method: 'adversarial', eps: 0 }), store, {}), /eps/);
+});
+
+test('capSpectralNorms measures each encoder kernel’s largest singular value and scales those above the bound down to it', async () => {
+  const ae = vae();
+  const encoder = ae.model.getLayer('encoder') as unknown as {
+    layers: { trainableWeights: { name: string; read(): tf.Tensor; write(t: tf.Tensor): void }[] }[];
+  };
+  const conv = encoder.layers[0]!.trainableWeights.find((w) => /kernel/.test(w.name))!;
+  // A kernel of ones [4, 4, 1, 32] is the rank-one matrix 1·1ᵀ of size 16 × 32: σ = √(16·32).
+  const ones = tf.onesLike(conv.read());
+  conv.write(ones);
+  const before = capSpectralNorms(ae, 2);
+  assert.ok(Math.abs(before[0]! - Math.sqrt(16 * 32)) < 1e-3, `σ ${before[0]}`);
+  assert.equal(before.length, 4, 'two convolutions and two dense layers');
+  const after = capSpectralNorms(ae, Number.POSITIVE_INFINITY);
+  for (const [i, s] of after.entries()) assert.ok(s <= 2 * (1 + 1e-4), `layer ${i}: σ ${s} after the cap`);
+  assert.ok(Math.abs(conv.read().dataSync()[0]! - 2 / Math.sqrt(16 * 32)) < 1e-6);
+  ones.dispose();
+  const store = new MemoryTrainingStore();
+  const tensors = tf.memory().numTensors;
+  const { metrics } = await trainAutoencoder(ae, { train, heldOut }, config({ epochs: 2, spectralBound: 2 }), store, {});
+  assert.ok(metrics.every((m) => Number.isFinite(m.neg_elbo)));
+  for (const s of capSpectralNorms(ae, Number.POSITIVE_INFINITY)) assert.ok(s <= 2 * (1 + 1e-3), `σ ${s} after training`);
+  store.dispose();
+  assert.equal(tf.memory().numTensors, tensors);
 });

@@ -10,6 +10,7 @@
  * from its newest checkpoint.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../data/types.ts';
 import { ConfigError } from '../errors.ts';
 import { batchTensors, chunks, range } from '../eval/batches.ts';
@@ -44,6 +45,11 @@ export interface GenerativeTrainingConfig {
   steps: number;
   /** Train on the first `limit` examples only. */
   limit?: number;
+  /**
+   * Lipschitz-constrained encoder: after every step each encoder layer's kernel is scaled so its spectral norm (as
+   * a matrix [fan-in, units]) is at most this (0 or absent: no constraint). See `capSpectralNorms`.
+   */
+  spectralBound?: number;
   /** Held-out lines every this many batches (0: at the end of each epoch only) on the first `heldOut` test images. */
   evalEvery: number;
   heldOut: number;
@@ -75,6 +81,8 @@ export function validateGenerativeTrainingConfig(c: GenerativeTrainingConfig): v
   posInt('heldOut', c.heldOut);
   posInt('evalEvery', c.evalEvery, 0);
   if (c.limit !== undefined) posInt('limit', c.limit);
+  if (c.spectralBound !== undefined && !(c.spectralBound >= 0 && Number.isFinite(c.spectralBound)))
+    throw new ConfigError('spectralBound', 'a finite number ≥ 0 (0: no constraint)', String(c.spectralBound));
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ConfigError('lr', 'a number > 0', String(c.lr));
   if (!(c.beta >= 0) || !Number.isFinite(c.beta)) throw new ConfigError('beta', 'a number ≥ 0', String(c.beta));
   threatModel(c.norm, c.eps); // checks norm and ε
@@ -131,6 +139,42 @@ export function latentAttackPoints(ae: Autoencoder, x: tf.Tensor4D, threat: Thre
   } finally {
     objective.dispose();
   }
+}
+
+/** Power-iteration steps per kernel and step: from a fixed start, so the constraint keeps no state a resume would need. */
+const POWER_STEPS = 10;
+
+/**
+ * The largest singular value of each encoder kernel seen as a matrix [fan-in, units] (a dense kernel, or a
+ * convolution's [kh·kw·cin, cout] as spectral normalisation, Miyato et al. 2018, treats it), by `POWER_STEPS` of power
+ * iteration from the all-ones vector; every kernel above `bound` is scaled down to it. Returns the norms before the
+ * cap. With 1-Lipschitz activations the product of the bounds bounds the dense layers' Lipschitz constant; for a
+ * strided convolution the matrix norm is the usual surrogate, not the exact operator norm.
+ */
+export function capSpectralNorms(ae: Autoencoder, bound: number): number[] {
+  const encoder = ae.model.getLayer('encoder') as unknown as tfl.LayersModel;
+  const norms: number[] = [];
+  for (const layer of encoder.layers) {
+    const kernel = layer.trainableWeights.find((w) => /kernel/.test(w.name));
+    if (!kernel) continue;
+    const sigma = tf.tidy(() => {
+      const w = kernel.read();
+      const m = tf.reshape(w, [-1, w.shape[w.shape.length - 1]!]) as tf.Tensor2D;
+      let v = tf.div(tf.ones([m.shape[1], 1]), Math.sqrt(m.shape[1])) as tf.Tensor2D;
+      for (let i = 0; i < POWER_STEPS; i++) {
+        const u = tf.matMul(m, v);
+        const mv = tf.matMul(m, u, true, false);
+        v = tf.div(mv, tf.add(tf.norm(mv), 1e-12)) as tf.Tensor2D;
+      }
+      return tf.norm(tf.matMul(m, v)).dataSync()[0]!;
+    });
+    norms.push(sigma);
+    if (sigma > bound)
+      tf.tidy(() => {
+        kernel.write(tf.mul(kernel.read(), bound / sigma));
+      });
+  }
+  return norms;
 }
 
 /** Held-out measurements of `ae` on `x` (batched): negative ELBO (one seeded sample), KL, MSE and the latent shift at ε. */
@@ -245,6 +289,7 @@ export async function trainAutoencoder(
               )!;
               return value.dataSync()[0]!;
             });
+            if (c.spectralBound) capSpectralNorms(ae, c.spectralBound);
             lossSince += loss * idx.length;
             seenSince += idx.length;
             step += 1;
