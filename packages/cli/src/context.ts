@@ -61,8 +61,9 @@ export function datasetFor(data: string | undefined, meta: ModelMeta | undefined
   return loadDataset(spec, { seed });
 }
 
-export function checkCompatible(c: Pick<Classifier, 'inputShape' | 'numClasses'>, d: Dataset): void {
-  const [h, w, ch] = c.inputShape;
+/** Refuses (ConfigError naming --data) a dataset whose images are not the model's input shape. */
+export function checkInputShape(shape: readonly [number, number, number], d: Dataset): void {
+  const [h, w, ch] = shape;
   if (h !== d.test.height || w !== d.test.width || ch !== d.test.channels) {
     throw new ConfigError(
       '--data',
@@ -70,6 +71,10 @@ export function checkCompatible(c: Pick<Classifier, 'inputShape' | 'numClasses'>
       `${d.test.height}×${d.test.width}×${d.test.channels} in ${d.name}`,
     );
   }
+}
+
+export function checkCompatible(c: Pick<Classifier, 'inputShape' | 'numClasses'>, d: Dataset): void {
+  checkInputShape(c.inputShape, d);
   if (c.numClasses !== d.numClasses)
     throw new ConfigError('--data', `${c.numClasses} classes (the model's output)`, `${d.numClasses} in ${d.name}`);
 }

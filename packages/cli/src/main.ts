@@ -4,6 +4,7 @@ import { CURVATURE_OPTIONS, curvature, curvatureHelp } from './commands/curvatur
 import { DEMO_OPTIONS, demo, demoHelp } from './commands/demo.ts';
 import { EVAL_OPTIONS, evaluate, evalHelp } from './commands/eval.ts';
 import { list } from './commands/list.ts';
+import { MERGE_OPTIONS, merge, mergeHelp } from './commands/merge.ts';
 import { REPORT_OPTIONS, report, reportHelp } from './commands/report.ts';
 import { REPRODUCE_OPTIONS, reproduce, reproduceHelp } from './commands/reproduce.ts';
 import { TRAIN_OPTIONS, trainCommand, trainHelp } from './commands/train.ts';
@@ -20,6 +21,7 @@ interface Command {
 export const COMMANDS: Record<string, Command> = {
   train: { help: trainHelp, options: TRAIN_OPTIONS, run: trainCommand },
   eval: { help: evalHelp, options: EVAL_OPTIONS, run: evaluate },
+  merge: { help: mergeHelp, options: MERGE_OPTIONS, run: merge },
   attack: { help: attackHelp, options: ATTACK_OPTIONS, run: attack },
   curvature: { help: curvatureHelp, options: CURVATURE_OPTIONS, run: curvature },
   demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },

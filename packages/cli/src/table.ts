@@ -2,10 +2,14 @@ import { CHECK_DOCS, type EvaluationReport } from '@advlab/core';
 
 const pct = (v: number) => (Number.isNaN(v) ? '  -  ' : `${(100 * v).toFixed(1).padStart(5)}%`);
 
-/** The evaluation as a plain-text table: clean, each attack per ε, worst case, per-class worst, checks. */
+/** The evaluation (or one shard of it) as a plain-text table: clean, each attack per ε, worst case, per-class worst, checks. */
 export function formatReport(r: EvaluationReport, classNames: string[]): string {
   const lines: string[] = [];
-  lines.push(`${r.model} on ${r.dataset}: first ${r.n} test examples, ${r.norm}, seed ${r.seed}`);
+  const s = r.shard;
+  const which = s
+    ? `shard ${s.index}/${s.count}: test examples ${s.start}…${s.end - 1} of the first ${s.total}`
+    : `first ${r.n} test examples`;
+  lines.push(`${r.model} on ${r.dataset}: ${which}, ${r.norm}, seed ${r.seed}`);
   const name = (k: number) => classNames[k] ?? String(k);
   const rows: [string, string, string, string][] = [['attack', 'eps', 'accuracy', 'worst class']];
   rows.push(['clean', '-', pct(r.clean_accuracy), `${name(r.clean_summary.worst_class)} ${pct(r.clean_summary.worst)}`]);

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   SUITES,
   classifierBounds,
@@ -7,7 +7,9 @@ import {
   getAttack,
   isSyncClassifier,
   ConfigError,
+  SHARD_EXPECTED,
   option,
+  parseShardSpec,
   toInputRange,
   type EvaluationReport,
 } from '@advlab/core';
@@ -27,7 +29,13 @@ the per-example worst case (a suite of attacks, each on the survivors of the one
 APGD-CE then APGD-T; --suite autoattack is AutoAttack's standard version, APGD-CE, APGD-T, FAB-T and Square
 with its settings), with sanity checks.
 --final-iterate: the PGD family counts only each restart's last iterate, as torchattacks and most papers
-do (default: an example is broken if any iterate fools the model).`;
+do (default: an example is broken if any iterate fools the model).
+--shard I/N evaluates shard I of N: a contiguous run of whole batches of the n examples (attack batches never
+straddle one, and each is seeded by its place in the set, so a shard makes exactly the draws the whole run
+makes for its examples). advlab merge combines the JSON reports of all N shards into the report of the
+unsharded run with --batching blocks, figure for figure; every shard must be run with the same settings.
+Unsharded runs batch each attack's survivors of the whole set by default (--batching survivors), as before
+sharding existed, so documented figures rerun unchanged; with n up to one batch the two agree.`;
 
 export const EVAL_OPTIONS = {
   model: option.string({
@@ -57,6 +65,29 @@ export const EVAL_OPTIONS = {
   finalIterate: option.boolean({ help: "the PGD family counts only each restart's last iterate" }),
   data: dataOption,
   batchSize: option.integer({ min: 1, default: 256, help: 'examples per attack batch' }),
+  shard: option.custom(
+    z
+      .string()
+      .refine((s) => {
+        try {
+          parseShardSpec(s);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      .optional(),
+    {
+      kind: 'string',
+      expected: SHARD_EXPECTED,
+      placeholder: 'I/N',
+      help: 'evaluate shard I of N (0-based): whole batches of the n examples, for advlab merge',
+    },
+  ),
+  batching: option.oneOf(['survivors', 'blocks'], {
+    optional: true,
+    help: "how attacks batch examples: survivors (each attack's survivors of the whole set in turn, the default unsharded) or blocks (per fixed block of batch-size examples: what a shard does, so a merge of shards equals it)",
+  }),
   seed: seedOption,
   backend: backendOption,
   generative: option.boolean({
@@ -106,7 +137,18 @@ export async function evaluate(argv: string[]): Promise<EvaluationReport | Gener
 
 /** `advlab eval --generative`: the budget is the first --eps under --norm, --steps its PGD steps (default 100). */
 async function evaluateGenerativeFlags(v: EvalFlags, given: readonly string[]): Promise<GenerativeEvalReport> {
-  for (const k of ['attacks', 'suite', 'n', 'finalIterate', 'noWorstCase', 'apgdSteps', 'apgdTargets', 'restarts'] as const)
+  for (const k of [
+    'attacks',
+    'suite',
+    'n',
+    'finalIterate',
+    'noWorstCase',
+    'apgdSteps',
+    'apgdTargets',
+    'restarts',
+    'shard',
+    'batching',
+  ] as const)
     if (given.includes(k)) throw new ConfigError(k, 'no classifier-attack option with --generative', 'it given');
   if (v.eps.length !== 1) throw new ConfigError('eps', 'one ε with --generative (the budget of the judged attacks)', v.eps.join(','));
   if (v.json !== undefined)
@@ -148,6 +190,7 @@ export async function evaluateModel(request: EvalRequest, given?: readonly strin
   const suite = blackBox && !isGiven('suite') ? 'square' : v.suite;
   attacks.forEach(getAttack); // unknown names fail here, before any loading
   const nFlag = v.n;
+  const shard = v.shard === undefined ? undefined : parseShardSpec(v.shard);
   const config = attackConfig(v);
   if (v.json !== undefined) {
     const force = request.force === true;
@@ -173,6 +216,8 @@ export async function evaluateModel(request: EvalRequest, given?: readonly strin
       n,
       batchSize,
       seed,
+      ...(shard ? { shard } : {}),
+      ...(v.batching ? { batching: v.batching } : {}),
       worstCase: !v.noWorstCase,
       suite,
       attackConfig: config,

@@ -28,7 +28,7 @@ import {
 import { checkOutput, datasetFolders, encodePng, loadModel, writeFileAtomic, writeIdx } from '@advlab/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { checkCompatible, datasetFor, modelFolder, openModel, selectBackend } from '../context.ts';
+import { checkCompatible, checkInputShape, datasetFor, modelFolder, openModel, selectBackend } from '../context.ts';
 import { ProgressBar } from '../progress.ts';
 
 /** A generative model folder (or run directory) as an Autoencoder, with its metadata; E_MODEL_FORMAT when it is not one. */
@@ -45,6 +45,14 @@ export async function openAutoencoder(dirOrRun: string): Promise<{ ae: Autoencod
     );
   }
   return { ae: autoencoderOf(model, spec, source), meta, dir };
+}
+
+/** The autoencoder of `model` and the data it is evaluated on (--data, else its metadata's), whose images must fit it. */
+async function openAutoencoderWithData(model: string, dataFlag: string | undefined, seed: number) {
+  const { ae, meta, dir } = await openAutoencoder(model);
+  const data = datasetFor(dataFlag, meta, seed);
+  checkInputShape(ae.inputShape, data);
+  return { ae, dir, data };
 }
 
 /** What `advlab eval --generative` reads from its flags. */
@@ -78,25 +86,8 @@ export interface GenerativeEvalReport {
 
 /** Runs the evaluation and prints its summary; the caller writes the JSON. */
 export async function evaluateGenerativeModel(r: GenerativeEvalRequest): Promise<GenerativeEvalReport> {
-  const { ae, meta, dir } = await openAutoencoder(r.model);
-  const data = datasetFor(r.data, meta, r.seed);
-  const [h, w, c] = ae.inputShape;
-  if (h !== data.test.height || w !== data.test.width || c !== data.test.channels) {
-    throw new ConfigError(
-      '--data',
-      `images of ${h}×${w}×${c} (the model's input)`,
-      `${data.test.height}×${data.test.width}×${data.test.channels} in ${data.name}`,
-    );
-  }
-  let classifier: Classifier | undefined;
-  if (r.classifier !== undefined) {
-    const opened = await openModel(r.classifier);
-    checkCompatible(opened.classifier, data);
-    const [lo, hi] = classifierBounds(opened.classifier);
-    if (lo !== 0 || hi !== 1)
-      throw new ConfigError('--classifier', 'a classifier of [0, 1] images (it judges reconstructions)', `bounds [${lo}, ${hi}]`);
-    classifier = opened.classifier as Classifier;
-  }
+  const { ae, dir, data } = await openAutoencoderWithData(r.model, r.data, r.seed);
+  const classifier = r.classifier !== undefined ? await openJudge(r.classifier, data) : undefined;
   const pairs = generativePairs(data.test.labels, r.pairs, r.seed);
   const sweep = { cs: logSpacedGrid(r.cs), steps: r.sweepSteps, lr: 0.01 };
   const budget = threatModel(r.norm, r.eps);
@@ -193,16 +184,8 @@ export async function attackGenerativeModel(v: GenerativeAttackRequest, force: b
     force,
   });
   await selectBackend(v.backend);
-  const { ae, meta, dir } = await openAutoencoder(v.model);
-  const data = datasetFor(v.data, meta, v.seed);
+  const { ae, dir, data } = await openAutoencoderWithData(v.model, v.data, v.seed);
   const [h, w, c] = ae.inputShape;
-  if (h !== data.test.height || w !== data.test.width || c !== data.test.channels) {
-    throw new ConfigError(
-      '--data',
-      `images of ${h}×${w}×${c} (the model's input)`,
-      `${data.test.height}×${data.test.width}×${data.test.channels} in ${data.name}`,
-    );
-  }
   const j = v.targetIndex;
   if (j >= data.test.n) throw new ConfigError('targetIndex', `a test image index in [0, ${data.test.n - 1}]`, String(j));
   const judge = v.classifier !== undefined ? await openJudge(v.classifier, data) : undefined;

@@ -61,6 +61,13 @@ export interface SanityCheck<Code extends string = CheckCode> {
    * are `yield* readHost(t)`), so `evaluateRobustnessAsync` reads them with `await data()`.
    */
   run(context: CheckContext): CheckOutcome | HostSteps<CheckOutcome>;
+  /**
+   * True for a check that runs the model on the probe (`CheckContext.probe`). In a sharded evaluation such a
+   * check runs only in the shard holding example 0, and `mergeShards` keeps that shard's verdict. Every other
+   * check must be a function of the rest of the context (flags, reports, ball ratio), which `mergeShards`
+   * rebuilds over all the examples to run it again.
+   */
+  readonly usesProbe?: boolean;
 }
 
 /** A verdict of a check that did apply: `passed`, with `detail` saying what was measured. */
@@ -297,6 +304,7 @@ function squareBeyondWhiteBox({ worstCases, detail }: CheckContext): CheckOutcom
 const REGISTRY = [
   {
     code: 'finite-outputs',
+    usesProbe: true,
     description: 'the logits and the input gradients of the loss are finite on clean examples (no NaN or ±Infinity)',
     run: (c) => onProbe(c, (p, m) => finiteOutputs(m, p)),
   },
@@ -316,16 +324,19 @@ const REGISTRY = [
   },
   {
     code: 'zero-gradients',
+    usesProbe: true,
     description: 'no clean example has an all-zero input gradient (gradient masking / saturated softmax)',
     run: (c) => onProbe(c, (p, m) => zeroGradients(m, p)),
   },
   {
     code: 'logits-not-probabilities',
+    usesProbe: true,
     description: 'the model outputs logits, not probabilities (no softmax, sigmoid or log-softmax; CE on probabilities masks gradients)',
     run: (c) => onProbe(c, (p, m) => logitsNotProbabilities(m, p.x)),
   },
   {
     code: 'deterministic',
+    usesProbe: true,
     description: 'two forward passes on the same input give the same logits (a randomised defence needs --suite rand: EOT)',
     run: (c) =>
       onProbe(c, (p, m) =>
@@ -338,6 +349,7 @@ const REGISTRY = [
   },
   {
     code: 'large-eps',
+    usesProbe: true,
     description: 'at a very large ε (the whole box) PGD brings accuracy to about 0',
     run: (c) => onProbe(c, (p) => largeEps(c, p)),
   },

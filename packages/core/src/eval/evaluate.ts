@@ -14,9 +14,22 @@ import {
   runHostStepsAsync,
   type HostSteps,
 } from '../attacks/run.ts';
-import { batchSource, chunks, range, type BatchSource, type EvalData } from './batches.ts';
+import {
+  attackBatches,
+  BATCHINGS,
+  batchSeed,
+  batchSource,
+  chunks,
+  range,
+  shardRange,
+  survivorBatches,
+  type Batching,
+  type BatchSource,
+  type EvalData,
+  type ShardSpec,
+} from './batches.ts';
 import { classSummary, mean, perClass, type ClassSummary } from './metrics.ts';
-import { PROBE_SIZE, sanityCheckSteps, type CheckResult } from './checks.ts';
+import { PROBE_SIZE, SANITY_CHECKS, sanityCheckSteps, skipCheck, type CheckResult, type SanityCheck } from './checks.ts';
 import { getSuite, type AttackSuite } from './suites.ts';
 
 /**
@@ -43,6 +56,24 @@ export interface EvaluateOptions {
   attackConfig?: Record<string, object>;
   /** Run the sanity checks (default true). */
   sanityChecks?: boolean;
+  /**
+   * Evaluate only this shard of the first n examples: the contiguous run of whole batches `shardRange` gives
+   * (ConfigError, key `shard`, for a bad one). The report then covers those examples (its `n` is their count)
+   * and carries `shard` for `mergeShards`, which combines the shards of one evaluation into the report the
+   * unsharded evaluation gives, figure for figure (see `AttackBatch` for why the draws agree). The sanity
+   * checks that run the model on the probe (the first PROBE_SIZE correctly classified examples of the whole
+   * set) run only in the shard that starts at example 0, which predicts past its end if it must to find them;
+   * the other shards report them skipped. The rest run on each shard's own examples, and `mergeShards` runs
+   * them again over all of them.
+   */
+  shard?: ShardSpec;
+  /**
+   * How attacks batch their examples (see `AttackBatch`): 'survivors' (the default without a shard) batches the
+   * survivors of the whole set in turn, as every evaluation did before sharding, so documented figures rerun
+   * unchanged; 'blocks' (the only rule a shard can use, and its default) batches them per fixed block of the set,
+   * so an unsharded evaluation with 'blocks' is what `mergeShards` reproduces. With n ≤ batchSize both agree.
+   */
+  batching?: Batching;
   /**
    * Called after each attacked batch: `stage` names the attack and ε, `done` of `total` clean-correct examples have
    * been attacked at it. Called synchronously; an exception ends the evaluation.
@@ -99,6 +130,8 @@ export interface WorstCaseReport {
  * by label (NaN for a class absent from the examples) and `seconds` is wall time.
  */
 export interface EvaluationReport {
+  /** Present when the attacks were batched per block ('blocks'; see `EvaluateOptions.batching`); absent: 'survivors'. */
+  batching?: 'blocks';
   dataset: string;
   model: string;
   n: number;
@@ -114,9 +147,55 @@ export interface EvaluationReport {
   checks: CheckResult[];
   seed: number;
   seconds: number;
+  /** Present in the report of one shard (`EvaluateOptions.shard`) only: what `mergeShards` needs. */
+  shard?: ShardInfo;
 }
 
-/** Per-example outcome flags kept by the evaluation, useful for galleries and tests. */
+/**
+ * What the report of a shard (`EvaluateOptions.shard`) adds for `mergeShards`: where the slice lies, the
+ * settings every shard of one evaluation shares, and the per-example outcomes. Per-example flags are strings
+ * of '0' and '1', one character per example of the slice, in order.
+ */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  /** The slice: the examples start … end − 1 of the first `total`. */
+  start: number;
+  end: number;
+  /** n of the whole evaluation (the report's own `n` is end − start). */
+  total: number;
+  batch_size: number;
+  /** The model's input box, as the attacks clipped to it. */
+  bounds: [number, number];
+  /** Whether the worst-case suite ran (`EvaluateOptions.worstCase`). */
+  worst_case: boolean;
+  /** Whether the sanity checks ran (`EvaluateOptions.sanityChecks`). */
+  sanity_checks: boolean;
+  /** The largest ‖δ‖/ε over the shard's adversarial points (0 with none); a non-finite value as a string, e.g. 'Infinity'. */
+  max_ball_ratio: number | string;
+  /** How many adversarial points the shard made. */
+  adversarial_points: number;
+  /** The label of each example of the slice. */
+  labels: number[];
+  /** Correctly classified on clean input. */
+  correct: string;
+  /** Per entry of `attacks`, in order: still correctly classified after that attack. */
+  robust: string[];
+  /** Per entry of `worst_case_by_eps`, in order: robust under the worst case. */
+  worst: string[];
+}
+
+/** Per-example flags as a string of '0' and '1' (`ShardInfo`). */
+export function encodeFlags(flags: ArrayLike<number>): string {
+  let s = '';
+  for (let i = 0; i < flags.length; i++) s += flags[i] ? '1' : '0';
+  return s;
+}
+
+/**
+ * Per-example outcome flags kept by the evaluation, useful for galleries and tests: one entry per example
+ * evaluated, in order (for a shard, per example of its slice).
+ */
 export interface EvaluationDetail {
   correct: Uint8Array;
   /** key `${attack}@${eps}` → 1 where the example is still correctly classified after the attack. */
@@ -126,7 +205,17 @@ export interface EvaluationDetail {
 
 type ResolvedOptions = EvaluateOptions & { n: number; norm: Norm };
 
+/** The batching rule of an evaluation: as asked, else 'blocks' for a shard and 'survivors' otherwise. */
+function batchingOf(o: Pick<EvaluateOptions, 'batching' | 'shard'>): Batching {
+  return o.batching ?? (o.shard ? 'blocks' : 'survivors');
+}
+
 function validate(o: ResolvedOptions, source: BatchSource): void {
+  if (o.batching !== undefined && !BATCHINGS.includes(o.batching))
+    throw new ConfigError('batching', BATCHINGS.join(' or '), String(o.batching));
+  if (o.shard && o.batching === 'survivors') {
+    throw new ConfigError('batching', "'blocks' with a shard (survivor batches straddle shards: see AttackBatch)", "'survivors'");
+  }
   if (!Number.isInteger(o.n) || o.n < 1) throw new ConfigError('n', 'an integer ≥ 1', String(o.n));
   if (o.n > source.n) throw new ConfigError('n', `at most the ${source.n} test examples`, String(o.n));
   if (o.eps.length === 0) throw new ConfigError('eps', 'at least one ε', 'none');
@@ -196,7 +285,8 @@ function maxBallRatio(adv: ArrayLike<number>, clean: ArrayLike<number>, rows: nu
 }
 
 /**
- * Runs `attack` at `threat` on the examples `indices` (all clean-correct), batched; returns per-example
+ * Runs `attack` at `threat` on the examples `indices` (all clean-correct), one batch per block of the set
+ * (`attackBatches`, seeded by the block); returns per-example
  * success flags aligned with `indices` and the worst ‖δ‖/ε measured independently.
  */
 function* attackIndices(
@@ -212,12 +302,12 @@ function* attackIndices(
   const success = new Uint8Array(indices.length);
   let maxRatio = 0;
   let off = 0;
-  let batchNo = 0;
-  for (const idx of chunks(indices, o.batchSize ?? 256)) {
+  const batches = batchingOf(o) === 'blocks' ? attackBatches(indices, o.batchSize ?? 256) : survivorBatches(indices, o.batchSize ?? 256);
+  for (const { block, indices: idx } of batches) {
     const { x, y } = source.batch(idx);
     const owned: tf.Tensor[] = [x, y];
     try {
-      const seed = (o.seed ?? 0) * 1000003 + batchNo++;
+      const seed = batchSeed(o.seed ?? 0, block);
       const r = yield* runAttackSteps(name, model, x, y, threat, { config, seed });
       owned.push(r.xAdv);
       success.set(r.success, off);
@@ -267,13 +357,20 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
   validate(o, source);
   const t0 = performance.now();
   const K = model.numClasses;
-  const all = range(o.n);
-  const labels = yield* source.labels(o.n);
+  const batchSize = o.batchSize ?? 256;
+  // The slice evaluated: examples start … end − 1 (all of them unless a shard); arrays below are indexed by
+  // position in the slice, `at(i)` is the example's index in the set.
+  const { start, end } = o.shard ? shardRange(o.n, batchSize, o.shard) : { start: 0, end: o.n };
+  const m = end - start;
+  const at = (i: number) => start + i;
+  const all = range(m);
+  const allLabels = yield* source.labels(o.n);
+  const labels = allLabels.subarray(start, end);
   const progress = o.onProgress ?? (() => {});
 
-  const pred = yield* predictSteps(model, source, all, o.batchSize ?? 256);
-  const correct = new Uint8Array(o.n);
-  for (let i = 0; i < o.n; i++) correct[i] = pred[i] === labels[i] ? 1 : 0;
+  const pred = yield* predictSteps(model, source, all.map(at), batchSize);
+  const correct = new Uint8Array(m);
+  for (let i = 0; i < m; i++) correct[i] = pred[i] === labels[i] ? 1 : 0;
   const cleanPerClass = perClass(correct, labels, K);
 
   const robust = new Map<string, Uint8Array>();
@@ -281,15 +378,17 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
   const detail: EvaluationDetail = { correct, robust, worst };
   const attackReports: AttackReport[] = [];
   const worstReports: WorstCaseReport[] = [];
+  const robustFlags: Uint8Array[] = [];
+  const worstFlagsByEps: Uint8Array[] = [];
   let maxRatio = 0;
   let points = 0;
 
   // Attack only the clean-correct examples; the misclassified ones are already non-robust.
   function* runOn(name: string, config: object | undefined, threat: ThreatModel, survivors: Uint8Array): HostSteps<Uint8Array> {
     const idx = all.filter((i) => survivors[i]);
-    const out = new Uint8Array(o.n);
+    const out = new Uint8Array(m);
     if (idx.length === 0) return out;
-    const r = yield* attackIndices(name, config, model, source, idx, threat, o, (done) =>
+    const r = yield* attackIndices(name, config, model, source, idx.map(at), threat, o, (done) =>
       progress({ stage: `${name} ε=${threat.eps}`, done, total: idx.length }),
     );
     idx.forEach((i, j) => {
@@ -310,7 +409,8 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
       const t = performance.now();
       const flags = yield* runOn(def.name, o.attackConfig?.[def.name], threat, correct);
       robust.set(`${def.name}@${eps}`, flags);
-      for (let i = 0; i < o.n; i++) worstFlags[i]! &= flags[i]!;
+      robustFlags.push(flags);
+      for (let i = 0; i < m; i++) worstFlags[i]! &= flags[i]!;
       const pc = perClass(flags, labels, K);
       const config = { ...def.defaults(threat), ...o.attackConfig?.[def.name] };
       attackReports.push({
@@ -350,7 +450,7 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
         const t = performance.now();
         const runOnCount = count(worstFlags);
         const flags = yield* runOn(def.name, config, threat, worstFlags);
-        for (let i = 0; i < o.n; i++) if (worstFlags[i]) worstFlags[i] = flags[i]!;
+        for (let i = 0; i < m; i++) if (worstFlags[i]) worstFlags[i] = flags[i]!;
         sequence.push({
           attack: def.name,
           config,
@@ -363,6 +463,7 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
       for (const s of plan.skipped) sequence.push({ attack: s.attack, config: {}, run_on: 0, broke: 0, seconds: 0, skipped: s.reason });
     }
     worst.set(eps, worstFlags);
+    worstFlagsByEps.push(worstFlags);
     const pc = perClass(worstFlags, labels, K);
     worstReports.push({
       eps,
@@ -377,31 +478,45 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
 
   let results: CheckResult[] = [];
   if (o.sanityChecks ?? true) {
-    const probeIdx = all.filter((i) => correct[i]).slice(0, PROBE_SIZE);
-    const probe = probeIdx.length > 0 ? source.batch(probeIdx) : undefined;
+    // The probe is the first PROBE_SIZE clean-correct examples of the whole set: the slice starting at example 0
+    // holds its beginning, and reads on, block by block, if it has fewer.
+    const holdsProbe = start === 0;
+    const probeIdx = holdsProbe ? all.filter((i) => correct[i]).slice(0, PROBE_SIZE) : [];
+    for (let b = end; holdsProbe && probeIdx.length < PROBE_SIZE && b < o.n; b += batchSize) {
+      const block = range(Math.min(batchSize, o.n - b)).map((j) => b + j);
+      const blockPred = yield* predictSteps(model, source, block, batchSize);
+      for (let j = 0; j < block.length && probeIdx.length < PROBE_SIZE; j++)
+        if (blockPred[j] === allLabels[block[j]!]) probeIdx.push(block[j]! - start);
+    }
+    const probe = probeIdx.length > 0 ? source.batch(probeIdx.map(at)) : undefined;
     try {
-      results = yield* sanityCheckSteps({
-        model,
-        norm: o.norm,
-        eps: o.eps,
-        bounds,
-        seed: o.seed ?? 0,
-        attacks: attackReports,
-        worstCases: worstReports,
-        detail,
-        probe,
-        maxBallRatio: maxRatio,
-        adversarialPoints: points,
-      });
+      results = yield* sanityCheckSteps(
+        {
+          model,
+          norm: o.norm,
+          eps: o.eps,
+          bounds,
+          seed: o.seed ?? 0,
+          attacks: attackReports,
+          worstCases: worstReports,
+          detail,
+          probe,
+          maxBallRatio: maxRatio,
+          adversarialPoints: points,
+        },
+        holdsProbe ? SANITY_CHECKS : SANITY_CHECKS.map(probeSkipped),
+      );
     } finally {
       if (probe) tf.dispose([probe.x, probe.y]);
     }
   }
 
   const report: EvaluationReport = {
+    // Only when not the default of an unsharded run: reports of 'survivors' evaluations keep their old shape.
+    ...(batchingOf(o) === 'blocks' ? { batching: 'blocks' as const } : {}),
     dataset: datasetName,
     model: model.name,
-    n: o.n,
+    n: m,
     norm: o.norm,
     eps: o.eps,
     clean_accuracy: mean(correct),
@@ -414,5 +529,32 @@ function* evaluationSteps(...[model, data, options, datasetName = 'dataset']: Ev
     seed: o.seed ?? 0,
     seconds: (performance.now() - t0) / 1000,
   };
+  if (o.shard) {
+    report.shard = {
+      index: o.shard.index,
+      count: o.shard.count,
+      start,
+      end,
+      total: o.n,
+      batch_size: batchSize,
+      bounds: [bounds[0], bounds[1]],
+      worst_case: o.worstCase ?? true,
+      sanity_checks: o.sanityChecks ?? true,
+      max_ball_ratio: Number.isFinite(maxRatio) ? maxRatio : String(maxRatio),
+      adversarial_points: points,
+      labels: Array.from(labels),
+      correct: encodeFlags(correct),
+      robust: robustFlags.map(encodeFlags),
+      worst: worstFlagsByEps.map(encodeFlags),
+    };
+  }
   return { report, detail };
+}
+
+/** What a shard that does not hold the probe reports for a check that runs on it: skipped, and where it ran. */
+export const PROBE_ELSEWHERE = `run in the shard holding example 0 (the probe is the first ${PROBE_SIZE} correctly classified examples)`;
+
+/** `check` as a shard without the probe runs it: a probe check is skipped (PROBE_ELSEWHERE), the others run. */
+function probeSkipped(check: SanityCheck): SanityCheck {
+  return check.usesProbe ? { ...check, run: () => skipCheck(PROBE_ELSEWHERE) } : check;
 }
