@@ -420,3 +420,19 @@ export function makeGenerativeRuns(root: string): FakeGenerativeRuns {
   writeFileSync(evalFile, JSON.stringify({ ...generativeEvalReport({ model: 'out/gen-ae/model' }), success_rate: null }));
   return { vaeRun, advRun, evalDir, evalFile };
 }
+
+/** The charts of the page, each with its drawn mark items counted per mark type (vega's role-mark groups). */
+export function charts(page: string): { kind: string; marks: Record<string, number>; svg: string }[] {
+  return page
+    .split('<figure class="chart"')
+    .slice(1)
+    .map((part) => {
+      const svg = part.slice(0, part.indexOf('</figure>'));
+      const marks: Record<string, number> = {};
+      // A mark group holds leaf elements only (no nested group for these mark types): the lazy match is the whole group.
+      for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)) {
+        marks[m[1]!] = (marks[m[1]!] ?? 0) + (m[2]!.match(/<(path|rect|line|circle|text)\b/g)?.length ?? 0);
+      }
+      return { kind: /data-chart="([^"]+)"/.exec(svg)![1]!, marks, svg };
+    });
+}

@@ -8,7 +8,7 @@ import { buildReport } from './index.ts';
 import { DISTORTION_PLOT } from './charts.ts';
 import { isGenerativeRow, isGenerativeRun, loadSource, parseMetricsLine, readMetricsFile } from './load.ts';
 import { CURVE_GRID_POINTS, meanDistortionCurve } from './summarize.ts';
-import { generativeEvalReport, IMG_XSS_NAME, makeFakeRuns, makeGenerativeRuns, tinyGridPng } from './fixtures.ts';
+import { charts, generativeEvalReport, IMG_XSS_NAME, makeFakeRuns, makeGenerativeRuns, tinyGridPng } from './fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'advlab-report-generative-'));
 const gen = makeGenerativeRuns(join(root, 'generative'));
@@ -32,21 +32,6 @@ function throwsFormat(fn: () => unknown, ...fragments: string[]) {
     for (const f of fragments) assert.ok(e.message.includes(f), `"${e.message}" mentions "${f}"`);
     return true;
   });
-}
-
-/** The charts of a page: kind, drawn items per mark type, the SVG (as report.test.ts counts them). */
-function charts(page: string): { kind: string; marks: Record<string, number>; svg: string }[] {
-  return page
-    .split('<figure class="chart"')
-    .slice(1)
-    .map((part) => {
-      const svg = part.slice(0, part.indexOf('</figure>'));
-      const marks: Record<string, number> = {};
-      for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)) {
-        marks[m[1]!] = (marks[m[1]!] ?? 0) + (m[2]!.match(/<(path|rect|line|circle|text)\b/g)?.length ?? 0);
-      }
-      return { kind: /data-chart="([^"]+)"/.exec(svg)![1]!, marks, svg };
-    });
 }
 
 /** The vertices of the line path drawn for `series` in a chart's SVG, in pixels of its plot area. */

@@ -6,28 +6,12 @@ import { join } from 'node:path';
 import { AdvlabError } from '@advlab/core';
 import { buildReport, writeReport } from './index.ts';
 import { clampToFloor, densitySpec, logDomain, renderSvg } from './charts.ts';
-import { curvatureReport, makeFakeRuns, XSS_NAME } from './fixtures.ts';
+import { charts, curvatureReport, makeFakeRuns, XSS_NAME } from './fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'advlab-report-'));
 const runs = makeFakeRuns(join(root, 'runs'), { xss: true });
 const inputs = [runs.coRun, runs.stdRun, runs.evalDir, runs.evalFile];
 const html = await buildReport(inputs, { title: `report of ${XSS_NAME}` });
-
-/** The charts of the page, each with its drawn mark items counted per mark type (vega's role-mark groups). */
-function charts(page: string): { kind: string; marks: Record<string, number>; svg: string }[] {
-  return page
-    .split('<figure class="chart"')
-    .slice(1)
-    .map((part) => {
-      const svg = part.slice(0, part.indexOf('</figure>'));
-      const marks: Record<string, number> = {};
-      // A mark group holds leaf elements only (no nested group for these mark types): the lazy match is the whole group.
-      for (const m of svg.matchAll(/<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)) {
-        marks[m[1]!] = (marks[m[1]!] ?? 0) + (m[2]!.match(/<(path|rect|line|circle|text)\b/g)?.length ?? 0);
-      }
-      return { kind: /data-chart="([^"]+)"/.exec(svg)![1]!, marks, svg };
-    });
-}
 
 test('the report has every section with data, in order, and a table of contents', () => {
   const ids = [...html.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
