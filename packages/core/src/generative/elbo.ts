@@ -45,15 +45,16 @@ export function klToPrior(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
 /**
  * The negative ELBO (VAE) or reconstruction loss (autoencoder) of `x`. `noise` ([n, latentDim], standard normal)
  * is the reparameterisation's ε: pass it for a deterministic value (tests, finite differences), else give `seed`.
- * `beta` weighs the KL term (1: the ELBO).
+ * `beta` weighs the KL term (1: the ELBO). `encoderInput` (default x) is what the encoder sees: adversarial training
+ * encodes x + δ and reconstructs the clean x.
  */
 export function negativeElbo(
   ae: Autoencoder,
   x: tf.Tensor4D,
-  opts: { noise?: tf.Tensor2D; seed?: number; beta?: number; training?: boolean } = {},
+  opts: { noise?: tf.Tensor2D; seed?: number; beta?: number; training?: boolean; encoderInput?: tf.Tensor4D } = {},
 ): ElboTerms {
   return tf.tidy(() => {
-    const q = ae.encode(x, opts.training);
+    const q = ae.encode(opts.encoderInput ?? x, opts.training);
     if (!q.logVar) {
       const reconstruction = negativeLogLikelihood(ae.spec, ae.decodeLogits(q.mean, opts.training), x);
       return { reconstruction, kl: tf.zerosLike(reconstruction), loss: reconstruction };

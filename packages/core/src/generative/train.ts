@@ -23,7 +23,7 @@ import type { LoopState } from '../training/policy.ts';
 import type { TrainingStore } from '../training/store.ts';
 import { Rng } from '../util/rng.ts';
 import { budgetedAttack } from './attacks.ts';
-import { negativeLogLikelihood, klToPrior } from './elbo.ts';
+import { negativeElbo } from './elbo.ts';
 import type { Autoencoder } from './model.ts';
 import { gaussianKl, rowDistance, type GenerativeObjective } from './objectives.ts';
 
@@ -195,14 +195,8 @@ export function generativeHeldOut(
     const { x, y } = batchTensors(set, idx);
     try {
       const [a, b, c] = tf.tidy(() => {
-        const q = ae.encode(x);
-        const noise = tf.randomNormal(q.mean.shape, 0, 1, 'float32', noiseSeed) as tf.Tensor2D;
-        const z = q.logVar ? tf.add(q.mean, tf.mul(tf.exp(tf.mul(0.5, q.logVar)), noise)) : q.mean;
-        const k = q.logVar ? klToPrior(q.mean, q.logVar) : tf.zeros([idx.length]);
-        const nll = negativeLogLikelihood(ae.spec, ae.decodeLogits(z as tf.Tensor2D), x);
-        return [tf.sum(tf.add(nll, ae.spec.kind === 'vae' ? k : 0)), tf.sum(k), tf.mean(tf.square(tf.sub(ae.reconstruct(x), x)))].map(
-          (t) => t.dataSync()[0]!,
-        );
+        const terms = negativeElbo(ae, x, { seed: noiseSeed });
+        return [tf.sum(terms.loss), tf.sum(terms.kl), tf.mean(tf.square(tf.sub(ae.reconstruct(x), x)))].map((t) => t.dataSync()[0]!);
       });
       negElbo += a!;
       kl += b!;
@@ -275,15 +269,9 @@ export async function trainAutoencoder(
           try {
             const loss = tf.tidy(() => {
               const value = optimizer.minimize(
-                () => {
-                  // The clean x is what is reconstructed, whatever the encoder saw.
-                  const q = ae.encode(input, true);
-                  if (!q.logVar) return tf.mean(negativeLogLikelihood(ae.spec, ae.decodeLogits(q.mean, true), x)) as tf.Scalar;
-                  const eps = tf.randomNormal(q.mean.shape, 0, 1, 'float32', noiseSeed);
-                  const z = tf.add(q.mean, tf.mul(tf.exp(tf.mul(0.5, q.logVar)), eps)) as tf.Tensor2D;
-                  const nll = negativeLogLikelihood(ae.spec, ae.decodeLogits(z, true), x);
-                  return tf.mean(tf.add(nll, tf.mul(c.beta, klToPrior(q.mean, q.logVar)))) as tf.Scalar;
-                },
+                // The clean x is what is reconstructed, whatever the encoder saw.
+                () =>
+                  tf.mean(negativeElbo(ae, x, { encoderInput: input, seed: noiseSeed, beta: c.beta, training: true }).loss) as tf.Scalar,
                 true,
                 vars,
               )!;
