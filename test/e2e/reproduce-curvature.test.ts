@@ -195,7 +195,7 @@ test('advlab reproduce --smoke --only curvature,sophia: the three summaries from
 
   const again = reproduce();
   assert.equal(again.status, 0, again.stderr.slice(-2000));
-  assert.equal((again.stderr.match(/trained \(reused\)/g) ?? []).length, RUNS.length);
+  assert.equal((again.stderr.match(/finished \(reused\)/g) ?? []).length, RUNS.length);
   assert.doesNotMatch(again.stderr, /: training|: evaluating/);
 });
 

@@ -71,6 +71,6 @@ test('advlab reproduce --smoke --only generative: the table from real runs, the 
   assert.match(html, /What does robustness mean for a generative model/);
   const again = spawnSync(process.execPath, [bin, 'reproduce', '--smoke', '--only', 'generative', '--out', out], { encoding: 'utf8' });
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stderr, /gen-vae-pgd-s0: trained \(reused\)/);
+  assert.match(again.stderr, /gen-vae-pgd-s0: finished \(reused\)/);
   assert.doesNotMatch(again.stderr, /evaluating/);
 });

@@ -47,7 +47,7 @@ test('advlab reproduce (smoke size): every finding is summarised from real runs,
 
   const again = reproduce();
   assert.equal(again.status, 0, again.stderr.slice(-2000));
-  assert.equal((again.stderr.match(/trained \(reused\)/g) ?? []).length, 4);
+  assert.equal((again.stderr.match(/finished \(reused\)/g) ?? []).length, 4);
   assert.doesNotMatch(again.stderr, /: training|: evaluating/);
 });
 

@@ -7,6 +7,8 @@ import { list } from './commands/list.ts';
 import { MERGE_OPTIONS, merge, mergeHelp } from './commands/merge.ts';
 import { REPORT_OPTIONS, report, reportHelp } from './commands/report.ts';
 import { REPRODUCE_OPTIONS, reproduce, reproduceHelp } from './commands/reproduce.ts';
+import { SWEEP_OPTIONS, sweep, sweepHelp } from './commands/sweep.ts';
+import { TASK_OPTIONS, task, taskHelp } from './commands/task.ts';
 import { TRAIN_OPTIONS, trainCommand, trainHelp } from './commands/train.ts';
 import { UI_OPTIONS, ui, uiHelp } from './commands/ui.ts';
 import { type Options, withFlagNames } from './flags.ts';
@@ -27,6 +29,8 @@ export const COMMANDS: Record<string, Command> = {
   demo: { help: demoHelp, options: DEMO_OPTIONS, run: demo },
   report: { help: reportHelp, options: REPORT_OPTIONS, run: report },
   reproduce: { help: reproduceHelp, options: REPRODUCE_OPTIONS, run: reproduce },
+  sweep: { help: sweepHelp, options: SWEEP_OPTIONS, run: (argv) => sweep(argv) },
+  task: { help: taskHelp, options: TASK_OPTIONS, run: task },
   ui: { help: uiHelp, options: UI_OPTIONS, run: ui },
   list: { help: 'advlab list\n  Attacks, models, datasets, backends and sanity checks.', options: {}, run: list },
 };

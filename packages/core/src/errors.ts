@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'E_BACKEND'
   | 'E_RUN_CORRUPT' // a file of a run directory is malformed, inconsistent or changed since it was written
   | 'E_RUN_LOCKED' // another live process is writing the run directory
+  | 'E_TASK' // tasks of a suite ended unfinished under an executor, after their retries (each named with why)
   | 'E_IO'; // the operating system refused to read or write a path (permissions, a directory where a file was expected, a full disk)
 
 /** Base class of every deliberate advlab error; branch on `code` (an ErrorCode), not on the message. */

@@ -1,48 +1,72 @@
 /**
- * Runs the reproduce suite: every experiment's training run and evaluation, the Danskin check, then the
- * summary (results.json, results.md) and the HTML report. Each step is skipped when its output exists,
- * so an interrupted suite continues where it stopped; a finished run is reused only when its config is
+ * Runs the reproduce suite: its experiments become a manifest of tasks (train, evaluate, gallery), run by an
+ * executor (local worker processes by default, a Slurm job array, or Kubernetes Jobs written for kubectl); then the
+ * Danskin check and the summary (results.json, results.md) and the HTML report. A task's work is skipped when its
+ * output exists, so an interrupted suite continues where it stopped; a finished run is reused only when its config is
  * the one the suite asks for.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { backendInfo, danskinCheck } from '@advlab/core';
-import { RunDirectory, acquireRunLock, writeFileAtomic } from '@advlab/node';
+import { backendInfo, ConfigError, danskinCheck } from '@advlab/core';
+import { acquireRunLock, writeFileAtomic } from '@advlab/node';
 import { writeReport } from '@advlab/report';
-import { assertSameConfig, trainRun } from '../commands/train.ts';
-import { attackModel } from '../commands/attack.ts';
-import { evaluateModel } from '../commands/eval.ts';
+import { MANIFEST_FILE, type Task, writeManifest } from '../cluster/manifest.ts';
+import { type RunSuiteOptions, runTasks } from '../cluster/options.ts';
+import { taskSeconds } from '../cluster/task.ts';
 import { selectBackend } from '../context.ts';
-import { evaluateGenerativeModel, attackGenerativeModel } from '../commands/generative.ts';
-import {
-  EVAL_EPS,
-  GENERATIVE_EVAL,
-  GENERATIVE_JUDGE,
-  evalSettings,
-  experimentsOf,
-  trainConfig,
-  type Experiment,
-  type Profile,
-} from './suite.ts';
+import { EVAL_EPS, GENERATIVE_EVAL, GENERATIVE_JUDGE, evalSettings, experimentsOf, trainConfig, type Profile } from './suite.ts';
 import { summarize, type SuiteResults } from './summarize.ts';
 import { renderMarkdown, reportSections } from './render.ts';
 
-export interface ReproduceOptions {
+export interface ReproduceOptions extends Omit<RunSuiteOptions, 'log'> {
   profile: Profile;
   out: string;
-  backend?: string;
   log?: (message: string) => void;
 }
 
+/** The coordinator's own steps (the Danskin check) and when the suite was first started; tasks keep their own timing. */
 interface Timing {
   started: string;
   /** Wall seconds of the steps this invocation ran (skipped steps cost nothing). */
   steps: Record<string, number>;
 }
 
-/** Runs the suite into `o.out`, holding its lock (a second reproduce of the same folder is refused with E_RUN_LOCKED). */
-export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] }> {
+/** The tasks of a profile's experiments, in the suite's order; a generative task comes after its judge's. */
+export function reproduceTasks(p: Profile): Task[] {
+  const experiments = experimentsOf(p);
+  return experiments.map((e, index): Task => {
+    const base = { index, name: e.name, dir: e.name, train: trainConfig(e, p) };
+    if (e.evaluation === 'generative') {
+      const judge = experiments.findIndex((j) => j.name === GENERATIVE_JUDGE);
+      if (judge < 0 || judge > index)
+        throw new ConfigError(
+          'only',
+          `${GENERATIVE_JUDGE} in the suite before ${e.name} (its classifier judges the generative evaluation)`,
+          'it missing',
+        );
+      return {
+        ...base,
+        evaluate: { kind: 'generative', settings: { ...GENERATIVE_EVAL[p.name], norm: 'linf', seed: 0 }, judge: GENERATIVE_JUDGE },
+        gallery: { kind: 'generative', eps: EVAL_EPS },
+        after: [judge],
+      };
+    }
+    return {
+      ...base,
+      evaluate: { kind: 'classifier', settings: evalSettings(e, p) },
+      // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
+      ...(e.findings.includes('tradeoff') ? { gallery: { kind: 'classifier' as const, eps: e.evalEps[0]! } } : {}),
+      after: [],
+    };
+  });
+}
+
+/**
+ * Runs the suite into `o.out`, holding its lock (a second reproduce of the same folder is refused with E_RUN_LOCKED).
+ * Returns `handedOff` (what to do next) when the tasks were handed to Kubernetes: the same call, once the Jobs complete, writes the summary.
+ */
+export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] } | { handedOff: string }> {
   mkdirSync(o.out, { recursive: true });
   const lock = acquireRunLock(o.out, `advlab reproduce --${o.profile.name} --out ${o.out}`);
   try {
@@ -52,73 +76,31 @@ export async function reproduce(o: ReproduceOptions): Promise<{ results: SuiteRe
   }
 }
 
-async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] }> {
+async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteResults; files: string[] } | { handedOff: string }> {
   const log = o.log ?? (() => {});
-  await selectBackend(o.backend); // the Danskin check and the environment record need one even when every run is reused
   const timingFile = join(o.out, 'timing.json');
   const timing: Timing = existsSync(timingFile)
     ? JSON.parse(readFileSync(timingFile, 'utf8'))
     : { started: new Date().toISOString(), steps: {} };
-  const timed = async (key: string, fn: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await fn();
-    timing.steps[key] = (timing.steps[key] ?? 0) + (performance.now() - t0) / 1000;
-    writeFileAtomic(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
-  };
+  writeFileAtomic(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
 
   const experiments = experimentsOf(o.profile);
-  for (const [i, e] of experiments.entries()) {
-    const dir = join(o.out, e.name);
-    const recipe = trainConfig(e, o.profile);
-    const tag = `[${i + 1}/${experiments.length}] ${e.name}`;
-    if (existsSync(join(dir, 'summary.json'))) {
-      assertSameConfig(new RunDirectory(dir), recipe, `reproduce (${dir})`);
-      log(`${tag}: trained (reused)`);
-    } else if (existsSync(join(dir, 'config.json'))) {
-      log(`${tag}: resuming`);
-      await timed(`train:${e.name}`, () => trainRun({ config: recipe, resume: dir, backend: o.backend }));
-    } else {
-      log(`${tag}: training`);
-      await timed(`train:${e.name}`, () => trainRun({ config: recipe, out: dir, backend: o.backend }));
-    }
-    if (e.evaluation === 'generative') {
-      await evaluateGenerativeRun(e, dir, o, tag, log, timed);
-      continue;
-    }
-    const evalFile = join(dir, 'eval.json');
-    const settings = evalSettings(e, o.profile);
-    const recorded = `${JSON.stringify(settings)}\n`;
-    // An evaluation is reused only when it was made with the same settings (eval-args.json, written after it).
-    const argsFile = join(dir, 'eval-args.json');
-    const sameArgs = existsSync(argsFile) && readFileSync(argsFile, 'utf8') === recorded;
-    if (!existsSync(evalFile) || !sameArgs) {
-      log(`${tag}: evaluating`);
-      await timed(`eval:${e.name}`, () =>
-        evaluateModel({ ...settings, model: join(dir, 'model'), json: evalFile, backend: o.backend, force: true }),
-      );
-      writeFileAtomic(argsFile, recorded);
-    }
-    // The report's gallery shows the trade-off models' adversarial examples (clean | perturbation | adversarial).
-    const grid = join(dir, 'grid.png');
-    if (e.findings.includes('tradeoff') && !existsSync(grid)) {
-      await timed(`gallery:${e.name}`, () =>
-        attackModel({
-          model: join(dir, 'model'),
-          attack: 'pgd',
-          eps: e.evalEps[0]!,
-          n: 12,
-          out: join(dir, 'gallery'),
-          backend: o.backend,
-          force: true,
-        }),
-      );
-      writeFileAtomic(grid, readFileSync(join(dir, 'gallery', 'grid.png')));
-    }
-  }
+  const m = writeManifest(join(o.out, MANIFEST_FILE), {
+    format: 'advlab-manifest',
+    version: 1,
+    suite: { kind: 'reproduce', profile: { ...o.profile } },
+    tasks: reproduceTasks(o.profile),
+  });
+  const outcome = await runTasks(m, { ...o, log });
+  if (!outcome.finished) return { handedOff: outcome.message };
 
+  await selectBackend(o.backend); // the Danskin check and the environment record need one
   const danskinFile = join(o.out, 'danskin.json');
   if (!existsSync(danskinFile)) {
-    await timed('danskin', async () => writeFileAtomic(danskinFile, `${JSON.stringify(danskinCheck(), null, 2)}\n`));
+    const t0 = performance.now();
+    writeFileAtomic(danskinFile, `${JSON.stringify(danskinCheck(), null, 2)}\n`);
+    timing.steps.danskin = (timing.steps.danskin ?? 0) + (performance.now() - t0) / 1000;
+    writeFileAtomic(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
   }
 
   const environment = {
@@ -127,7 +109,7 @@ async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteRes
     backend: backendInfo(),
     started: timing.started,
     finished: new Date().toISOString(),
-    seconds: Object.values(timing.steps).reduce((a, b) => a + b, 0),
+    seconds: Object.values(timing.steps).reduce((a, b) => a + b, 0) + taskSeconds(m),
   };
   const results = summarize(o.out, o.profile, experiments, environment);
   const files = [join(o.out, 'results.json'), join(o.out, 'results.md'), join(o.out, 'report.html')];
@@ -143,57 +125,4 @@ async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteRes
     },
   );
   return { results, files };
-}
-
-/** The files a generative experiment's evaluation leaves in its run directory. */
-export const GENERATIVE_EVAL_FILE = 'eval-generative.json';
-
-/**
- * A generative experiment's evaluation (eval-generative.json, judged by GENERATIVE_JUDGE's model) and its gallery
- * (generative.png: the output attack toward the first pair's target), each skipped when it exists with the same settings.
- */
-async function evaluateGenerativeRun(
-  e: Experiment,
-  dir: string,
-  o: ReproduceOptions,
-  tag: string,
-  log: (message: string) => void,
-  timed: (key: string, fn: () => Promise<unknown>) => Promise<void>,
-): Promise<void> {
-  const g = GENERATIVE_EVAL[o.profile.name];
-  const judge = join(o.out, GENERATIVE_JUDGE, 'model');
-  const settings = { ...g, norm: 'linf' as const, seed: 0, classifier: judge };
-  const recorded = `${JSON.stringify(settings)}\n`;
-  const evalFile = join(dir, GENERATIVE_EVAL_FILE);
-  const argsFile = join(dir, 'eval-generative-args.json');
-  if (!existsSync(evalFile) || !existsSync(argsFile) || readFileSync(argsFile, 'utf8') !== recorded) {
-    log(`${tag}: evaluating (generative)`);
-    await timed(`eval:${e.name}`, async () => {
-      const report = await evaluateGenerativeModel({ ...settings, model: join(dir, 'model') });
-      writeFileAtomic(evalFile, `${JSON.stringify(report, null, 2)}\n`);
-    });
-    writeFileAtomic(argsFile, recorded);
-  }
-  const png = join(dir, 'generative.png');
-  if (!existsSync(png)) {
-    const report = JSON.parse(readFileSync(evalFile, 'utf8')) as { pairs: { target: number }[] };
-    await timed(`gallery:${e.name}`, () =>
-      attackGenerativeModel(
-        {
-          model: join(dir, 'model'),
-          attack: 'output',
-          targetIndex: report.pairs[0]!.target,
-          classifier: judge,
-          eps: EVAL_EPS,
-          norm: 'linf',
-          n: 8,
-          out: join(dir, 'gallery'),
-          seed: 0,
-          backend: o.backend,
-        },
-        true,
-      ),
-    );
-    writeFileAtomic(png, readFileSync(join(dir, 'gallery', 'generative.png')));
-  }
 }

@@ -20,6 +20,11 @@ export interface LockHolder {
   procStart: number | null;
   /** What the holder is doing, for the message a second writer sees. */
   command: string;
+  /**
+   * The scheduler attempt the holder ran in (ADVLAB_JOB, set by `advlab task`, e.g. "slurm 41_3"): an executor that
+   * knows the attempt has ended may clear its lock from another host (releaseEndedLock), which no pid check can.
+   */
+  job?: string;
 }
 
 /** A held lock; release() removes lock.json if it is still this process's. */
@@ -116,6 +121,7 @@ export function acquireRunLock(dir: string, command: string): RunLock {
     started: new Date().toISOString(),
     procStart: processStartTicks(process.pid),
     command,
+    ...(process.env.ADVLAB_JOB ? { job: process.env.ADVLAB_JOB } : {}),
   };
   const tmp = `${file}.${process.pid}.tmp`;
   let tookOverFrom: LockHolder | undefined;
@@ -163,6 +169,19 @@ export function acquireRunLock(dir: string, command: string): RunLock {
     tookOverFrom = other;
   }
   throw new RunLockedError(file, 'could not take the lock after 5 attempts (other writers keep taking it)');
+}
+
+/**
+ * Removes `dir`/lock.json when its holder ran in scheduler attempt `job`, which the caller knows has ended (it left
+ * the queue): the lock of a task killed on another node, which acquireRunLock must otherwise refuse. Returns whether
+ * a lock was removed; a lock of any other holder is left alone.
+ */
+export function releaseEndedLock(dir: string, job: string): boolean {
+  const file = join(dir, 'lock.json');
+  const holder = readLockHolder(file);
+  if (!holder || holder.job !== job) return false;
+  unlinkSync(file);
+  return true;
 }
 
 function lockOf(file: string, holder: LockHolder, tookOverFrom: LockHolder | undefined): RunLock {
