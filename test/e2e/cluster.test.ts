@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { withoutTimings } from './figures.ts';
 
 const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
@@ -101,10 +102,16 @@ const firstTask = (out: string) =>
   join(out, 'tasks', readdirSync(join(out, 'tasks')).find((f) => f.startsWith('0000-') && f.endsWith('.json'))!);
 
 let local = '';
-test('local executor: every grid point trained and evaluated in worker processes; a rerun reuses them all', () => {
+test('local executor: every grid point trained and evaluated in two worker processes; a rerun reuses them all', () => {
   local = join(base, 'local');
-  const r = spawnSync(process.execPath, [bin, ...grid(local, 2, 'standard,pgd')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, ...grid(local, 2, 'standard,pgd', '--parallel', '2')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
+  // With more than one worker, each writes only its task's log; the command prints a line per start and end.
+  for (const name of ['0000-method-standard', '0001-method-pgd']) {
+    assert.match(readFileSync(join(local, 'tasks', `${name}.log`), 'utf8'), /wrote .*eval\.json/);
+    assert.match(r.stderr, new RegExp(`${name.slice(5)}: worker done in`));
+  }
+  assert.doesNotMatch(r.stderr, /epoch 1\/2 \[/);
   const results = JSON.parse(readFileSync(join(local, 'results.json'), 'utf8'));
   assert.deepEqual(
     results.rows.map((row: { name: string }) => row.name),
@@ -134,6 +141,33 @@ test('local executor: a killed worker is started again and its task resumes from
   assertResumed(readFileSync(firstTask(out).replace(/\.json$/, '.log'), 'utf8'));
   assert.equal(JSON.parse(readFileSync(firstTask(out), 'utf8')).attempts.length, 2);
   assert.ok(existsSync(join(runDir, 'summary.json')) && existsSync(join(out, 'results.json')));
+});
+
+test('k8s executor: the Jobs’ pods, each run as its container command with its index, finish the suite; the rerun summarises', () => {
+  assert.ok(local, 'the local test ran first');
+  // Kubernetes runs the container's command in workingDir (the claim's folder) with JOB_COMPLETION_INDEX set; here the
+  // temp folder stands for the claim and each pod is one process, index by index, wave by wave.
+  const k8s = [...grid('suite', 2, 'standard,pgd'), '--executor', 'k8s', '--image', 'registry.example/advlab:test'];
+  const first = spawnSync(process.execPath, [bin, ...k8s], { encoding: 'utf8', cwd: base });
+  assert.equal(first.status, 0, first.stderr.slice(-3000));
+  assert.match(first.stdout, /2 of 2 tasks to run\. Wrote 1 Indexed Job/);
+  assert.ok(!existsSync(join(base, 'suite', 'results.json')), 'no summary before the Jobs ran');
+  const job = parse(readFileSync(join(base, 'suite', 'k8s', 'job-wave-0.yaml'), 'utf8'));
+  const container = job.spec.template.spec.containers[0];
+  assert.deepEqual(container.command.slice(0, 2), ['node', '/opt/advlab/packages/cli/bin/advlab.js']);
+  for (let index = 0; index < job.spec.completions; index++) {
+    const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const pod = spawnSync(process.execPath, [bin, ...container.command.slice(2)], {
+      encoding: 'utf8',
+      cwd: base,
+      env: { ...process.env, ...env, JOB_COMPLETION_INDEX: String(index) },
+    });
+    assert.equal(pod.status, 0, pod.stderr.slice(-3000));
+  }
+  const again = spawnSync(process.execPath, [bin, ...k8s], { encoding: 'utf8', cwd: base });
+  assert.equal(again.status, 0, again.stderr.slice(-3000));
+  assert.equal((again.stderr.match(/finished \(reused\)/g) ?? []).length, 2);
+  assert.deepEqual(figures(join(base, 'suite')), figures(local));
 });
 
 // --- Slurm -------------------------------------------------------------------------------------------------------

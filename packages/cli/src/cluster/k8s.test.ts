@@ -5,15 +5,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { parse } from 'yaml';
 import { reproduceTasks } from '../reproduce/run.ts';
 import { selectProfile } from '../reproduce/suite.ts';
+import { ConfigError } from '@advlab/core';
 import { jobName, writeK8sJobs } from './k8s.ts';
 import { waves, writeManifest } from './manifest.ts';
 
-const root = join(mkdtempSync(join(tmpdir(), 'advlab-k8s-')), 'suite');
+// The suite must lie inside the folder the command runs from (what the claim holds): run from the temp folder.
+const base = mkdtempSync(join(tmpdir(), 'advlab-k8s-'));
+process.chdir(base);
+const root = join(base, 'suite');
 const m = writeManifest(join(root, 'manifest.json'), {
   format: 'advlab-manifest',
   version: 1,
@@ -50,14 +54,10 @@ test('one Indexed Job per wave, valid against the batch/v1 Job schema, each pod 
     assert.equal(pod.restartPolicy, 'Never'); // backoffLimitPerIndex requires it
     const c = pod.containers[0];
     assert.equal(c.image, 'registry.example/advlab:1');
-    assert.deepEqual(c.command.slice(3), [
-      relative(process.cwd(), join(root, 'manifest.json')),
-      '--wave',
-      String(i),
-      '--backend',
-      'onednn',
-    ]);
+    assert.deepEqual(c.command.slice(3), ['suite/manifest.json', '--wave', String(i), '--backend', 'onednn']);
     assert.deepEqual(c.resources.requests, { cpu: '2', memory: '8Gi' });
+    assert.deepEqual(c.resources.limits, c.resources.requests);
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /[&*]a\d/, 'plain YAML, no anchors');
     assert.deepEqual(c.env, [{ name: 'ADVLAB_K8S_JOB', value: names[i] }]);
     assert.equal(pod.volumes[0].persistentVolumeClaim.claimName, 'runs');
     assert.equal(c.volumeMounts[0].mountPath, c.workingDir);
@@ -77,10 +77,16 @@ test('the schema check is real: a Job with a wrong completion mode or a string c
 });
 
 test('Job names are DNS labels whatever the folder is called', () => {
-  const odd = writeManifest(join(mkdtempSync(join(tmpdir(), 'advlab-k8s-')), 'Out Dir_ÄÖ', 'x'.repeat(80), 'manifest.json'), {
-    ...m.manifest,
-  });
+  const odd = writeManifest(join(base, 'Out Dir_ÄÖ', 'x'.repeat(80), 'manifest.json'), { ...m.manifest });
   const name = jobName(odd, 1);
   assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   assert.ok(name.length <= 63 && name.endsWith('-w1'), name);
+});
+
+test('a suite outside the current folder is refused: the pods would not see it', () => {
+  const outside = writeManifest(join(mkdtempSync(join(tmpdir(), 'advlab-k8s-elsewhere-')), 'manifest.json'), { ...m.manifest });
+  assert.throws(
+    () => writeK8sJobs(outside, { image: 'i', claim: 'c', parallel: 1, retries: 0 }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'out' && /inside the current one/.test(e.message),
+  );
 });

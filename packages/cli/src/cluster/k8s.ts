@@ -7,7 +7,8 @@
  * the summary.
  */
 import { mkdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { ConfigError } from '@advlab/core';
 import { writeFileAtomic } from '@advlab/node';
 import { stringify } from 'yaml';
 import { type LoadedManifest, waves } from './manifest.ts';
@@ -105,8 +106,18 @@ RUN npm ci --no-audit --no-fund && npm run build:native && npm run build
 WORKDIR ${K8S_WORKDIR}
 `;
 
-/** Writes the Jobs (one per wave) and the container recipe into the suite's k8s/ folder; returns the Job files in apply order. */
+/**
+ * Writes the Jobs (one per wave) and the container recipe into the suite's k8s/ folder; returns the Job files in apply
+ * order. The suite must lie inside the current folder: the pods see only what the claim holds, mounted at /work.
+ */
 export function writeK8sJobs(m: LoadedManifest, o: K8sOptions): { files: string[]; recipe: string; names: string[] } {
+  const inside = relative(process.cwd(), resolve(m.root));
+  if (inside.startsWith('..') || isAbsolute(inside))
+    throw new ConfigError(
+      'out',
+      `a folder inside the current one with --executor k8s (the pods mount the folder the claim holds at ${K8S_WORKDIR} and run from it)`,
+      resolve(m.root),
+    );
   const dir = join(m.root, 'k8s');
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
@@ -116,7 +127,7 @@ export function writeK8sJobs(m: LoadedManifest, o: K8sOptions): { files: string[
     const job = indexedJob(m, w, tasks.length, o);
     writeFileAtomic(
       file,
-      `# advlab: wave ${w} of ${m.file} (${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.map((t) => t.name).join(', ')})\n${stringify(job)}`,
+      `# advlab: wave ${w} of ${m.file} (${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.map((t) => t.name).join(', ')})\n${stringify(job, { aliasDuplicateObjects: false })}`,
     );
     files.push(file);
     names.push((job.metadata as { name: string }).name);

@@ -106,7 +106,12 @@ export interface RunSuiteOptions {
 export async function runTasks(m: LoadedManifest, o: RunSuiteOptions): Promise<SuiteOutcome> {
   const f = o.flags;
   if (f.executor === 'k8s') {
-    const left = m.manifest.tasks.filter((t) => taskState(m, t) !== 'finished');
+    const tasks = m.manifest.tasks;
+    const left = tasks.filter((t) => {
+      const finished = taskState(m, t) === 'finished';
+      if (finished) o.log(`[${t.index + 1}/${tasks.length}] ${t.name}: finished (reused)`);
+      return !finished;
+    });
     if (left.length === 0) return { finished: true };
     const { files, recipe, names } = writeK8sJobs(m, {
       image: f.image!,
@@ -124,7 +129,7 @@ export async function runTasks(m: LoadedManifest, o: RunSuiteOptions): Promise<S
     );
     return {
       finished: false,
-      message: `${left.length} of ${m.manifest.tasks.length} tasks to run. Wrote ${files.length} Indexed Job${files.length === 1 ? '' : 's'} (apply in order, each after the one before completes) and the image recipe ${recipe}:\n${steps.join('\n')}\nthen run this command again: it finds the tasks finished and writes the summary.`,
+      message: `${left.length} of ${tasks.length} tasks to run. Wrote ${files.length} Indexed Job${files.length === 1 ? '' : 's'} (apply in order, each after the one before completes) and the image recipe ${recipe}:\n${steps.join('\n')}\nthen run this command again: it finds the tasks finished and writes the summary.`,
     };
   }
   const failures: Failures = new Map();
