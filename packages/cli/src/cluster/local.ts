@@ -3,15 +3,32 @@
  * (`advlab task MANIFEST --index I`). A worker's output goes to the task's log beside the manifest; with one worker
  * it is also shown as it comes, as a suite run in one process always showed it. A worker that dies (killed, out of
  * memory) is started again up to `retries` times and resumes its run; one that refused its task (exit 2, a typed
- * error) is not, since it would refuse again.
+ * error) is not, since it would refuse again. Killing the executor leaves its workers running (nothing can stop a
+ * process from outliving a kill -9 of its parent); a rerun waits for them and then resumes what they left.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { formatSeconds } from '../progress.ts';
 import { type ExecuteOptions, type Executor, type Failures, workerArgs } from './executor.ts';
-import type { LoadedManifest, Task } from './manifest.ts';
-import { timingFile } from './task.ts';
+import { type LoadedManifest, type Task, taskState } from './manifest.ts';
+import { readTiming, timingFile } from './task.ts';
+
+/**
+ * The worker an earlier invocation started for `t` that still runs on this machine (its executor was killed, not its
+ * workers), or undefined. Known by the task's last attempt: its pid, alive, still running `advlab task` on this manifest.
+ */
+export function orphanedWorker(m: LoadedManifest, t: Task): number | undefined {
+  const last = readTiming(m, t).attempts.at(-1);
+  if (!last || last.host !== hostname() || last.pid === process.pid) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${last.pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.includes('task') && cmdline.includes(m.file) ? last.pid : undefined;
+  } catch {
+    return undefined; // no such process (or no /proc: nothing to wait for that can be known)
+  }
+}
 
 /** A task's log: its workers' output, every attempt appended. */
 export const taskLog = (m: LoadedManifest, t: Task) => timingFile(m, t).replace(/\.json$/, '.log');
@@ -26,7 +43,17 @@ export function localExecutor(lo: LocalOptions, failures: Failures = new Map()):
   return {
     name: 'local',
     async run(m: LoadedManifest, tasks: readonly Task[], o: ExecuteOptions): Promise<void> {
-      const queue = [...tasks];
+      // Workers of an earlier invocation whose executor was killed still write their runs: wait for them rather than
+      // start second writers (which the run lock would refuse), then run what they left unfinished.
+      for (const t of tasks) {
+        const pid = orphanedWorker(m, t);
+        if (pid === undefined) continue;
+        o.log(
+          `[${t.index + 1}/${m.manifest.tasks.length}] ${t.name}: waiting for worker pid ${pid}, left running by an earlier invocation`,
+        );
+        while (orphanedWorker(m, t) === pid) await new Promise((r) => setTimeout(r, 500));
+      }
+      const queue = tasks.filter((t) => taskState(m, t) !== 'finished');
       const total = m.manifest.tasks.length;
       const attempts = new Map<number, number>();
       const worker = async (): Promise<void> => {
