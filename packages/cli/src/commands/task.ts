@@ -5,7 +5,7 @@ import { runTask } from '../cluster/task.ts';
 import { helpText, parseFlags } from '../flags.ts';
 import { backendOption } from '../options.ts';
 
-const USAGE = 'advlab task MANIFEST [--index I] [--backend ...]';
+const USAGE = 'advlab task MANIFEST [--index I] [--wave W] [--backend ...]';
 
 const ABOUT = `Runs one task of a suite's manifest (written by advlab reproduce or advlab sweep): trains its run directory,
 or resumes it, or reuses it when finished; then evaluates it and makes its gallery, each step skipped when its output
