@@ -3,20 +3,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { tinyCnnGraphModelFiles, tinyCnnWeights } from '@advlab/core/testing';
 import { readIdx } from '@advlab/node';
+import { advlab } from './advlab.ts';
 
 // End to end through the real `advlab` binary, on the synthetic 8×8 task so it runs in seconds.
-const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'advlab-e2e-'));
 const model = join(dir, 'model');
-
-function advlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 test('train → eval → attack on synthetic data, with JSON keys and files as documented', () => {
   const t = advlab(

@@ -3,18 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { tinyCnnGraphModelFiles, tinyCnnWeights } from '@advlab/core/testing';
+import { advlab as runAdvlab } from './advlab.ts';
 
 // `advlab curvature` end to end through the built binary, on a wong-cnn trained on the synthetic 8×8 task.
-const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'advlab-curvature-'));
 const run = join(dir, 'run');
 
-function advlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args, '--backend', 'cpu'], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const advlab = (...args: string[]) => runAdvlab(...args, '--backend', 'cpu');
 
 test('advlab curvature: the weight Hessian and input measures as documented, in the terminal and as JSON', () => {
   const t = advlab('train', '--model', 'wong-cnn', '--data', 'synthetic:tiny', '--epochs', '2', '--out', run, '--lr', '0.01');

@@ -3,18 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { advlab as runAdvlab } from './advlab.ts';
 
 // `advlab train --model vae` and `advlab eval --generative` end to end through the built binary, on the synthetic 8×8 task.
-const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'advlab-generative-'));
 const vae = join(dir, 'vae');
 const judge = join(dir, 'judge');
 
-function advlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args, '--backend', 'cpu'], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const advlab = (...args: string[]) => runAdvlab(...args, '--backend', 'cpu');
 
 test('advlab train --model vae writes a run directory with generative metrics, a summary and a loadable model', () => {
   const t = advlab(

@@ -3,20 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { withoutTimings } from './figures.ts';
+import { advlab } from './advlab.ts';
 
 // `advlab eval --shard I/N` and `advlab merge` end to end through the built binary, on a wong-cnn trained on the
 // synthetic 8×8 task: the merged JSON is the unsharded run's, figure for figure.
-const bin = join(import.meta.dirname, '../../packages/cli/bin/advlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'advlab-shard-'));
 const run = join(dir, 'run');
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function advlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
