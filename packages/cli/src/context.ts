@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -21,6 +22,11 @@ import {
   type Norm,
 } from '@advlab/core';
 import { adversarialGrid, loadClassifier, loadDataset } from '@advlab/node';
+
+/** The machine as a suite's results record it: CPU model, cores, memory. */
+export function machineDescription(): string {
+  return `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`;
+}
 
 export async function selectBackend(name = 'auto'): Promise<BackendName> {
   const used = await useBackend(name);

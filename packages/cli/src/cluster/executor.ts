@@ -18,7 +18,6 @@ export interface ExecuteOptions {
 }
 
 export interface Executor {
-  readonly name: string;
   /** Runs `tasks` (one wave, none finished) until each has ended; what ended unfinished is `execute`'s to judge. */
   run(m: LoadedManifest, tasks: readonly Task[], o: ExecuteOptions): Promise<void>;
 }

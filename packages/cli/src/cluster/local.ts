@@ -35,13 +35,10 @@ export const taskLog = (m: LoadedManifest, t: Task) => timingFile(m, t).replace(
 
 export interface LocalOptions {
   parallel: number;
-  /** Called with each worker's pid when it starts (tests kill workers through it). */
-  onWorker?: (t: Task, pid: number) => void;
 }
 
 export function localExecutor(lo: LocalOptions, failures: Failures = new Map()): Executor {
   return {
-    name: 'local',
     async run(m: LoadedManifest, tasks: readonly Task[], o: ExecuteOptions): Promise<void> {
       // Workers of an earlier invocation whose executor was killed still write their runs: wait for them rather than
       // start second writers (which the run lock would refuse), then run what they left unfinished.
@@ -99,10 +96,7 @@ function runWorker(
   const show = lo.parallel === 1;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.on('spawn', () => {
-      started(child.pid!);
-      lo.onWorker?.(t, child.pid!);
-    });
+    child.on('spawn', () => started(child.pid!));
     for (const [from, to] of [
       [child.stdout, process.stdout],
       [child.stderr, process.stderr],

@@ -164,9 +164,12 @@ export const EVAL_FILES = {
 } as const;
 export const GALLERY_FILES = { classifier: 'grid.png', generative: 'generative.png' } as const;
 
+/** The model folder of a generative evaluation's judge (a task directory's model/). */
+export const judgeModel = (m: LoadedManifest, e: GenerativeEvaluation): string => join(m.root, e.judge, 'model');
+
 /** The settings an evaluation records in its args file: what decides whether an existing evaluation is reused. */
 export function recordedSettings(m: LoadedManifest, e: NonNullable<Task['evaluate']>): string {
-  const settings = e.kind === 'classifier' ? e.settings : { ...e.settings, classifier: join(m.root, e.judge, 'model') };
+  const settings = e.kind === 'classifier' ? e.settings : { ...e.settings, classifier: judgeModel(m, e) };
   return `${JSON.stringify(settings)}\n`;
 }
 

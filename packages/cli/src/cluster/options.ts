@@ -96,10 +96,6 @@ export interface RunSuiteOptions {
   flags: ExecutorFlags;
   backend?: string;
   log: (message: string) => void;
-  /** The command workers run advlab with (default: this process's node, flags and entry point). */
-  command?: readonly string[];
-  /** Local workers' pids as they start (tests). */
-  onWorker?: (task: string, pid: number) => void;
 }
 
 /** Runs `m`'s unfinished tasks on the executor the flags choose; throws TaskFailedError when some end unfinished. */
@@ -139,7 +135,7 @@ export async function runTasks(m: LoadedManifest, o: RunSuiteOptions): Promise<S
           { partition: f.partition, time: f.time, cpusPerTask: f.cpusPerTask, mem: f.mem, parallel: f.parallel, poll: f.poll },
           failures,
         )
-      : localExecutor({ parallel: f.parallel, onWorker: o.onWorker && ((t, pid) => o.onWorker!(t.name, pid)) }, failures);
-  await execute(m, executor, { log: o.log, backend: o.backend, command: o.command ?? thisCommand(), retries: f.retries }, failures);
+      : localExecutor({ parallel: f.parallel }, failures);
+  await execute(m, executor, { log: o.log, backend: o.backend, command: thisCommand(), retries: f.retries }, failures);
   return { finished: true };
 }

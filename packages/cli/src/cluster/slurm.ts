@@ -139,7 +139,6 @@ const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 export function slurmExecutor(so: SlurmOptions, failures: Failures = new Map()): Executor {
   return {
-    name: 'slurm',
     async run(m: LoadedManifest, tasks: readonly Task[], o: ExecuteOptions): Promise<void> {
       const logs = resolve(m.root, 'slurm');
       mkdirSync(logs, { recursive: true });

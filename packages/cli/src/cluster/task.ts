@@ -11,7 +11,7 @@ import { attackModel } from '../commands/attack.ts';
 import { evaluateModel } from '../commands/eval.ts';
 import { attackGenerativeModel, evaluateGenerativeModel } from '../commands/generative.ts';
 import { assertSameConfig, trainRun } from '../commands/train.ts';
-import { EVAL_FILES, GALLERY_FILES, type LoadedManifest, recordedSettings, type Task, taskDir } from './manifest.ts';
+import { EVAL_FILES, GALLERY_FILES, judgeModel, type LoadedManifest, recordedSettings, type Task, taskDir } from './manifest.ts';
 
 /** What a task's attempts cost: wall seconds per step, summed over the attempts that ran it. */
 export interface TaskTiming {
@@ -40,15 +40,6 @@ export function taskSeconds(m: LoadedManifest): number {
   return total;
 }
 
-/** The scheduler's name for this attempt, when there is one (recorded with the timing, for the logs). */
-function schedulerJob(): string | undefined {
-  const env = process.env;
-  if (env.SLURM_ARRAY_JOB_ID) return `slurm ${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}`;
-  if (env.SLURM_JOB_ID) return `slurm ${env.SLURM_JOB_ID}`;
-  if (env.JOB_COMPLETION_INDEX !== undefined) return `k8s ${hostname()}`;
-  return undefined;
-}
-
 export interface TaskOptions {
   backend?: string;
   log?: (message: string) => void;
@@ -59,7 +50,8 @@ export async function runTask(m: LoadedManifest, t: Task, o: TaskOptions = {}): 
   const log = o.log ?? (() => {});
   const dir = taskDir(m, t);
   const timing = readTiming(m, t);
-  const job = schedulerJob();
+  // The scheduler attempt, as the batch script (slurm) or `advlab task` (k8s) named it for the run's lock.
+  const job = process.env.ADVLAB_JOB || undefined;
   timing.attempts.push({ host: hostname(), pid: process.pid, started: new Date().toISOString(), ...(job ? { job } : {}) });
   const save = () => writeFileAtomic(timingFile(m, t), `${JSON.stringify(timing, null, 2)}\n`);
   save();
@@ -114,7 +106,7 @@ export async function runTask(m: LoadedManifest, t: Task, o: TaskOptions = {}): 
       } else {
         // The output attack toward the first evaluated pair's target, judged by the evaluation's classifier.
         const report = JSON.parse(readFileSync(join(dir, EVAL_FILES.generative.report), 'utf8')) as { pairs: { target: number }[] };
-        const judge = e?.kind === 'generative' ? join(m.root, e.judge, 'model') : undefined;
+        const judge = e?.kind === 'generative' ? judgeModel(m, e) : undefined;
         await attackGenerativeModel(
           {
             model: join(dir, 'model'),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ConfigError } from '@advlab/core';
 import { parseFlags } from '../flags.ts';
 import { SWEEP_OPTIONS, pointName, sweep, sweepGrid } from './sweep.ts';
+import { RUN_CONFIG_OPTIONS } from './train.ts';
 
 const grid = (...argv: string[]) => {
   const { values, given } = parseFlags(['--out', '/tmp/x', ...argv], SWEEP_OPTIONS);
@@ -23,6 +24,13 @@ test('the grid is the product of the lists, in the order the flags were given; o
   assert.equal(pointName(lr.points[1]!, lr.varying), 'batch-size-128');
   const one = grid('--method', 'pgd');
   assert.equal(pointName(one.points[0]!, one.varying), 'run');
+  // Options are swept under train's own flag names, and each point parses as train's options.
+  const ramp = grid('--eps-ramp', '0,2');
+  assert.deepEqual(ramp.points[1], ['--eps-ramp', '2']);
+  assert.equal(pointName(ramp.points[1]!, ramp.varying), 'eps-ramp-2');
+  assert.equal(parseFlags(ramp.points[1]!, RUN_CONFIG_OPTIONS).values.epsRampEpochs, 2);
+  // Train's flagless options are not sweep flags either.
+  assert.throws(() => grid('--align-examples', '64'), /align-examples/);
   // A minority spec is one value, commas and all.
   assert.equal(grid('--minority', '0:0.1').points.length, 1);
 });

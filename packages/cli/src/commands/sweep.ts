@@ -4,18 +4,17 @@
  * (results.json, results.md, report.html) in one table with a row per grid point.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo, ConfigError, option, optionInfo } from '@advlab/core';
 import { acquireRunLock, checkOutput, datasetFolders, writeFileAtomic } from '@advlab/node';
 import { writeReport } from '@advlab/report';
 import { MANIFEST_FILE, type Task, writeManifest } from '../cluster/manifest.ts';
-import { checkExecutorFlags, EXECUTOR_OPTIONS, type RunSuiteOptions, runTasks } from '../cluster/options.ts';
-import { helpText, parseFlags } from '../flags.ts';
+import { checkExecutorFlags, EXECUTOR_OPTIONS, runTasks } from '../cluster/options.ts';
+import { flagOf, helpText, parseFlags } from '../flags.ts';
 import { backendOption } from '../options.ts';
 import { formatSeconds } from '../progress.ts';
 import { taskSeconds } from '../cluster/task.ts';
-import { selectBackend } from '../context.ts';
+import { machineDescription, selectBackend } from '../context.ts';
 import { RUN_CONFIG_OPTIONS, resolveRunConfig } from './train.ts';
 import type { EvalRequest } from './eval.ts';
 
@@ -33,20 +32,27 @@ resumed; a point whose folder holds another config is refused. Writes DIR/result
 /** The train options a sweep cannot vary (their values contain commas, or are lists themselves). */
 const ONE_VALUE = new Set(['co', 'minority']);
 
-/** Train's run options as sweep flags: the text is split into the grid's values, each then parsed as train parses it. */
+/**
+ * Train's run options as sweep flags, under train's flag names (options without a flag in train have none here): the
+ * text is split into the grid's values, each then parsed as train parses it.
+ */
 const runOptionFlags = Object.fromEntries(
-  Object.entries(RUN_CONFIG_OPTIONS).map(([k, schema]) => {
+  Object.entries(RUN_CONFIG_OPTIONS).flatMap(([k, schema]) => {
     const info = optionInfo(schema)!;
+    if (info.flag === null) return [];
     const one = (info.placeholder ?? 'V').length > 24 ? 'NAME' : (info.placeholder ?? 'V');
     const shown = info.defaultValue !== undefined ? ` (train's default ${JSON.stringify(info.defaultValue)})` : '';
     return [
-      k,
-      option.string({
-        optional: true,
-        placeholder: ONE_VALUE.has(k) ? one : `${one},…`,
-        expected: ONE_VALUE.has(k) ? info.expected : `comma-separated values, each ${info.expected}`,
-        help: `${info.help}${shown}${ONE_VALUE.has(k) ? '' : '; a list sweeps it'}`,
-      }),
+      [
+        k,
+        option.string({
+          optional: true,
+          ...(info.flag !== undefined ? { flag: info.flag } : {}),
+          placeholder: ONE_VALUE.has(k) ? one : `${one},…`,
+          expected: ONE_VALUE.has(k) ? info.expected : `comma-separated values, each ${info.expected}`,
+          help: `${info.help}${shown}${ONE_VALUE.has(k) ? '' : '; a list sweeps it'}`,
+        }),
+      ],
     ];
   }),
 ) as Record<keyof typeof RUN_CONFIG_OPTIONS, ReturnType<typeof option.string<{ optional: true; help: string; expected: string }>>>;
@@ -65,8 +71,6 @@ export const SWEEP_OPTIONS = {
   ...runOptionFlags,
 };
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 export const sweepHelp = helpText(USAGE, ABOUT, SWEEP_OPTIONS);
 
 /** The grid: for each point, the argv of `advlab train`'s run options; and which options vary. */
@@ -81,7 +85,7 @@ export function sweepGrid(values: Record<string, unknown>, given: readonly strin
       return { key: k, items };
     });
   let points: string[][] = [[]];
-  for (const a of axes) points = points.flatMap((p) => a.items.map((v) => [...p, `--${kebab(a.key)}`, v]));
+  for (const a of axes) points = points.flatMap((p) => a.items.map((v) => [...p, flagOf(RUN_CONFIG_OPTIONS, a.key)!, v]));
   return { points, varying: axes.filter((a) => a.items.length > 1).map((a) => a.key) };
 }
 
@@ -89,8 +93,9 @@ export function sweepGrid(values: Record<string, unknown>, given: readonly strin
 export function pointName(argv: readonly string[], varying: readonly string[]): string {
   const parts: string[] = [];
   for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]!.slice(2);
-    if (varying.some((v) => kebab(v) === key)) parts.push(`${key}-${argv[i + 1]!.replace(/[^A-Za-z0-9.-]+/g, '-')}`);
+    const flag = argv[i]!;
+    if (varying.some((v) => flagOf(RUN_CONFIG_OPTIONS, v) === flag))
+      parts.push(`${flag.slice(2)}-${argv[i + 1]!.replace(/[^A-Za-z0-9.-]+/g, '-')}`);
   }
   return parts.join('_') || 'run';
 }
@@ -134,7 +139,7 @@ function renderSweep(r: SweepResults): string {
   return lines.join('\n');
 }
 
-export async function sweep(argv: string[], hooks: Pick<RunSuiteOptions, 'command' | 'onWorker'> = {}): Promise<SweepResults | undefined> {
+export async function sweep(argv: string[]): Promise<SweepResults | undefined> {
   const { values: v, given } = parseFlags(argv, SWEEP_OPTIONS);
   checkExecutorFlags(v, given);
   const { points, varying } = sweepGrid(v, given);
@@ -174,7 +179,7 @@ export async function sweep(argv: string[], hooks: Pick<RunSuiteOptions, 'comman
     });
     const log = (message: string) => process.stderr.write(`sweep: ${message}\n`);
     const t0 = performance.now();
-    const outcome = await runTasks(m, { flags: v, backend: v.backend, log, ...hooks });
+    const outcome = await runTasks(m, { flags: v, backend: v.backend, log });
     if (!outcome.finished) {
       process.stdout.write(`sweep: ${outcome.message}\n`);
       return undefined;
@@ -203,7 +208,7 @@ export async function sweep(argv: string[], hooks: Pick<RunSuiteOptions, 'comman
       evaluation: { eps: v.evalEps, n: v.evalN, steps: v.evalSteps, suite: v.evalSuite },
       rows,
       environment: {
-        machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+        machine: machineDescription(),
         node: process.version,
         backend: backendInfo(),
         finished: new Date().toISOString(),

@@ -6,7 +6,6 @@
  * the one the suite asks for.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo, ConfigError, danskinCheck } from '@advlab/core';
 import { acquireRunLock, writeFileAtomic } from '@advlab/node';
@@ -14,7 +13,7 @@ import { writeReport } from '@advlab/report';
 import { MANIFEST_FILE, type Task, writeManifest } from '../cluster/manifest.ts';
 import { type RunSuiteOptions, runTasks } from '../cluster/options.ts';
 import { taskSeconds } from '../cluster/task.ts';
-import { selectBackend } from '../context.ts';
+import { machineDescription, selectBackend } from '../context.ts';
 import { EVAL_EPS, GENERATIVE_EVAL, GENERATIVE_JUDGE, evalSettings, experimentsOf, trainConfig, type Profile } from './suite.ts';
 import { summarize, type SuiteResults } from './summarize.ts';
 import { renderMarkdown, reportSections } from './render.ts';
@@ -104,7 +103,7 @@ async function reproduceLocked(o: ReproduceOptions): Promise<{ results: SuiteRes
   }
 
   const environment = {
-    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+    machine: machineDescription(),
     node: process.version,
     backend: backendInfo(),
     started: timing.started,
