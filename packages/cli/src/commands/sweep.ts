@@ -23,14 +23,14 @@ const USAGE =
 
 const ABOUT = `Trains every point of a grid and evaluates it. Each of advlab train's run options (model, method, eps, seed,
 epochs, limit, data, …; advlab train --help) may be a comma-separated list; the grid is their product, in the
-order the flags are given (options that are lists themselves, and --co, take one value). Every point is a task of
+order the flags are given (--minority takes one value: its syntax holds commas). Every point is a task of
 DIR/manifest.json run by --executor (local worker processes by default; slurm; k8s) into DIR/NAME, NAME made of
 the varying options (eps-0.05_seed-1). Each model is evaluated on the first --eval-n test images: clean, FGSM and
 PGD at every --eval-eps, and the worst case with --eval-suite. Finished points are reused, interrupted ones
 resumed; a point whose folder holds another config is refused. Writes DIR/results.json, results.md, report.html.`;
 
-/** The train options a sweep cannot vary (their values contain commas, or are lists themselves). */
-const ONE_VALUE = new Set(['co', 'minority']);
+/** The train options a sweep cannot vary: their values contain commas. */
+const ONE_VALUE = new Set(['minority']);
 
 /**
  * Train's run options as sweep flags, under train's flag names (options without a flag in train have none here): the
